@@ -1,0 +1,188 @@
+/* af.h - internals shared by the files of liballocfail.so (never installed).
+   Everything here is hidden; only af_entry.c and af_api.c export. */
+#ifndef AF_H
+#define AF_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "af_fmt.h"
+#include "af_match.h"
+#include "af_policy.h"
+
+#define AF_EXPORT __attribute__((visibility("default")))
+#define AF_LIKELY(x) __builtin_expect(!!(x), 1)
+#define AF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define AF_TLS __thread __attribute__((tls_model("initial-exec")))
+#define AF_MAX_FRAMES 128
+
+/* ---- per-thread state ------------------------------------------------- */
+
+struct af_resv;
+
+struct af_thread {
+	int guard;              /* > 0 while the shim itself runs on this thread */
+	unsigned nofail;        /* scope depths (allocfail.h) */
+	unsigned noretry;
+	unsigned suspend;
+	unsigned long fail_nth; /* 0: disarmed; else fail when it counts down to 0 */
+	unsigned long injected; /* failures injected on this thread */
+	_Atomic int64_t credit; /* simulated-limit bytes this thread may use */
+	unsigned drain_seen;
+	int64_t sample_left;    /* bytes until the next sampled allocation */
+	struct af_resv *resv;   /* innermost reservation */
+	struct af_thread *next; /* registry of live threads */
+	int registered;
+	int in_retry;
+	int sample_started;
+};
+
+extern AF_TLS struct af_thread af_t;
+
+/* ---- global state, written once by af_init ---------------------------- */
+
+enum { AF_BE_JEMALLOC, AF_BE_NEXT };
+
+enum {
+	AF_M_RULES = 1u << 0,   /* some rule may decide */
+	AF_M_LIMIT = 1u << 1,   /* simulated limit accounting */
+	AF_M_CENSUS = 1u << 2,  /* count every allocation by call site */
+	AF_M_SUMMARY = 1u << 3, /* same, printed at exit */
+};
+
+struct af_global {
+	int backend;
+	unsigned mode;
+	int fast; /* ready and mode == 0: the plain path suffices */
+	struct af_policy pol;
+	struct af_match match;
+	uint64_t threshold; /* largest small request */
+	int need_stack;     /* load libunwind */
+	int log_fd;         /* JSON log, -1: none */
+	int census_fd;      /* census stream for the command, -1: none */
+	int stderr_fd;
+	int seed_random;
+	uint64_t seed;
+	char exe[4096];     /* /proc/self/exe */
+	size_t page;
+};
+
+extern struct af_global af_g;
+extern _Atomic int af_state; /* 0 new, 1 initializing, 2 ready */
+
+void af_init(void);
+
+static inline int af_ready(void)
+{
+	return atomic_load_explicit(&af_state, memory_order_acquire) == 2;
+}
+
+/* ---- backends (af_backend.c) ------------------------------------------ */
+
+void af_backend_init(int backend);
+void *af_be_malloc(size_t n);
+void *af_be_calloc(size_t n);
+void *af_be_realloc(void *p, size_t n);
+void *af_be_aligned(size_t align, size_t n);
+void af_be_free(void *p);
+size_t af_be_usable(void *p);
+void af_be_purge(void);
+uint64_t af_be_allocated(void); /* bytes in use by the program, 0 if unknown */
+int af_be_owns_bootstrap(void *p);
+
+/* The shim's own memory: never injected, never counted. */
+void *af_imalloc(size_t n);
+void af_ifree(void *p);
+
+/* ---- slow paths (af_core.c) ------------------------------------------- */
+
+struct af_req {
+	int fn;
+	size_t size;  /* bytes requested (nmemb * size for calloc) */
+	size_t align; /* 0: default */
+	int zero;
+	void *old;    /* realloc */
+	void *ra;     /* return address into the caller of the entry point */
+};
+
+void *af_alloc_slow(struct af_req *rq);
+void af_free_slow(void *p);
+void af_sample_free(void *p);
+
+/* ---- addresses, modules, stacks (af_addr.c, af_unwind.c) -------------- */
+
+struct af_mod {
+	uintptr_t start, end, bias;
+	void *link_map;
+	const char *path, *base;
+	int runtime, shim, alive, id;
+	int syms_state; /* 0 not loaded, 1 loaded, -1 none */
+	void *syms;
+};
+
+struct af_addr {
+	uintptr_t pc;
+	struct af_mod *mod;
+	const char *func;
+	uintptr_t func_off; /* pc - function start, when func is known */
+	uint64_t *site, *in, *notin; /* rule masks, NULL without rules */
+};
+
+struct af_addr *af_addr_get(uintptr_t pc);
+void af_addr_frameinfo(const struct af_addr *a, struct af_frameinfo *f);
+const char *af_addr_func(struct af_addr *a, uintptr_t *off);
+extern struct af_mod af_unknown_mod;
+
+int af_unwind_init(void);
+int af_unwind_ready(void);
+/* Frames above the shim: out[0] is ra itself. */
+int af_stack(void *ra, uintptr_t *out, int max);
+/* First frame outside the shim and the C runtime; index into frames. */
+int af_callsite_index(const uintptr_t *frames, int n);
+
+/* ---- simulated limit and reservations (af_limit.c) -------------------- */
+
+int af_limit_take(struct af_thread *t, size_t n, int force);
+void af_limit_give(struct af_thread *t, size_t n);
+int64_t af_limit_live(void);
+void af_limit_thread_exit(struct af_thread *t);
+void af_thread_register(struct af_thread *t);
+
+/* ---- per-site statistics, census, summary (af_sites.c) ---------------- */
+
+struct af_site;
+struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq);
+int af_site_warn_once(struct af_site *s);
+void af_site_count(struct af_site *s, size_t n, int costly);
+void af_site_event(struct af_site *s, int what); /* AF_EV_* */
+enum { AF_EV_INJECT, AF_EV_RETRY, AF_EV_OOM };
+void af_sites_atfork_child(void);
+void af_sites_exit(void);
+const char *af_site_name(uintptr_t pc, char *buf, size_t cap);
+
+/* ---- diagnostics (af_log.c) ------------------------------------------- */
+
+void af_log_open(const char *path);
+void af_log_line(const char *json, size_t n); /* one whole line */
+void af_report_injection(const struct af_req *rq, int rule, const uintptr_t *frames,
+			 int nframes, int cs);
+void af_report_canary(const struct af_req *rq, const uintptr_t *frames, int nframes, int cs,
+		      unsigned tries, uint64_t ns);
+void af_report_oom(const struct af_req *rq, const uintptr_t *frames, int nframes, int cs,
+		   unsigned tries, uint64_t ns, int action);
+
+int af_log_open_fd(const char *path, const char **why);
+void af_report_seed(uint64_t seed);
+void af_log_frame(struct af_buf *b, uintptr_t pc);
+/* Source file and line of a code address (libdw), cached; -1 if unknown. */
+int af_srcline(struct af_addr *a, const char **file, int *line);
+int af_srcline_init(void);
+
+/* ---- misc ------------------------------------------------------------- */
+
+uint64_t af_now_ns(void);
+const char *af_getenv(const char *name);
+void af_fatal_config(const char *msg) __attribute__((noreturn));
+
+#endif

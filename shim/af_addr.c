@@ -1,0 +1,272 @@
+/* af_addr.c - what a code address is: its module, function and the rules
+   that accept it. Each distinct address is resolved once (module by the
+   lock-free _dl_find_object, function by our own ELF symbol table reader)
+   and kept in a read-mostly hash table: a hit costs a hash and a load or
+   two, no lock and no write.
+   dlclose: a module whose range is reused by a newly seen module is marked
+   dead, and its cached addresses stop matching; see docs/design.md. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "af.h"
+#include "af_elf.h"
+#include "af_glob.h"
+
+extern pthread_mutex_t af_lock;
+
+#define CACHE_BITS 18
+#define CACHE_SIZE (1u << CACHE_BITS)
+#define PROBES 64
+#define MAXMODS 4096
+
+struct af_mod af_unknown_mod = {.path = "?", .base = "?", .alive = 1, .syms_state = -1, .id = -1};
+
+static struct af_mod *mods[MAXMODS];
+static int nmods;
+static _Atomic(struct af_addr *) *cache;
+static unsigned cache_used;
+static int cache_full_warned;
+
+/* Objects whose allocations are attributed to their caller: the C and C++
+   runtimes, the loader, and sanitizer runtimes. */
+static const char *const runtime_globs[] = {
+    "libc.so*",      "ld-linux*.so*", "ld64.so*",     "libstdc++.so*", "libgcc_s.so*",
+    "libpthread.so*", "libdl.so*",    "librt.so*",    "libm.so*",      "libc++.so*",
+    "libc++abi.so*", "libasan.so*",   "libubsan.so*", "liblsan.so*",   "libtsan.so*",
+    "libhwasan.so*", "linux-vdso.so*", "linux-gate.so*",
+};
+
+extern int _dl_find_object(void *, struct dl_find_object *) __attribute__((weak));
+
+static inline unsigned hash_pc(uintptr_t pc)
+{
+	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - CACHE_BITS));
+}
+
+static const char *basename_of(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static char *copy(const char *s)
+{
+	size_t n = strlen(s);
+	char *d = af_imalloc(n + 1);
+	if (d)
+		memcpy(d, s, n + 1);
+	return d;
+}
+
+/* Module of pc; called with af_lock held (fo already looked up). */
+static struct af_mod *module_locked(const struct dl_find_object *fo)
+{
+	uintptr_t start = (uintptr_t)fo->dlfo_map_start, end = (uintptr_t)fo->dlfo_map_end;
+	for (int i = nmods - 1; i >= 0; i--)
+		if (mods[i]->alive && mods[i]->link_map == fo->dlfo_link_map && mods[i]->start == start)
+			return mods[i];
+	if (nmods == MAXMODS)
+		return &af_unknown_mod;
+	/* a new object: any older one overlapping it was unloaded */
+	for (int i = 0; i < nmods; i++)
+		if (mods[i]->alive && mods[i]->start < end && start < mods[i]->end)
+			mods[i]->alive = 0;
+	struct link_map *lm = fo->dlfo_link_map;
+	struct af_mod *m = af_imalloc(sizeof *m);
+	if (!m)
+		return &af_unknown_mod;
+	const char *name = lm && lm->l_name && lm->l_name[0] ? lm->l_name : af_g.exe;
+	m->path = copy(name);
+	if (!m->path)
+		m->path = "?";
+	m->base = basename_of(m->path);
+	m->start = start;
+	m->end = end;
+	m->bias = lm ? lm->l_addr : 0;
+	m->link_map = lm;
+	m->alive = 1;
+	m->id = nmods;
+	uintptr_t self = (uintptr_t)&af_addr_get;
+	m->shim = self >= start && self < end;
+	for (size_t i = 0; i < sizeof runtime_globs / sizeof *runtime_globs; i++)
+		if (af_glob(runtime_globs[i], m->base))
+			m->runtime = 1;
+	mods[nmods++] = m;
+	return m;
+}
+
+static void load_syms_locked(struct af_mod *m)
+{
+	if (m->syms_state)
+		return;
+	m->syms = af_symtab_load(m->path);
+	m->syms_state = m->syms ? 1 : -1;
+}
+
+static void resolve_func(struct af_addr *a)
+{
+	struct af_mod *m = a->mod;
+	if (m->syms_state <= 0)
+		return;
+	const struct af_sym *s = af_symtab_find(m->syms, a->pc - 1 - m->bias);
+	if (s) {
+		a->func = s->name;
+		a->func_off = a->pc - m->bias - s->start;
+	}
+}
+
+static AF_TLS struct af_addr scratch;
+static AF_TLS uint64_t scratch_masks[3 * 16];
+
+static void fill(struct af_addr *a, uint64_t *masks)
+{
+	if (af_g.match.need_names) {
+		load_syms_locked(a->mod);
+		resolve_func(a);
+	}
+	if (masks) {
+		int W = af_g.match.nwords;
+		a->site = masks;
+		a->in = masks + W;
+		a->notin = masks + 2 * W;
+		struct af_frameinfo fi;
+		af_addr_frameinfo(a, &fi);
+		af_match_addr_masks(&af_g.match, &fi, a->site, a->in, a->notin);
+	}
+}
+
+static struct af_addr *insert(uintptr_t pc, struct dl_find_object *fo, int found)
+{
+	pthread_mutex_lock(&af_lock);
+	if (!cache) {
+		void *m = mmap(NULL, sizeof(*cache) * CACHE_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED)
+			cache = m;
+	}
+	struct af_mod *mod = found ? module_locked(fo) : &af_unknown_mod;
+	/* another thread may have inserted it meanwhile */
+	unsigned h = hash_pc(pc), slot = CACHE_SIZE;
+	for (unsigned i = 0; cache && i < PROBES; i++) {
+		struct af_addr *a = atomic_load_explicit(&cache[(h + i) & (CACHE_SIZE - 1)],
+							 memory_order_relaxed);
+		if (!a) {
+			slot = (h + i) & (CACHE_SIZE - 1);
+			break;
+		}
+		if (a->pc == pc && a->mod == mod && mod->alive) {
+			pthread_mutex_unlock(&af_lock);
+			return a;
+		}
+	}
+	int rules = (af_g.mode & AF_M_RULES) != 0;
+	int W = af_g.match.nwords;
+	struct af_addr *a = NULL;
+	if (slot != CACHE_SIZE && cache_used < CACHE_SIZE / 4 * 3)
+		a = af_imalloc(sizeof *a + (rules ? sizeof(uint64_t) * 3 * (size_t)W : 0));
+	if (a) {
+		a->pc = pc;
+		a->mod = mod;
+		fill(a, rules ? (uint64_t *)(a + 1) : NULL);
+		atomic_store_explicit(&cache[slot], a, memory_order_release);
+		cache_used++;
+	} else {
+		/* table full: resolve into this thread's scratch entry */
+		if (!cache_full_warned) {
+			cache_full_warned = 1;
+			af_say(af_g.stderr_fd, "address cache full: matching by stack gets slower");
+		}
+		a = &scratch;
+		memset(a, 0, sizeof *a);
+		a->pc = pc;
+		a->mod = mod;
+		fill(a, rules && W <= 16 ? scratch_masks : NULL);
+	}
+	pthread_mutex_unlock(&af_lock);
+	return a;
+}
+
+struct af_addr *af_addr_get(uintptr_t pc)
+{
+	if (AF_LIKELY(cache != NULL)) {
+		unsigned h = hash_pc(pc);
+		for (unsigned i = 0; i < PROBES; i++) {
+			struct af_addr *a = atomic_load_explicit(&cache[(h + i) & (CACHE_SIZE - 1)],
+								 memory_order_acquire);
+			if (!a)
+				break;
+			if (a->pc == pc && a->mod->alive)
+				return a;
+		}
+	}
+	struct dl_find_object fo;
+	int found;
+	if (_dl_find_object) {
+		found = _dl_find_object((void *)pc, &fo) == 0;
+	} else {
+		/* glibc < 2.35: dladdr1 takes the loader lock, so never under ours */
+		Dl_info info;
+		struct link_map *lm = NULL;
+		found = dladdr1((void *)pc, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm;
+		if (found) {
+			fo.dlfo_link_map = lm;
+			fo.dlfo_map_start = info.dli_fbase;
+			fo.dlfo_map_end = (char *)info.dli_fbase + 1;
+		}
+	}
+	return insert(pc, &fo, found);
+}
+
+void af_addr_frameinfo(const struct af_addr *a, struct af_frameinfo *f)
+{
+	f->module = a->mod->path;
+	f->basename = a->mod->base;
+	f->func = a->func;
+	f->offset = a->pc - a->mod->bias;
+}
+
+const char *af_addr_func(struct af_addr *a, uintptr_t *off)
+{
+	if (!a->func && a->mod->syms_state == 0) {
+		pthread_mutex_lock(&af_lock);
+		load_syms_locked(a->mod);
+		pthread_mutex_unlock(&af_lock);
+	}
+	if (!a->func)
+		resolve_func(a);
+	if (off)
+		*off = a->func_off;
+	return a->func;
+}
+
+int af_callsite_index(const uintptr_t *frames, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct af_addr *a = af_addr_get(frames[i]);
+		if (!a->mod->runtime && !a->mod->shim)
+			return i;
+	}
+	return 0;
+}
+
+const char *af_site_name(uintptr_t pc, char *buf, size_t cap)
+{
+	struct af_addr *a = af_addr_get(pc);
+	uintptr_t off;
+	const char *fn = af_addr_func(a, &off);
+	if (fn)
+		af_fmt(buf, cap, "%s+0x%lx (%s)", a->mod->base, (unsigned long)(pc - a->mod->bias), fn);
+	else
+		af_fmt(buf, cap, "%s+0x%lx", a->mod->base, (unsigned long)(pc - a->mod->bias));
+	return buf;
+}
+
+void af_addr_atfork_child(void)
+{
+	/* nothing: the tables are consistent whenever af_lock is free, and
+	   fork happens with af_lock held by the prepare handler */
+}

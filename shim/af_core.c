@@ -1,0 +1,450 @@
+/* af_core.c - the slow path: what to do with one allocation when rules,
+   the simulated limit, the census or a real failure are involved.
+   Order, as in Linux: scopes and reservations (no injection), then the
+   first matching rule (nofail beats everything), the per-thread fail-nth
+   hook, the rule's triggers; then the backend under the simulated limit;
+   then, for a real failure, the size class semantics: costly and noretry
+   requests fail at once, small ones are retried ("too small to fail"). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "af.h"
+#include "af_fmt.h"
+
+#define SAMPLE_INTERVAL (512 * 1024)
+#define SAMPLE_ALIGN 4096
+
+/* ---- raw allocation with limit accounting ----------------------------- */
+
+static void *raw(const struct af_req *rq, size_t align)
+{
+	if (rq->old) {
+		if (!align)
+			return af_be_realloc(rq->old, rq->size);
+		/* a sampled realloc: move to a page-aligned block */
+		void *q = af_be_aligned(align, rq->size);
+		if (q) {
+			size_t old = af_be_usable(rq->old);
+			memcpy(q, rq->old, old < rq->size ? old : rq->size);
+			af_be_free(rq->old);
+		}
+		return q;
+	}
+	if (align) {
+		void *p = af_be_aligned(align, rq->size);
+		if (p && rq->zero)
+			memset(p, 0, rq->size);
+		return p;
+	}
+	return rq->zero ? af_be_calloc(rq->size) : af_be_malloc(rq->size);
+}
+
+/* force: the request may not be refused by the limit (nofail, shim-internal,
+   reservations); it is still counted. */
+static void *attempt(const struct af_req *rq, size_t align, int force)
+{
+	if (!(af_g.mode & AF_M_LIMIT))
+		return raw(rq, align);
+	struct af_thread *t = &af_t;
+	size_t old = rq->old ? af_be_usable(rq->old) : 0;
+	size_t need = rq->size > old ? rq->size - old : 0;
+	if (af_limit_take(t, need, force) < 0)
+		return NULL;
+	void *p = raw(rq, align);
+	if (!p) {
+		af_limit_give(t, need);
+		return NULL;
+	}
+	size_t now = af_be_usable(p);
+	/* settle the estimate against the real usable sizes */
+	int64_t delta = (int64_t)now - (int64_t)old - (int64_t)need;
+	if (delta > 0)
+		af_limit_take(t, (size_t)delta, 1);
+	else if (delta < 0)
+		af_limit_give(t, (size_t)-delta);
+	return p;
+}
+
+/* ---- matcher context: stack, call site and thread name, each computed
+   at most once per allocation and only when a rule needs it ------------ */
+
+struct ctx {
+	struct af_req *rq;
+	uintptr_t frames[AF_MAX_FRAMES];
+	int nframes, cs;
+	int have_stack;
+	struct af_addr *csaddr;
+	int have_name;
+	char name[17];
+};
+
+static void ctx_stack(struct ctx *c)
+{
+	if (c->have_stack)
+		return;
+	c->have_stack = 1;
+	c->nframes = af_stack(c->rq->ra, c->frames, AF_MAX_FRAMES);
+	c->cs = af_callsite_index(c->frames, c->nframes);
+}
+
+/* The call site: the return address itself when it lies in the program,
+   else the first frame outside the C runtime (strdup -> its caller). */
+static struct af_addr *ctx_callsite(struct ctx *c)
+{
+	if (c->csaddr)
+		return c->csaddr;
+	struct af_addr *a = af_addr_get((uintptr_t)c->rq->ra);
+	if (a->mod->runtime || a->mod->shim) {
+		ctx_stack(c);
+		if (c->cs > 0)
+			a = af_addr_get(c->frames[c->cs]);
+	} else if (!c->have_stack) {
+		c->frames[0] = (uintptr_t)c->rq->ra;
+		c->cs = 0;
+	}
+	return c->csaddr = a;
+}
+
+static uintptr_t ctx_callsite_pc(struct ctx *c)
+{
+	return ctx_callsite(c)->pc;
+}
+
+static const uint64_t *cb_site_mask(void *p)
+{
+	return ctx_callsite((struct ctx *)p)->site;
+}
+
+static int cb_stack_ok(void *p, const struct af_rule *r)
+{
+	struct ctx *c = p;
+	ctx_stack(c);
+	int depth = r->depth ? r->depth : af_g.pol.set.depth;
+	int n = c->nframes < depth ? c->nframes : depth;
+	int in = 0;
+	for (int i = 0; i < n; i++) {
+		struct af_addr *a = af_addr_get(c->frames[i]);
+		if (!a->in)
+			continue;
+		if (r->notin.n && af_bit(a->notin, r->index))
+			return 0;
+		if (af_bit(a->in, r->index))
+			in = 1;
+	}
+	return r->in.n ? in : 1;
+}
+
+static int cb_thread_ok(void *p, const struct af_rule *r)
+{
+	struct ctx *c = p;
+	if (!c->have_name) {
+		c->have_name = 1;
+		if (prctl(PR_GET_NAME, c->name) != 0)
+			c->name[0] = 0;
+		c->name[16] = 0;
+	}
+	return af_rule_thread_ok(r, c->name);
+}
+
+/* ---- the sampler ------------------------------------------------------ */
+
+#define NSAMPLES 8192
+struct sample {
+	_Atomic uintptr_t ptr; /* 0 empty, 1 deleted */
+	uintptr_t site;
+	uint64_t weight;
+};
+static struct sample samples[NSAMPLES];
+static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static inline unsigned sample_hash(uintptr_t p)
+{
+	return (unsigned)((p >> 12) * 0x9e3779b97f4a7c15ull >> 51) & (NSAMPLES - 1);
+}
+
+static void sample_add(uintptr_t p, uintptr_t site, uint64_t weight)
+{
+	pthread_mutex_lock(&sample_lock);
+	unsigned h = sample_hash(p);
+	for (unsigned i = 0; i < NSAMPLES / 2; i++) {
+		struct sample *s = &samples[(h + i) & (NSAMPLES - 1)];
+		uintptr_t cur = atomic_load_explicit(&s->ptr, memory_order_relaxed);
+		if (cur <= 1) {
+			s->site = site;
+			s->weight = weight;
+			atomic_store_explicit(&s->ptr, p, memory_order_release);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sample_lock);
+}
+
+void af_sample_free(void *vp)
+{
+	uintptr_t p = (uintptr_t)vp;
+	unsigned h = sample_hash(p);
+	for (unsigned i = 0; i < NSAMPLES / 2; i++) {
+		struct sample *s = &samples[(h + i) & (NSAMPLES - 1)];
+		uintptr_t cur = atomic_load_explicit(&s->ptr, memory_order_acquire);
+		if (cur == 0)
+			return;
+		if (cur == p) {
+			pthread_mutex_lock(&sample_lock);
+			if (atomic_load_explicit(&s->ptr, memory_order_relaxed) == p)
+				atomic_store_explicit(&s->ptr, 1, memory_order_release);
+			pthread_mutex_unlock(&sample_lock);
+			return;
+		}
+	}
+}
+
+/* Top call sites by sampled live bytes; returns how many. */
+static int sample_top(uintptr_t *site, uint64_t *bytes, int max)
+{
+	int n = 0;
+	for (unsigned i = 0; i < NSAMPLES; i++) {
+		if (atomic_load_explicit(&samples[i].ptr, memory_order_acquire) <= 1)
+			continue;
+		uintptr_t s = samples[i].site;
+		int j = 0;
+		while (j < n && site[j] != s)
+			j++;
+		if (j == n) {
+			if (n == max)
+				continue;
+			site[n] = s;
+			bytes[n++] = 0;
+		}
+		bytes[j] += samples[i].weight;
+	}
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && bytes[j - 1] < bytes[j]; j--) {
+			uint64_t b = bytes[j];
+			bytes[j] = bytes[j - 1];
+			bytes[j - 1] = b;
+			uintptr_t s = site[j];
+			site[j] = site[j - 1];
+			site[j - 1] = s;
+		}
+	return n;
+}
+
+
+/* ---- too small to fail ------------------------------------------------ */
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+enum { SEM_FAIL, SEM_RETRY, SEM_FOREVER };
+
+static void oom_abort(struct ctx *c, unsigned tries, uint64_t ns)
+{
+	struct af_req *rq = c->rq;
+	char site[256];
+	af_site_name(ctx_callsite_pc(c), site, sizeof site);
+	int fd = af_g.stderr_fd;
+	af_say(fd, "out of memory: %s(%zu) at %s still failing after %u tries in %llu ms; oom=abort",
+	       af_fn_names[rq->fn], rq->size, site, tries, (unsigned long long)(ns / 1000000));
+	if (af_g.mode & AF_M_LIMIT)
+		af_say(fd, "live: %lld bytes of limit %llu", (long long)af_limit_live(),
+		       (unsigned long long)af_g.pol.set.limit);
+	else
+		af_say(fd, "live: %llu bytes", (unsigned long long)af_be_allocated());
+	uintptr_t top[8];
+	uint64_t bytes[8];
+	int n = sample_top(top, bytes, 8);
+	if (n) {
+		af_say(fd, "call sites holding the most live memory (sampled, 1 in %d KiB):",
+		       SAMPLE_INTERVAL / 1024);
+		for (int i = 0; i < n; i++)
+			af_say(fd, "  %10llu  %s", (unsigned long long)bytes[i],
+			       af_site_name(top[i], site, sizeof site));
+	}
+}
+
+static void *retry(struct ctx *c, size_t align, int sem)
+{
+	struct af_thread *t = &af_t;
+	uint64_t start = af_now_ns(), backoff = 1000000; /* 1 ms, doubling to 64 ms */
+	unsigned tries = 1;
+	int warned = 0;
+	t->in_retry = 1;
+	struct af_site *site = af_site_get(ctx_callsite(c), c->rq);
+	af_site_event(site, AF_EV_RETRY);
+	for (;;) {
+		af_be_purge();
+		sleep_ns(backoff);
+		if (backoff < 64000000)
+			backoff *= 2;
+		void *p = attempt(c->rq, align, 0);
+		if (p) {
+			t->in_retry = 0;
+			return p;
+		}
+		tries++;
+		uint64_t ns = af_now_ns() - start;
+		if (!warned && tries >= af_g.pol.set.retry_warn) {
+			warned = 1;
+			if (af_site_warn_once(site)) {
+				ctx_stack(c);
+				af_report_canary(c->rq, c->frames, c->nframes, c->cs, tries, ns);
+			}
+		}
+		if (sem == SEM_RETRY && ns >= af_g.pol.set.retry_timeout_ns) {
+			ctx_stack(c);
+			int action = af_g.pol.set.oom;
+			af_site_event(site, AF_EV_OOM);
+			af_report_oom(c->rq, c->frames, c->nframes, c->cs, tries, ns, action);
+			if (action == AF_OOM_ABORT) {
+				oom_abort(c, tries, ns);
+				abort();
+			}
+			if (action == AF_OOM_FAIL) {
+				t->in_retry = 0;
+				return NULL;
+			}
+			sem = SEM_FOREVER;
+		}
+	}
+}
+
+/* ---- the slow path ---------------------------------------------------- */
+
+void *af_alloc_slow(struct af_req *rq)
+{
+	struct af_thread *t = &af_t;
+	if (AF_UNLIKELY(!af_ready())) {
+		if (t->guard) /* an allocation made by af_init itself */
+			return raw(rq, rq->align);
+		af_init();
+	}
+	if (t->guard) {
+		void *p = attempt(rq, rq->align, 1);
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
+	t->guard++;
+	int saved_errno = errno;
+
+	struct ctx c;
+	c.rq = rq;
+	c.have_stack = 0;
+	c.nframes = 0;
+	c.cs = 0;
+	c.csaddr = NULL;
+	c.have_name = 0;
+
+	int rule = -1, action = -1;
+	if (af_g.mode & AF_M_RULES) {
+		struct af_query q = {rq->fn, rq->size, &c, cb_site_mask, cb_stack_ok, cb_thread_ok};
+		rule = af_match_first(&af_g.match, &q);
+		if (rule >= 0)
+			action = af_g.pol.rules[rule]->action;
+	}
+	int shielded = t->nofail || t->suspend || t->resv || action == AF_ACT_NOFAIL;
+
+	int inject = 0;
+	if (!shielded) {
+		if (t->fail_nth) {
+			if (--t->fail_nth == 0) {
+				inject = 1;
+				rule = -2; /* the fail-nth hook */
+			}
+		} else if (action == AF_ACT_FAIL) {
+			inject = af_rule_should_fail(af_g.pol.rules[rule], rq->size);
+		}
+	}
+
+	if (inject) {
+		t->injected++;
+		if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY))
+			af_site_event(af_site_get(ctx_callsite(&c), rq), AF_EV_INJECT);
+		ctx_stack(&c);
+		af_report_injection(rq, rule, c.frames, c.nframes, c.cs);
+		t->guard--;
+		errno = ENOMEM;
+		return NULL;
+	}
+
+	/* The sampler decides before allocating: a sampled block is aligned. */
+	size_t align = rq->align;
+	int sampled = 0;
+	if (!t->sample_started) { /* a new thread starts a period */
+		t->sample_started = 1;
+		t->sample_left = SAMPLE_INTERVAL;
+	}
+	int64_t left = t->sample_left - (int64_t)rq->size;
+	if (left < 0 || rq->size >= ((size_t)1 << 62)) {
+		sampled = 1;
+		if (align < SAMPLE_ALIGN)
+			align = SAMPLE_ALIGN;
+		left = SAMPLE_INTERVAL;
+	}
+	t->sample_left = left;
+	if (rq->old && ((uintptr_t)rq->old & (SAMPLE_ALIGN - 1)) == 0)
+		af_sample_free(rq->old);
+
+	int force = t->nofail || t->resv || action == AF_ACT_NOFAIL;
+	void *p = attempt(rq, align, force);
+	if (AF_UNLIKELY(!p)) {
+		int sem;
+		if (force)
+			sem = SEM_FOREVER;
+		else if (t->noretry || action == AF_ACT_NORETRY || af_g.pol.set.small_noretry ||
+			 rq->size > af_g.threshold)
+			sem = SEM_FAIL;
+		else
+			sem = SEM_RETRY;
+		if (sem != SEM_FAIL)
+			p = retry(&c, align, sem);
+		if (!p) {
+			t->guard--;
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	if (sampled)
+		sample_add((uintptr_t)p, ctx_callsite_pc(&c),
+			   rq->size > SAMPLE_INTERVAL ? rq->size : SAMPLE_INTERVAL);
+	if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY))
+		af_site_count(af_site_get(ctx_callsite(&c), rq), rq->size, rq->size > af_g.threshold);
+	t->guard--;
+	errno = saved_errno;
+	return p;
+}
+
+void af_free_slow(void *p)
+{
+	int e = errno;
+	if (AF_UNLIKELY(af_be_owns_bootstrap(p)))
+		return;
+	if (((uintptr_t)p & (SAMPLE_ALIGN - 1)) == 0)
+		af_sample_free(p);
+	if (af_g.mode & AF_M_LIMIT) {
+		size_t n = af_be_usable(p);
+		af_be_free(p);
+		af_limit_give(&af_t, n);
+	} else {
+		af_be_free(p);
+	}
+	errno = e;
+}
+
+void af_sample_lock(int lock)
+{
+	if (lock)
+		pthread_mutex_lock(&sample_lock);
+	else
+		pthread_mutex_unlock(&sample_lock);
+}

@@ -1,0 +1,284 @@
+/* af_elf.c - function symbols of an ELF object, from .symtab when present
+   (static functions included), else from a separate debug file found by
+   build-id or .gnu_debuglink under /usr/lib/debug, else from .dynsym.
+   Files are mapped read-only and stay mapped: names point into them.
+   No libc call here allocates, so the shim can use it on its slow path. */
+#define _GNU_SOURCE
+#include "af_elf.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "af_fmt.h"
+#include "af_policy.h"
+
+struct image {
+	const unsigned char *base;
+	size_t len;
+};
+
+static int map_file(const char *path, struct image *im)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(ElfW(Ehdr))) {
+		close(fd);
+		return -1;
+	}
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -1;
+	const ElfW(Ehdr) *eh = m;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_shentsize != sizeof(ElfW(Shdr)) || eh->e_shoff == 0 ||
+	    eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(ElfW(Shdr)) > (uint64_t)st.st_size) {
+		munmap(m, (size_t)st.st_size);
+		return -1;
+	}
+	im->base = m;
+	im->len = (size_t)st.st_size;
+	return 0;
+}
+
+static const ElfW(Shdr) *sections(const struct image *im, int *n)
+{
+	const ElfW(Ehdr) *eh = (const void *)im->base;
+	*n = eh->e_shnum;
+	return (const void *)(im->base + eh->e_shoff);
+}
+
+static const ElfW(Shdr) *find_section(const struct image *im, uint32_t type)
+{
+	int n;
+	const ElfW(Shdr) *sh = sections(im, &n);
+	for (int i = 0; i < n; i++)
+		if (sh[i].sh_type == type && sh[i].sh_offset + sh[i].sh_size <= im->len)
+			return &sh[i];
+	return NULL;
+}
+
+static const ElfW(Shdr) *find_named(const struct image *im, const char *name)
+{
+	const ElfW(Ehdr) *eh = (const void *)im->base;
+	int n;
+	const ElfW(Shdr) *sh = sections(im, &n);
+	if (eh->e_shstrndx >= n)
+		return NULL;
+	const ElfW(Shdr) *strs = &sh[eh->e_shstrndx];
+	if (strs->sh_offset + strs->sh_size > im->len)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		if (sh[i].sh_name >= strs->sh_size)
+			continue;
+		const char *nm = (const char *)im->base + strs->sh_offset + sh[i].sh_name;
+		if (strcmp(nm, name) == 0 && sh[i].sh_offset + sh[i].sh_size <= im->len)
+			return &sh[i];
+	}
+	return NULL;
+}
+
+/* Count (out == NULL) or collect function symbols of one table. */
+static int collect(const struct image *im, const ElfW(Shdr) *tab, struct af_sym *out)
+{
+	int n;
+	const ElfW(Shdr) *sh = sections(im, &n);
+	if (tab->sh_link >= (unsigned)n || tab->sh_entsize != sizeof(ElfW(Sym)))
+		return 0;
+	const ElfW(Shdr) *strs = &sh[tab->sh_link];
+	if (strs->sh_offset + strs->sh_size > im->len)
+		return 0;
+	const ElfW(Sym) *syms = (const void *)(im->base + tab->sh_offset);
+	size_t count = tab->sh_size / sizeof(ElfW(Sym));
+	const char *names = (const char *)im->base + strs->sh_offset;
+	int k = 0;
+	for (size_t i = 0; i < count; i++) {
+		const ElfW(Sym) *s = &syms[i];
+		int type = ELF64_ST_TYPE(s->st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s->st_shndx == SHN_UNDEF ||
+		    s->st_value == 0 || s->st_name >= strs->sh_size || !names[s->st_name])
+			continue;
+		if (out) {
+			out[k].start = s->st_value;
+			out[k].end = s->st_value + s->st_size;
+			out[k].name = names + s->st_name;
+			out[k].bind = ELF64_ST_BIND(s->st_info);
+		}
+		k++;
+	}
+	return k;
+}
+
+static int better(const struct af_sym *a, const struct af_sym *b)
+{
+	/* among aliases, prefer global, then weak, then local; then a name
+	   without leading underscores */
+	static const int rank[] = {[STB_LOCAL] = 2, [STB_GLOBAL] = 0, [STB_WEAK] = 1};
+	int ra = a->bind <= STB_WEAK ? rank[a->bind] : 3, rb = b->bind <= STB_WEAK ? rank[b->bind] : 3;
+	if (ra != rb)
+		return ra < rb;
+	return (a->name[0] != '_') > (b->name[0] != '_');
+}
+
+static void sift(struct af_sym *v, int i, int n)
+{
+	for (;;) {
+		int c = 2 * i + 1;
+		if (c >= n)
+			return;
+		if (c + 1 < n && v[c + 1].start > v[c].start)
+			c++;
+		if (v[i].start >= v[c].start)
+			return;
+		struct af_sym t = v[i];
+		v[i] = v[c];
+		v[c] = t;
+		i = c;
+	}
+}
+
+static void sort_syms(struct af_sym *v, int n)
+{
+	for (int i = n / 2 - 1; i >= 0; i--)
+		sift(v, i, n);
+	for (int i = n - 1; i > 0; i--) {
+		struct af_sym t = v[0];
+		v[0] = v[i];
+		v[i] = t;
+		sift(v, 0, i);
+	}
+}
+
+static int build_id(const struct image *im, char *hex, size_t cap)
+{
+	int n;
+	const ElfW(Shdr) *sh = sections(im, &n);
+	for (int i = 0; i < n; i++) {
+		if (sh[i].sh_type != SHT_NOTE || sh[i].sh_offset + sh[i].sh_size > im->len)
+			continue;
+		const unsigned char *p = im->base + sh[i].sh_offset, *end = p + sh[i].sh_size;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *nh = (const void *)p;
+			const unsigned char *name = p + sizeof *nh;
+			const unsigned char *desc = name + ((nh->n_namesz + 3) & ~3u);
+			if (desc + nh->n_descsz > end)
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+			    memcmp(name, "GNU", 4) == 0 && nh->n_descsz > 1 &&
+			    nh->n_descsz * 2 + 1 < cap) {
+				for (unsigned j = 0; j < nh->n_descsz; j++)
+					af_fmt(hex + 2 * j, 3, "%02x", desc[j]);
+				return 0;
+			}
+			p = desc + ((nh->n_descsz + 3) & ~3u);
+		}
+	}
+	return -1;
+}
+
+/* A separate debug file with a .symtab, or -1. */
+static int debug_image(const char *path, const struct image *im, struct image *dbg)
+{
+	char hex[130], file[4096];
+	if (build_id(im, hex, sizeof hex) == 0) {
+		af_fmt(file, sizeof file, "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
+		if (map_file(file, dbg) == 0) {
+			if (find_section(dbg, SHT_SYMTAB))
+				return 0;
+			munmap((void *)dbg->base, dbg->len);
+		}
+	}
+	const ElfW(Shdr) *dl = find_named(im, ".gnu_debuglink");
+	if (dl && dl->sh_size > 1) {
+		const char *name = (const char *)im->base + dl->sh_offset;
+		if (memchr(name, 0, dl->sh_size)) {
+			const char *slash = strrchr(path, '/');
+			int dirlen = slash ? (int)(slash - path) : 0;
+			af_fmt(file, sizeof file, "/usr/lib/debug%.*s/%s", dirlen, path, name);
+			if (map_file(file, dbg) == 0) {
+				if (find_section(dbg, SHT_SYMTAB))
+					return 0;
+				munmap((void *)dbg->base, dbg->len);
+			}
+		}
+	}
+	return -1;
+}
+
+struct af_symtab *af_symtab_load(const char *path)
+{
+	struct image im, dbg, *src = &im;
+	if (map_file(path, &im) < 0)
+		return NULL;
+	const ElfW(Shdr) *tab = find_section(&im, SHT_SYMTAB);
+	int from_debug = 0;
+	if (!tab && debug_image(path, &im, &dbg) == 0) {
+		src = &dbg;
+		tab = find_section(&dbg, SHT_SYMTAB);
+		from_debug = 1;
+	}
+	const ElfW(Shdr) *dyn = find_section(&im, SHT_DYNSYM);
+	int n = (tab ? collect(src, tab, NULL) : 0) + (dyn ? collect(&im, dyn, NULL) : 0);
+	struct af_symtab *st = af_mem_alloc(sizeof *st + sizeof(struct af_sym) * (size_t)(n + 1));
+	if (!st) {
+		munmap((void *)im.base, im.len);
+		if (from_debug)
+			munmap((void *)dbg.base, dbg.len);
+		return NULL;
+	}
+	st->v = (struct af_sym *)(st + 1);
+	st->has_symtab = tab != NULL;
+	st->from_debug = from_debug;
+	int k = tab ? collect(src, tab, st->v) : 0;
+	if (dyn)
+		k += collect(&im, dyn, st->v + k);
+	sort_syms(st->v, k);
+	/* merge aliases (same start), keeping the better name and the
+	   largest extent */
+	int u = 0;
+	for (int i = 0; i < k; i++) {
+		if (u && st->v[u - 1].start == st->v[i].start) {
+			if (better(&st->v[i], &st->v[u - 1])) {
+				uint64_t end = st->v[u - 1].end;
+				st->v[u - 1] = st->v[i];
+				if (end > st->v[u - 1].end)
+					st->v[u - 1].end = end;
+			} else if (st->v[i].end > st->v[u - 1].end) {
+				st->v[u - 1].end = st->v[i].end;
+			}
+			continue;
+		}
+		st->v[u++] = st->v[i];
+	}
+	/* zero-sized symbols (assembly) extend to the next one */
+	for (int i = 0; i < u; i++)
+		if (st->v[i].end <= st->v[i].start)
+			st->v[i].end = i + 1 < u ? st->v[i + 1].start : st->v[i].start + 1;
+	st->n = u;
+	return st;
+}
+
+const struct af_sym *af_symtab_find(const struct af_symtab *st, uint64_t vaddr)
+{
+	if (!st || !st->n)
+		return NULL;
+	int lo = 0, hi = st->n - 1;
+	if (vaddr < st->v[0].start)
+		return NULL;
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+		if (st->v[mid].start <= vaddr)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	const struct af_sym *s = &st->v[lo];
+	return vaddr < s->end ? s : NULL;
+}

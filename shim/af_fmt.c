@@ -1,0 +1,266 @@
+/* af_fmt.c - allocation-free formatting (see af_fmt.h for why). */
+#include "af_fmt.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+struct out {
+	char *buf;
+	size_t cap, len;
+};
+
+static void out_c(struct out *o, char c)
+{
+	if (o->len + 1 < o->cap)
+		o->buf[o->len] = c;
+	o->len++;
+}
+
+static void out_pad(struct out *o, char c, int n)
+{
+	while (n-- > 0)
+		out_c(o, c);
+}
+
+static void out_num(struct out *o, uint64_t v, int neg, unsigned base, int width,
+		    int zero, int left, int upper)
+{
+	char tmp[24];
+	int n = 0;
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	do {
+		tmp[n++] = digits[v % base];
+		v /= base;
+	} while (v);
+	int len = n + (neg ? 1 : 0);
+	if (!left && !zero)
+		out_pad(o, ' ', width - len);
+	if (neg)
+		out_c(o, '-');
+	if (!left && zero)
+		out_pad(o, '0', width - len);
+	while (n)
+		out_c(o, tmp[--n]);
+	if (left)
+		out_pad(o, ' ', width - len);
+}
+
+size_t af_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+	struct out o = {buf, cap, 0};
+	for (const char *f = fmt; *f; f++) {
+		if (*f != '%') {
+			out_c(&o, *f);
+			continue;
+		}
+		f++;
+		int zero = 0, left = 0, width = 0, prec = -1, lng = 0;
+		for (;; f++) {
+			if (*f == '0')
+				zero = 1;
+			else if (*f == '-')
+				left = 1;
+			else
+				break;
+		}
+		if (*f == '*') {
+			width = va_arg(ap, int);
+			f++;
+		}
+		while (*f >= '0' && *f <= '9')
+			width = width * 10 + (*f++ - '0');
+		if (*f == '.') {
+			f++;
+			prec = 0;
+			if (*f == '*') {
+				prec = va_arg(ap, int);
+				f++;
+			}
+			while (*f >= '0' && *f <= '9')
+				prec = prec * 10 + (*f++ - '0');
+		}
+		for (;; f++) {
+			if (*f == 'l')
+				lng++;
+			else if (*f == 'z' || *f == 'j')
+				lng = 2;
+			else
+				break;
+		}
+		switch (*f) {
+		case 'd':
+		case 'i': {
+			int64_t v = lng ? va_arg(ap, long long) : va_arg(ap, int);
+			if (lng == 1)
+				v = (long)v;
+			uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+			out_num(&o, u, v < 0, 10, width, zero, left, 0);
+			break;
+		}
+		case 'u':
+		case 'x':
+		case 'X': {
+			uint64_t v = lng ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
+			out_num(&o, v, 0, *f == 'u' ? 10 : 16, width, zero, left, *f == 'X');
+			break;
+		}
+		case 'p': {
+			uintptr_t v = (uintptr_t)va_arg(ap, void *);
+			out_c(&o, '0');
+			out_c(&o, 'x');
+			out_num(&o, v, 0, 16, width > 2 ? width - 2 : 0, zero, left, 0);
+			break;
+		}
+		case 'c':
+			out_c(&o, (char)va_arg(ap, int));
+			break;
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			if (!s)
+				s = "(null)";
+			size_t n = strlen(s);
+			if (prec >= 0 && (size_t)prec < n)
+				n = (size_t)prec;
+			if (!left)
+				out_pad(&o, ' ', width - (int)n);
+			for (size_t i = 0; i < n; i++)
+				out_c(&o, s[i]);
+			if (left)
+				out_pad(&o, ' ', width - (int)n);
+			break;
+		}
+		case '%':
+			out_c(&o, '%');
+			break;
+		case 0:
+			f--;
+			break;
+		default:
+			out_c(&o, '%');
+			out_c(&o, *f);
+			break;
+		}
+	}
+	if (cap)
+		buf[o.len < cap ? o.len : cap - 1] = 0;
+	return o.len;
+}
+
+size_t af_fmt(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	size_t n = af_vfmt(buf, cap, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+void af_buf_init(struct af_buf *b, char *storage, size_t cap)
+{
+	b->p = storage;
+	b->len = 0;
+	b->cap = cap;
+	b->truncated = 0;
+	if (cap)
+		storage[0] = 0;
+}
+
+void af_buf_putn(struct af_buf *b, const char *s, size_t n)
+{
+	if (b->cap == 0 || b->len + n >= b->cap) {
+		b->truncated = 1;
+		n = b->cap && b->len + 1 < b->cap ? b->cap - 1 - b->len : 0;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	if (b->cap)
+		b->p[b->len] = 0;
+}
+
+void af_buf_putc(struct af_buf *b, char c)
+{
+	af_buf_putn(b, &c, 1);
+}
+
+void af_buf_puts(struct af_buf *b, const char *s)
+{
+	af_buf_putn(b, s, strlen(s));
+}
+
+void af_buf_fmt(struct af_buf *b, const char *fmt, ...)
+{
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
+	va_list ap;
+	va_start(ap, fmt);
+	size_t n = af_vfmt(b->p + b->len, room, fmt, ap);
+	va_end(ap);
+	if (n >= room) {
+		b->truncated = 1;
+		n = room ? room - 1 : 0;
+	}
+	b->len += n;
+}
+
+void af_buf_json(struct af_buf *b, const char *s)
+{
+	af_buf_putc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+		switch (*p) {
+		case '"':
+			af_buf_puts(b, "\\\"");
+			break;
+		case '\\':
+			af_buf_puts(b, "\\\\");
+			break;
+		case '\n':
+			af_buf_puts(b, "\\n");
+			break;
+		case '\t':
+			af_buf_puts(b, "\\t");
+			break;
+		case '\r':
+			af_buf_puts(b, "\\r");
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				af_buf_fmt(b, "\\u%04x", *p);
+			else
+				af_buf_putc(b, (char)*p);
+		}
+	}
+	af_buf_putc(b, '"');
+}
+
+void af_write_all(int fd, const char *s, size_t n)
+{
+	int saved = errno;
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	errno = saved;
+}
+
+void af_say(int fd, const char *fmt, ...)
+{
+	char line[1024];
+	struct af_buf b;
+	af_buf_init(&b, line, sizeof line - 1);
+	af_buf_puts(&b, "allocfail: ");
+	va_list ap;
+	va_start(ap, fmt);
+	size_t room = b.cap - b.len;
+	size_t n = af_vfmt(b.p + b.len, room, fmt, ap);
+	va_end(ap);
+	b.len += n < room ? n : room - 1;
+	line[b.len++] = '\n';
+	n = b.len;
+	af_write_all(fd, line, n);
+}

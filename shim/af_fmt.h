@@ -1,0 +1,39 @@
+/* af_fmt.h - a small printf and string buffer that never allocate, for code
+   that runs inside malloc, before main, or in a signal handler. */
+#ifndef AF_FMT_H
+#define AF_FMT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Formats into buf (always NUL-terminated when cap > 0) and returns the
+   length the whole output would have had, as snprintf does. Supports %s %.*s %c %d %i %u %x %p %% with the l, ll, z
+   and j length modifiers, a width, '0' and '-' flags. */
+size_t af_vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
+size_t af_fmt(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A fixed-capacity output buffer; writes past the end are dropped and
+   remembered in `truncated`. */
+struct af_buf {
+	char *p;
+	size_t len, cap;
+	int truncated;
+};
+void af_buf_init(struct af_buf *b, char *storage, size_t cap);
+void af_buf_putc(struct af_buf *b, char c);
+void af_buf_puts(struct af_buf *b, const char *s);
+void af_buf_putn(struct af_buf *b, const char *s, size_t n);
+void af_buf_fmt(struct af_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal, quotes included. */
+void af_buf_json(struct af_buf *b, const char *s);
+
+/* write(2) the whole string, retrying on EINTR and short writes;
+   errno is preserved. */
+void af_write_all(int fd, const char *s, size_t n);
+/* One diagnostic line "allocfail: ...\n" on fd with a single write. */
+void af_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,289 @@
+/* af_init.c - configuration and lifecycle of the shim.
+   Initialization is lazy: the first allocation runs it (libstdc++ allocates
+   before any constructor), with the recursion guard held so that anything
+   it allocates goes straight to the backend. The backend is chosen first,
+   before anything else can allocate. A bad configuration prints one line
+   and exits with status 125 before the program's main runs. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "af.h"
+#include "af_fmt.h"
+
+extern char **environ;
+
+pthread_mutex_t af_lock = PTHREAD_MUTEX_INITIALIZER;
+struct af_global af_g = {.log_fd = -1, .census_fd = -1, .stderr_fd = 2};
+_Atomic int af_state;
+AF_TLS struct af_thread af_t;
+
+void af_limit_init(uint64_t limit);
+void af_limit_atfork_child(void);
+void af_sample_lock(int lock);
+
+static const char *const known_env[] = {
+    "ALLOCFAIL_RULES", "ALLOCFAIL_RULE",    "ALLOCFAIL_BACKEND", "ALLOCFAIL_LOG",
+    "ALLOCFAIL_SEED",  "ALLOCFAIL_SUMMARY", "ALLOCFAIL_CENSUS",  "ALLOCFAIL_SHIM",
+};
+#define NKNOWN ((int)(sizeof known_env / sizeof *known_env))
+
+uint64_t af_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The environment as the process started. environ is set before any
+   allocation can reach us in every glibc we know; /proc/self/environ is
+   the fallback should an allocation come earlier. */
+static char proc_env[65536];
+static char *proc_envv[1024];
+
+static char **env_vector(void)
+{
+	if (environ)
+		return environ;
+	if (proc_envv[0])
+		return proc_envv;
+	int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, proc_env, sizeof proc_env - 2);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	proc_env[n] = 0;
+	int k = 0;
+	for (char *p = proc_env; p < proc_env + n && k < 1023; p += strlen(p) + 1)
+		proc_envv[k++] = p;
+	return proc_envv;
+}
+
+const char *af_getenv(const char *name)
+{
+	char **env = env_vector();
+	size_t n = strlen(name);
+	for (; env && *env; env++)
+		if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+void af_fatal_config(const char *msg)
+{
+	af_say(2, "%s", msg);
+	_exit(125);
+}
+
+__attribute__((format(printf, 1, 2), noreturn)) static void fatal(const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	af_vfmt(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	af_fatal_config(msg);
+}
+
+/* Every ALLOCFAIL_* variable must be one we know: a misspelt one would
+   otherwise be ignored and the run would test nothing. */
+static void check_env_names(void)
+{
+	for (char **env = env_vector(); env && *env; env++) {
+		if (strncmp(*env, "ALLOCFAIL_", 10) != 0)
+			continue;
+		const char *eq = strchr(*env, '=');
+		size_t n = eq ? (size_t)(eq - *env) : strlen(*env);
+		int ok = 0;
+		for (int i = 0; i < NKNOWN && !ok; i++)
+			ok = strlen(known_env[i]) == n && strncmp(known_env[i], *env, n) == 0;
+		if (ok)
+			continue;
+		char name[128];
+		af_fmt(name, sizeof name, "%.*s", (int)n, *env);
+		const char *sug = af_suggest(name, known_env, NKNOWN);
+		if (sug)
+			fatal("unknown environment variable %s (did you mean %s?)", name, sug);
+		fatal("unknown environment variable %s: allocfail reads ALLOCFAIL_RULES, "
+		      "ALLOCFAIL_RULE, ALLOCFAIL_BACKEND, ALLOCFAIL_LOG, ALLOCFAIL_SEED and "
+		      "ALLOCFAIL_SUMMARY",
+		      name);
+	}
+}
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&af_lock);
+	af_sample_lock(1);
+}
+
+static void atfork_parent(void)
+{
+	af_sample_lock(0);
+	pthread_mutex_unlock(&af_lock);
+}
+
+static void atfork_child(void)
+{
+	af_sample_lock(0);
+	pthread_mutex_unlock(&af_lock);
+	af_limit_atfork_child();
+	af_sites_atfork_child();
+}
+
+static uint64_t random_seed(void)
+{
+	uint64_t s = 0;
+	if (syscall(SYS_getrandom, &s, sizeof s, 1 /* GRND_NONBLOCK */) != (long)sizeof s)
+		s = af_now_ns() ^ ((uint64_t)getpid() << 32);
+	return s;
+}
+
+static int any_probability(void)
+{
+	for (int i = 0; i < af_g.pol.nrules; i++) {
+		const struct af_rule *r = af_g.pol.rules[i];
+		if (r->action == AF_ACT_FAIL && (r->given & (1u << AF_K_PROBABILITY)) && !r->prob_all)
+			return 1;
+	}
+	return 0;
+}
+
+static void configure(void)
+{
+	struct af_error err;
+	const char *v;
+
+	check_env_names();
+	af_policy_init(&af_g.pol);
+	if ((v = af_getenv("ALLOCFAIL_RULES"))) {
+		if (!*v)
+			fatal("ALLOCFAIL_RULES is empty: expected the path of a rule file");
+		if (af_policy_parse_file(&af_g.pol, v, &err) < 0)
+			af_fatal_config(err.msg);
+	}
+	if ((v = af_getenv("ALLOCFAIL_RULE"))) {
+		if (af_policy_parse_text(&af_g.pol, v, strlen(v), "ALLOCFAIL_RULE", &err) < 0)
+			af_fatal_config(err.msg);
+	}
+	if (af_g.pol.nrules > 1024)
+		fatal("%d rules: at most 1024 are supported", af_g.pol.nrules);
+	if ((v = af_getenv("ALLOCFAIL_SEED"))) {
+		uint64_t s;
+		if (af_parse_u64(v, &s) < 0)
+			fatal("ALLOCFAIL_SEED='%s': expected an unsigned 64-bit integer", v);
+		af_g.pol.set.seed = s;
+		af_g.pol.set.given |= 1u << AF_S_SEED;
+	}
+	if (!(af_g.pol.set.given & (1u << AF_S_SEED))) {
+		af_g.pol.set.seed = random_seed();
+		af_g.seed_random = 1;
+	}
+	af_policy_finish(&af_g.pol);
+
+	const char *log = af_getenv("ALLOCFAIL_LOG");
+	if (log && !*log)
+		fatal("ALLOCFAIL_LOG is empty: expected a file path or 'stderr'");
+	if (!log)
+		log = af_g.pol.set.log;
+	if (log && strcmp(log, "stderr") != 0) {
+		const char *why;
+		af_g.log_fd = af_log_open_fd(log, &why);
+		if (af_g.log_fd < 0)
+			fatal("cannot open log '%s': %s", log, why);
+	}
+	if ((v = af_getenv("ALLOCFAIL_CENSUS"))) {
+		const char *why;
+		af_g.census_fd = af_log_open_fd(v, &why);
+		if (af_g.census_fd < 0)
+			fatal("cannot open census '%s': %s", v, why);
+		af_g.mode |= AF_M_CENSUS;
+	}
+	if ((v = af_getenv("ALLOCFAIL_SUMMARY"))) {
+		if (strcmp(v, "1") == 0) {
+			af_g.mode |= AF_M_SUMMARY;
+			/* Programs may close stderr before exit (coreutils does);
+			   keep a descriptor of our own, high enough not to shift
+			   the program's numbering. */
+			int fd = fcntl(2, F_DUPFD_CLOEXEC, 1000);
+			if (fd >= 0)
+				af_g.stderr_fd = fd;
+		}
+		else if (strcmp(v, "0") != 0)
+			fatal("ALLOCFAIL_SUMMARY='%s': expected 1 or 0", v);
+	}
+	if (af_match_compile(&af_g.match, &af_g.pol) < 0)
+		fatal("out of memory while compiling the rules");
+	af_g.threshold = af_policy_threshold(&af_g.pol.set);
+	af_g.seed = af_g.pol.set.seed;
+	if (af_g.pol.nrules)
+		af_g.mode |= AF_M_RULES;
+	if (af_g.pol.set.limit) {
+		af_g.mode |= AF_M_LIMIT;
+		af_limit_init(af_g.pol.set.limit);
+	}
+	af_g.need_stack = af_g.mode != 0 || af_g.log_fd >= 0;
+}
+
+void af_init(void)
+{
+	int expect = 0;
+	if (!atomic_compare_exchange_strong(&af_state, &expect, 1)) {
+		while (atomic_load_explicit(&af_state, memory_order_acquire) != 2)
+			sched_yield();
+		return;
+	}
+	struct af_thread *t = &af_t;
+	t->guard++;
+	const char *be = af_getenv("ALLOCFAIL_BACKEND");
+	int backend = AF_BE_JEMALLOC;
+	if (be && strcmp(be, "next") == 0)
+		backend = AF_BE_NEXT;
+	else if (be && strcmp(be, "jemalloc") != 0)
+		fatal("ALLOCFAIL_BACKEND='%s': expected jemalloc or next", be);
+	af_g.backend = backend;
+	af_backend_init(backend);
+	af_g.page = (size_t)sysconf(_SC_PAGESIZE);
+	ssize_t n = readlink("/proc/self/exe", af_g.exe, sizeof af_g.exe - 1);
+	af_g.exe[n > 0 ? n : 0] = 0;
+	configure();
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	af_g.fast = af_g.mode == 0;
+	atomic_store_explicit(&af_state, 2, memory_order_release);
+	if (af_g.seed_random && any_probability())
+		af_report_seed(af_g.seed);
+	t->guard--;
+}
+
+__attribute__((constructor)) static void af_ctor(void)
+{
+	if (!af_ready())
+		af_init();
+	if (af_g.need_stack) {
+		af_t.guard++;
+		if (af_unwind_init() < 0)
+			fatal("cannot load libunwind.so.8, which the rules, the log or the census "
+			      "need (install libunwind8)");
+		if (af_g.log_fd >= 0)
+			af_srcline_init();
+		af_t.guard--;
+	}
+}
+
+__attribute__((destructor)) static void af_dtor(void)
+{
+	if (!af_ready())
+		return;
+	af_t.guard++;
+	af_sites_exit();
+	af_t.guard--;
+}

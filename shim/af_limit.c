@@ -1,0 +1,202 @@
+/* af_limit.c - the simulated memory limit (`set limit=SIZE`).
+   A global pool holds the bytes not yet handed out. Each thread draws
+   credit from it in chunks and spends it locally, so most allocations and
+   frees touch only the thread's own cache line. A thread returns credit
+   beyond two chunks, and all of it when it exits or when another thread
+   was refused (the drain epoch), so memory freed anywhere reaches a thread
+   waiting at the limit. Chunks are at most limit/256, which bounds how much
+   credit idle threads can hold back. Reservations (allocfail.h) draw from
+   the same pool. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <time.h>
+
+#include "af.h"
+
+extern pthread_mutex_t af_lock;
+
+static _Atomic int64_t avail;
+static _Atomic unsigned drain_epoch;
+static int64_t chunk;
+static struct af_thread *threads;
+static pthread_key_t exit_key;
+static int key_ok;
+
+static void thread_exit(void *p);
+
+void af_limit_init(uint64_t limit)
+{
+	atomic_store(&avail, (int64_t)limit);
+	chunk = (int64_t)(limit / 256);
+	if (chunk > 256 * 1024)
+		chunk = 256 * 1024;
+	if (chunk < 64)
+		chunk = 0;
+	key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+}
+
+void af_thread_register(struct af_thread *t)
+{
+	if (t->registered)
+		return;
+	t->registered = 1;
+	pthread_mutex_lock(&af_lock);
+	t->next = threads;
+	threads = t;
+	pthread_mutex_unlock(&af_lock);
+	if (key_ok)
+		pthread_setspecific(exit_key, t);
+}
+
+static void give_back(int64_t n)
+{
+	if (n)
+		atomic_fetch_add_explicit(&avail, n, memory_order_relaxed);
+}
+
+static inline void check_drain(struct af_thread *t)
+{
+	unsigned e = atomic_load_explicit(&drain_epoch, memory_order_relaxed);
+	if (AF_UNLIKELY(e != t->drain_seen)) {
+		t->drain_seen = e;
+		give_back(atomic_exchange_explicit(&t->credit, 0, memory_order_relaxed));
+	}
+}
+
+/* A thread past its exit destructor keeps no credit: it uses the pool
+   directly, so nothing is left behind in freed thread memory. */
+static int take_direct(int64_t n, int force)
+{
+	int64_t a = atomic_load_explicit(&avail, memory_order_relaxed);
+	for (;;) {
+		if (a < n && !force)
+			return -1;
+		if (atomic_compare_exchange_weak_explicit(&avail, &a, a - n, memory_order_relaxed,
+							  memory_order_relaxed))
+			return 0;
+	}
+}
+
+int af_limit_take(struct af_thread *t, size_t n, int force)
+{
+	if (AF_UNLIKELY(t->registered <= 0)) {
+		if (t->registered < 0)
+			return take_direct((int64_t)n, force);
+		af_thread_register(t);
+	}
+	check_drain(t);
+	int64_t c = atomic_load_explicit(&t->credit, memory_order_relaxed);
+	if (c >= (int64_t)n) {
+		atomic_store_explicit(&t->credit, c - (int64_t)n, memory_order_relaxed);
+		return 0;
+	}
+	int64_t need = (int64_t)n - c, want = need + chunk;
+	int64_t a = atomic_load_explicit(&avail, memory_order_relaxed);
+	for (;;) {
+		int64_t take;
+		if (a >= want)
+			take = want;
+		else if (a >= need || force)
+			take = need;
+		else {
+			/* refused: ask every thread to hand its credit back */
+			atomic_fetch_add_explicit(&drain_epoch, 1, memory_order_relaxed);
+			t->drain_seen = atomic_load_explicit(&drain_epoch, memory_order_relaxed);
+			return -1;
+		}
+		if (atomic_compare_exchange_weak_explicit(&avail, &a, a - take, memory_order_relaxed,
+							  memory_order_relaxed)) {
+			atomic_store_explicit(&t->credit, c + take - (int64_t)n, memory_order_relaxed);
+			return 0;
+		}
+	}
+}
+
+void af_limit_give(struct af_thread *t, size_t n)
+{
+	if (AF_UNLIKELY(t->registered <= 0)) {
+		if (t->registered < 0) {
+			give_back((int64_t)n);
+			return;
+		}
+		af_thread_register(t);
+	}
+	check_drain(t);
+	int64_t c = atomic_load_explicit(&t->credit, memory_order_relaxed) + (int64_t)n;
+	if (c > 2 * chunk) {
+		give_back(c - chunk);
+		c = chunk;
+	}
+	atomic_store_explicit(&t->credit, c, memory_order_relaxed);
+}
+
+/* Bytes in use: the limit less what is in the pool and held as credit. */
+int64_t af_limit_live(void)
+{
+	int64_t held = 0;
+	pthread_mutex_lock(&af_lock);
+	for (struct af_thread *t = threads; t; t = t->next)
+		held += atomic_load_explicit(&t->credit, memory_order_relaxed);
+	pthread_mutex_unlock(&af_lock);
+	return (int64_t)af_g.pol.set.limit - atomic_load(&avail) - held;
+}
+
+void af_limit_thread_exit(struct af_thread *t)
+{
+	give_back(atomic_exchange_explicit(&t->credit, 0, memory_order_relaxed));
+}
+
+static void thread_exit(void *p)
+{
+	struct af_thread *t = p;
+	af_limit_thread_exit(t);
+	pthread_mutex_lock(&af_lock);
+	for (struct af_thread **pp = &threads; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	pthread_mutex_unlock(&af_lock);
+	t->registered = -1;
+}
+
+/* In a forked child only the forking thread exists. */
+void af_limit_atfork_child(void)
+{
+	struct af_thread *self = &af_t;
+	for (struct af_thread *t = threads; t; t = t->next)
+		if (t != self)
+			give_back(atomic_exchange_explicit(&t->credit, 0, memory_order_relaxed));
+	threads = self->registered ? self : NULL;
+	if (self->registered)
+		self->next = NULL;
+}
+
+/* Reservations ---------------------------------------------------------- */
+
+/* Take n bytes out of the pool for a reservation: others then see
+   limit - reserved. Waits up to timeout_ns for memory to be freed. */
+int af_limit_reserve(int64_t n, uint64_t timeout_ns)
+{
+	uint64_t start = af_now_ns();
+	for (;;) {
+		int64_t a = atomic_load_explicit(&avail, memory_order_relaxed);
+		while (a >= n) {
+			if (atomic_compare_exchange_weak_explicit(&avail, &a, a - n,
+								  memory_order_relaxed,
+								  memory_order_relaxed))
+				return 0;
+		}
+		atomic_fetch_add_explicit(&drain_epoch, 1, memory_order_relaxed);
+		check_drain(&af_t);
+		if (af_now_ns() - start >= timeout_ns)
+			return -1;
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+void af_limit_unreserve(int64_t n)
+{
+	give_back(n);
+}

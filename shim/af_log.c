@@ -1,0 +1,210 @@
+/* af_log.c - what the shim tells the user. With a log file (ALLOCFAIL_LOG
+   or `set log=`), one JSON object per line per event, each line written by
+   a single write(2) on an O_APPEND descriptor, so threads and forked
+   children never interleave. Without one, short human lines on stderr
+   (injections rate-limited). Canary and OOM lines always reach stderr. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "af.h"
+#include "af_fmt.h"
+
+#define STDERR_INJECTIONS 50
+#define LOG_LINE 32768
+
+static _Atomic uint64_t seq;
+static _Atomic unsigned stderr_injections;
+
+int af_log_open_fd(const char *path, const char **why)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+	if (fd < 0) {
+		*why = errno == ELOOP ? "it is a symbolic link, which is refused" : strerror(errno);
+		return -1;
+	}
+	return fd;
+}
+
+static void header(struct af_buf *b, const char *ev)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	char name[17] = {0};
+	prctl(PR_GET_NAME, name);
+	af_buf_fmt(b, "{\"ev\":\"%s\",\"seq\":%llu,\"time\":%lld.%09ld,\"pid\":%d,\"tid\":%ld,\"thread\":",
+		   ev, (unsigned long long)atomic_fetch_add(&seq, 1) + 1, (long long)ts.tv_sec,
+		   ts.tv_nsec, (int)getpid(), (long)syscall(SYS_gettid));
+	af_buf_json(b, name);
+}
+
+void af_log_frame(struct af_buf *b, uintptr_t pc)
+{
+	struct af_addr *a = af_addr_get(pc);
+	char site[512];
+	af_fmt(site, sizeof site, "%s+0x%lx", a->mod->base, (unsigned long)(pc - a->mod->bias));
+	af_buf_puts(b, "{\"pc\":");
+	af_buf_json(b, site);
+	af_buf_puts(b, ",\"module\":");
+	af_buf_json(b, a->mod->path);
+	uintptr_t off;
+	const char *fn = af_addr_func(a, &off);
+	if (fn) {
+		af_buf_puts(b, ",\"func\":");
+		af_buf_json(b, fn);
+		af_buf_fmt(b, ",\"off\":%lu", (unsigned long)off);
+	}
+	const char *file;
+	int line;
+	if (af_srcline(a, &file, &line) == 0) {
+		af_buf_puts(b, ",\"file\":");
+		af_buf_json(b, file);
+		af_buf_fmt(b, ",\"line\":%d", line);
+	}
+	if (a->mod->runtime || a->mod->shim)
+		af_buf_puts(b, ",\"runtime\":true");
+	af_buf_putc(b, '}');
+}
+
+static void request(struct af_buf *b, const struct af_req *rq, const uintptr_t *frames, int n,
+		    int cs)
+{
+	af_buf_fmt(b, ",\"fn\":\"%s\",\"size\":%zu,\"class\":\"%s\"", af_fn_names[rq->fn], rq->size,
+		   rq->size > af_g.threshold ? "costly" : "small");
+	char site[512];
+	af_buf_puts(b, ",\"site\":");
+	af_buf_json(b, af_site_name(frames[cs], site, sizeof site));
+	int depth = af_g.pol.set.depth;
+	af_buf_puts(b, ",\"stack\":[");
+	/* keep room to close the line; frames that do not fit are dropped
+	   whole, and the line says so */
+	size_t cap = b->cap;
+	b->cap = cap > 64 ? cap - 64 : cap;
+	int cut = 0;
+	for (int i = 0; i < n && i < depth; i++) {
+		size_t mark = b->len;
+		if (i)
+			af_buf_putc(b, ',');
+		af_log_frame(b, frames[i]);
+		if (b->truncated) {
+			b->len = mark;
+			b->p[mark] = 0;
+			b->truncated = 0;
+			cut = 1;
+			break;
+		}
+	}
+	b->cap = cap;
+	af_buf_putc(b, ']');
+	if (cut)
+		af_buf_puts(b, ",\"stack_truncated\":true");
+}
+
+static void emit(struct af_buf *b)
+{
+	af_buf_puts(b, "}\n");
+	af_write_all(af_g.log_fd, b->p, b->len);
+}
+
+static void rule_name(char *buf, size_t cap, int rule)
+{
+	if (rule == -2)
+		af_fmt(buf, cap, "allocfail_fail_nth");
+	else if (rule >= 0)
+		af_fmt(buf, cap, "%s:%d", af_g.pol.rules[rule]->file, af_g.pol.rules[rule]->line);
+	else
+		af_fmt(buf, cap, "?");
+}
+
+void af_report_injection(const struct af_req *rq, int rule, const uintptr_t *frames, int n,
+			 int cs)
+{
+	char rn[512];
+	rule_name(rn, sizeof rn, rule);
+	if (af_g.log_fd >= 0) {
+		static AF_TLS char line[LOG_LINE];
+		struct af_buf b;
+		af_buf_init(&b, line, sizeof line - 4);
+		header(&b, "inject");
+		af_buf_puts(&b, ",\"rule\":");
+		af_buf_json(&b, rn);
+		request(&b, rq, frames, n, cs);
+		emit(&b);
+		return;
+	}
+	unsigned k = atomic_fetch_add(&stderr_injections, 1);
+	if (k > STDERR_INJECTIONS)
+		return;
+	if (k == STDERR_INJECTIONS) {
+		af_say(af_g.stderr_fd, "further injected failures are not shown; ALLOCFAIL_LOG=FILE "
+				       "records them all");
+		return;
+	}
+	char site[512];
+	af_say(af_g.stderr_fd, "injected %s(%zu) failure at %s [%s]", af_fn_names[rq->fn],
+	       rq->size, af_site_name(frames[cs], site, sizeof site), rn);
+}
+
+void af_report_canary(const struct af_req *rq, const uintptr_t *frames, int n, int cs,
+		      unsigned tries, uint64_t ns)
+{
+	char site[512];
+	af_say(af_g.stderr_fd,
+	       "possible memory allocation deadlock: %s(%zu) at %s retried %u times for %llu ms",
+	       af_fn_names[rq->fn], rq->size, af_site_name(frames[cs], site, sizeof site), tries,
+	       (unsigned long long)(ns / 1000000));
+	if (af_g.log_fd >= 0) {
+		static AF_TLS char line[LOG_LINE];
+		struct af_buf b;
+		af_buf_init(&b, line, sizeof line - 4);
+		header(&b, "canary");
+		af_buf_fmt(&b, ",\"tries\":%u,\"ms\":%llu", tries, (unsigned long long)(ns / 1000000));
+		request(&b, rq, frames, n, cs);
+		emit(&b);
+	}
+}
+
+void af_report_oom(const struct af_req *rq, const uintptr_t *frames, int n, int cs,
+		   unsigned tries, uint64_t ns, int action)
+{
+	static const char *const names[] = {"abort", "fail", "wait"};
+	char site[512];
+	if (action != AF_OOM_ABORT) /* abort prints its own report */
+		af_say(af_g.stderr_fd, "out of memory: %s(%zu) at %s still failing after %u tries; "
+				       "oom=%s",
+		       af_fn_names[rq->fn], rq->size, af_site_name(frames[cs], site, sizeof site),
+		       tries, names[action]);
+	if (af_g.log_fd >= 0) {
+		static AF_TLS char line[LOG_LINE];
+		struct af_buf b;
+		af_buf_init(&b, line, sizeof line - 4);
+		header(&b, "oom");
+		af_buf_fmt(&b, ",\"action\":\"%s\",\"tries\":%u,\"ms\":%llu", names[action], tries,
+			   (unsigned long long)(ns / 1000000));
+		if (af_g.mode & AF_M_LIMIT)
+			af_buf_fmt(&b, ",\"live\":%lld,\"limit\":%llu", (long long)af_limit_live(),
+				   (unsigned long long)af_g.pol.set.limit);
+		request(&b, rq, frames, n, cs);
+		emit(&b);
+	}
+}
+
+void af_report_seed(uint64_t seed)
+{
+	if (af_g.log_fd >= 0) {
+		char line[512];
+		struct af_buf b;
+		af_buf_init(&b, line, sizeof line - 4);
+		header(&b, "seed");
+		af_buf_fmt(&b, ",\"seed\":%llu", (unsigned long long)seed);
+		emit(&b);
+	} else {
+		af_say(af_g.stderr_fd, "random seed %llu (ALLOCFAIL_SEED=%llu repeats this run)",
+		       (unsigned long long)seed, (unsigned long long)seed);
+	}
+}

@@ -1,0 +1,1357 @@
+/* af_policy.c - rule files: parse, validate, normalize, and the trigger
+   predicate (the semantics of Linux's lib/fault-inject.c should_fail()). */
+#define _GNU_SOURCE
+#include "af_policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "af_fmt.h"
+#include "af_glob.h"
+
+const char *const af_fn_names[AF_FN_COUNT] = {
+    "malloc",        "calloc",  "realloc", "reallocarray", "posix_memalign",
+    "aligned_alloc", "memalign", "valloc", "pvalloc",
+};
+
+const char *const af_action_names[3] = {"fail", "nofail", "noretry"};
+
+static const char *const key_names[AF_K_COUNT] = {
+    "fn",   "size", "caller", "in",    "notin",    "module",      "site",
+    "thread", "depth", "nth", "times", "space", "interval", "probability",
+};
+
+const char *const af_setting_names[AF_S_COUNT] = {
+    "costly_order", "page_size", "small", "retry_warn", "retry_timeout",
+    "oom",          "limit",     "seed",  "depth",      "log",
+};
+
+static const char *const line_words[] = {"fail", "nofail", "noretry", "set", "include"};
+
+#define TRIGGER_KEYS                                                                   \
+	((1u << AF_K_NTH) | (1u << AF_K_TIMES) | (1u << AF_K_SPACE) | (1u << AF_K_INTERVAL) | \
+	 (1u << AF_K_PROBABILITY))
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static char *dupn(const char *s, size_t n)
+{
+	char *d = af_mem_alloc(n + 1);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+static const char *intern(struct af_policy *p, const char *s)
+{
+	for (int i = 0; i < p->nstrings; i++)
+		if (strcmp(p->strings[i], s) == 0)
+			return p->strings[i];
+	if (p->nstrings == p->capstrings) {
+		int cap = p->capstrings ? p->capstrings * 2 : 8;
+		char **v = af_mem_alloc(sizeof *v * (size_t)cap);
+		if (!v)
+			return "?";
+		if (p->strings)
+			memcpy(v, p->strings, sizeof *v * (size_t)p->nstrings);
+		af_mem_free(p->strings);
+		p->strings = v;
+		p->capstrings = cap;
+	}
+	char *d = dupn(s, strlen(s));
+	if (!d)
+		return "?";
+	p->strings[p->nstrings++] = d;
+	return d;
+}
+
+static int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 32 || lb > 32)
+		return 99;
+	int prev[34], cur[34];
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int c = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			if (prev[j] + 1 < c)
+				c = prev[j] + 1;
+			if (cur[j - 1] + 1 < c)
+				c = cur[j - 1] + 1;
+			cur[j] = c;
+		}
+		memcpy(prev, cur, sizeof(int) * (lb + 1));
+	}
+	return prev[lb];
+}
+
+const char *af_suggest(const char *word, const char *const *words, int n)
+{
+	const char *best = NULL;
+	int bestd = 3;
+	size_t lw = strlen(word);
+	for (int i = 0; i < n; i++) {
+		int d = edit_distance(word, words[i]);
+		/* A prefix of a longer word is a near miss too (costly -> costly_order). */
+		if (d >= bestd && lw >= 3 && strncmp(words[i], word, lw) == 0)
+			d = 2;
+		if (d < bestd && (size_t)d < (lw > 1 ? lw : 2)) {
+			best = words[i];
+			bestd = d;
+		}
+	}
+	return best;
+}
+
+int af_parse_u64(const char *s, uint64_t *out)
+{
+	if (!*s)
+		return -1;
+	uint64_t v = 0;
+	unsigned base = 10;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (!*s)
+			return -1;
+	}
+	for (; *s; s++) {
+		unsigned d;
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			return -1;
+		if (v > (UINT64_MAX - d) / base)
+			return -1;
+		v = v * base + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int af_parse_size(const char *s, uint64_t *out)
+{
+	const char *p = s;
+	uint64_t v = 0;
+	if (*p < '0' || *p > '9')
+		return -1;
+	while (*p >= '0' && *p <= '9') {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	}
+	unsigned shift = 0;
+	switch (*p) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	case 0: break;
+	case 'b': case 'B':
+		if (p[1])
+			return -1;
+		*out = v;
+		return 0;
+	default: return -1;
+	}
+	if (shift) {
+		p++;
+		if (strcmp(p, "") != 0 && strcmp(p, "B") != 0 && strcmp(p, "iB") != 0 &&
+		    strcmp(p, "ib") != 0 && strcmp(p, "b") != 0)
+			return -1;
+		if (v > (UINT64_MAX >> shift))
+			return -1;
+		v <<= shift;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Decimal with an optional fraction: integer part and up to 17 fraction
+   digits, as num / 10^scale. */
+static int parse_decimal(const char **ps, uint64_t *num, int *scale)
+{
+	const char *p = *ps;
+	uint64_t v = 0;
+	int sc = 0, digits = 0;
+	while (*p >= '0' && *p <= '9') {
+		if (v > 1000000000000ull)
+			return -1;
+		v = v * 10 + (uint64_t)(*p++ - '0');
+		digits++;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			if (sc == 17)
+				return -1;
+			if (v > UINT64_MAX / 10)
+				return -1;
+			v = v * 10 + (uint64_t)(*p++ - '0');
+			sc++;
+			digits++;
+		}
+	}
+	if (!digits)
+		return -1;
+	*num = v;
+	*scale = sc;
+	*ps = p;
+	return 0;
+}
+
+static uint64_t pow10u(int n)
+{
+	uint64_t v = 1;
+	while (n-- > 0)
+		v *= 10;
+	return v;
+}
+
+int af_parse_duration(const char *s, uint64_t *ns)
+{
+	uint64_t num;
+	int scale;
+	const char *p = s;
+	if (parse_decimal(&p, &num, &scale) < 0)
+		return -1;
+	uint64_t unit;
+	if (!*p || strcmp(p, "s") == 0)
+		unit = 1000000000ull;
+	else if (strcmp(p, "ms") == 0)
+		unit = 1000000ull;
+	else if (strcmp(p, "us") == 0)
+		unit = 1000ull;
+	else if (strcmp(p, "ns") == 0)
+		unit = 1;
+	else if (strcmp(p, "m") == 0 || strcmp(p, "min") == 0)
+		unit = 60000000000ull;
+	else if (strcmp(p, "h") == 0)
+		unit = 3600000000000ull;
+	else
+		return -1;
+	unsigned __int128 v = (unsigned __int128)num * unit / pow10u(scale);
+	if (v > (unsigned __int128)UINT64_MAX / 2)
+		return -1;
+	*ns = (uint64_t)v;
+	return 0;
+}
+
+/* ---- the line scanner ------------------------------------------------- */
+
+struct scan {
+	struct af_policy *pol;
+	const char *file; /* interned */
+	int line;
+	const char *bol; /* beginning of the line, for columns */
+	const char *p, *end;
+	int inline_text;  /* ';' separates lines */
+	struct af_error *err;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail_at(struct scan *s, const char *at,
+							  const char *fmt, ...)
+{
+	struct af_buf b;
+	af_buf_init(&b, s->err->msg, sizeof s->err->msg);
+	af_buf_fmt(&b, "%s:%d:%d: ", s->file, s->line, (int)(at - s->bol) + 1);
+	va_list ap;
+	va_start(ap, fmt);
+	size_t room = b.cap - b.len;
+	size_t n = af_vfmt(b.p + b.len, room, fmt, ap);
+	va_end(ap);
+	(void)n;
+	return -1;
+}
+
+static int is_eol(struct scan *s, const char *q)
+{
+	return q >= s->end || *q == '\n' || (s->inline_text && *q == ';');
+}
+
+static void skip_ws(struct scan *s)
+{
+	while (!is_eol(s, s->p) && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r'))
+		s->p++;
+}
+
+static int at_comment(struct scan *s)
+{
+	return !is_eol(s, s->p) && *s->p == '#';
+}
+
+/* A bare word [A-Za-z0-9_-]+; returns its length. */
+static size_t word_len(struct scan *s, const char *q)
+{
+	size_t n = 0;
+	while (!is_eol(s, q + n) && (q[n] == '_' || q[n] == '-' || (q[n] >= 'a' && q[n] <= 'z') ||
+				       (q[n] >= 'A' && q[n] <= 'Z') || (q[n] >= '0' && q[n] <= '9')))
+		n++;
+	return n;
+}
+
+/* Reads a value: quoted ("..." with \" and \\) or up to whitespace. */
+static int read_value(struct scan *s, char **out, const char **at)
+{
+	*at = s->p;
+	if (!is_eol(s, s->p) && *s->p == '"') {
+		const char *q = s->p + 1;
+		char buf[1024];
+		size_t n = 0;
+		while (q < s->end && *q != '\n' && *q != '"') {
+			if (*q == '\\' && q + 1 < s->end && (q[1] == '"' || q[1] == '\\'))
+				q++;
+			if (n + 1 >= sizeof buf)
+				return fail_at(s, *at, "quoted value is too long");
+			buf[n++] = *q++;
+		}
+		if (q >= s->end || *q != '"')
+			return fail_at(s, *at, "unterminated quoted value");
+		s->p = q + 1;
+		*out = dupn(buf, n);
+	} else {
+		const char *q = s->p;
+		while (!is_eol(s, q) && *q != ' ' && *q != '\t' && *q != '\r')
+			q++;
+		*out = dupn(s->p, (size_t)(q - s->p));
+		s->p = q;
+	}
+	if (!*out)
+		return fail_at(s, *at, "out of memory");
+	if (!is_eol(s, s->p) && *s->p != ' ' && *s->p != '\t' && *s->p != '\r')
+		return fail_at(s, s->p, "expected whitespace after the value");
+	return 0;
+}
+
+/* Splits a comma list; empty items are an error. */
+static int split_list(struct scan *s, const char *at, const char *key, const char *v,
+		      struct af_list *l)
+{
+	int n = 1;
+	for (const char *q = v; *q; q++)
+		n += *q == ',';
+	l->v = af_mem_alloc(sizeof(char *) * (size_t)n);
+	if (!l->v)
+		return fail_at(s, at, "out of memory");
+	const char *start = v;
+	for (const char *q = v;; q++) {
+		if (*q == ',' || *q == 0) {
+			if (q == start)
+				return fail_at(s, at, "empty item in %s= (a comma list needs a value "
+						      "between commas)",
+					       key);
+			l->v[l->n++] = dupn(start, (size_t)(q - start));
+			start = q + 1;
+			if (*q == 0)
+				break;
+		}
+	}
+	return 0;
+}
+
+static void free_list(struct af_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+		af_mem_free(l->v[i]);
+	af_mem_free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* ---- matcher values --------------------------------------------------- */
+
+static int parse_fn(struct scan *s, const char *at, const char *v, uint32_t *mask)
+{
+	struct af_list l = {0};
+	if (split_list(s, at, "fn", v, &l) < 0) {
+		free_list(&l);
+		return -1;
+	}
+	*mask = 0;
+	for (int i = 0; i < l.n; i++) {
+		const char *why = af_glob_check(l.v[i]);
+		if (why) {
+			fail_at(s, at, "bad pattern '%s' in fn=: %s", l.v[i], why);
+			free_list(&l);
+			return -1;
+		}
+		uint32_t m = 0;
+		for (int f = 0; f < AF_FN_COUNT; f++)
+			if (af_glob(l.v[i], af_fn_names[f]))
+				m |= 1u << f;
+		if (!m) {
+			const char *sug = af_suggest(l.v[i], af_fn_names, AF_FN_COUNT);
+			if (sug)
+				fail_at(s, at, "unknown entry point '%s' in fn= (did you mean '%s'?)",
+					l.v[i], sug);
+			else
+				fail_at(s, at,
+					"unknown entry point '%s' in fn=: expected malloc, calloc, "
+					"realloc, reallocarray, posix_memalign, aligned_alloc, memalign, "
+					"valloc or pvalloc",
+					l.v[i]);
+			free_list(&l);
+			return -1;
+		}
+		*mask |= m;
+	}
+	free_list(&l);
+	return 0;
+}
+
+static int parse_one_size(const char *t, struct af_size *z)
+{
+	uint64_t a, b;
+	z->kind = AF_SZ_RANGE;
+	if (strcmp(t, "small") == 0) {
+		z->kind = AF_SZ_SMALL;
+		return 0;
+	}
+	if (strcmp(t, "costly") == 0) {
+		z->kind = AF_SZ_COSTLY;
+		return 0;
+	}
+	if (t[0] == '<' && t[1] == '=') {
+		if (af_parse_size(t + 2, &b) < 0)
+			return -1;
+		z->lo = 0;
+		z->hi = b;
+		return 0;
+	}
+	if (t[0] == '<') {
+		if (af_parse_size(t + 1, &b) < 0 || b == 0)
+			return -1;
+		z->lo = 0;
+		z->hi = b - 1;
+		return 0;
+	}
+	if (t[0] == '>' && t[1] == '=') {
+		if (af_parse_size(t + 2, &a) < 0)
+			return -1;
+		z->lo = a;
+		z->hi = UINT64_MAX;
+		return 0;
+	}
+	if (t[0] == '>') {
+		if (af_parse_size(t + 1, &a) < 0 || a == UINT64_MAX)
+			return -1;
+		z->lo = a + 1;
+		z->hi = UINT64_MAX;
+		return 0;
+	}
+	const char *dots = strstr(t, "..");
+	if (dots) {
+		char left[64];
+		size_t n = (size_t)(dots - t);
+		if (n == 0 || n >= sizeof left)
+			return -1;
+		memcpy(left, t, n);
+		left[n] = 0;
+		if (af_parse_size(left, &a) < 0 || af_parse_size(dots + 2, &b) < 0 || a > b)
+			return -1;
+		z->lo = a;
+		z->hi = b;
+		return 0;
+	}
+	if (af_parse_size(t, &a) < 0)
+		return -1;
+	z->lo = z->hi = a;
+	return 0;
+}
+
+static int parse_sizes(struct scan *s, const char *at, const char *v, struct af_rule *r)
+{
+	struct af_list l = {0};
+	if (split_list(s, at, "size", v, &l) < 0) {
+		free_list(&l);
+		return -1;
+	}
+	r->sizes = af_mem_alloc(sizeof *r->sizes * (size_t)l.n);
+	if (!r->sizes) {
+		free_list(&l);
+		return fail_at(s, at, "out of memory");
+	}
+	for (int i = 0; i < l.n; i++) {
+		if (parse_one_size(l.v[i], &r->sizes[i]) < 0) {
+			fail_at(s, at,
+				"invalid size '%s': expected small, costly, N, <N, <=N, >N, >=N or "
+				"N..M (K, M, G suffixes are powers of 1024)",
+				l.v[i]);
+			free_list(&l);
+			return -1;
+		}
+		r->sizes[i].text = l.v[i];
+		l.v[i] = NULL;
+		r->nsizes++;
+	}
+	free_list(&l);
+	return 0;
+}
+
+static int parse_globs(struct scan *s, const char *at, const char *key, const char *v,
+		       struct af_list *l)
+{
+	if (split_list(s, at, key, v, l) < 0)
+		return -1;
+	for (int i = 0; i < l->n; i++) {
+		const char *why = af_glob_check(l->v[i]);
+		if (why)
+			return fail_at(s, at, "bad pattern '%s' in %s=: %s", l->v[i], key, why);
+	}
+	return 0;
+}
+
+static int parse_sites(struct scan *s, const char *at, const char *v, struct af_rule *r)
+{
+	struct af_list l = {0};
+	if (split_list(s, at, "site", v, &l) < 0) {
+		free_list(&l);
+		return -1;
+	}
+	r->sites = af_mem_alloc(sizeof *r->sites * (size_t)l.n);
+	for (int i = 0; r->sites && i < l.n; i++) {
+		char *plus = strrchr(l.v[i], '+');
+		uint64_t off;
+		if (!plus || plus == l.v[i] || strncmp(plus + 1, "0x", 2) != 0 ||
+		    af_parse_u64(plus + 1, &off) < 0) {
+			fail_at(s, at, "invalid site '%s': expected MODULE+0xOFFSET, as `allocfail "
+				       "sites` prints it",
+				l.v[i]);
+			free_list(&l);
+			return -1;
+		}
+		r->sites[i].module = dupn(l.v[i], (size_t)(plus - l.v[i]));
+		r->sites[i].offset = off;
+		r->nsites++;
+	}
+	free_list(&l);
+	return r->sites ? 0 : fail_at(s, at, "out of memory");
+}
+
+static int parse_int_range(struct scan *s, const char *at, const char *key, const char *v,
+			   int64_t lo, int64_t hi, int64_t *out)
+{
+	int neg = v[0] == '-';
+	uint64_t u;
+	if (af_parse_u64(v + neg, &u) < 0 || u > (uint64_t)INT64_MAX)
+		goto bad;
+	int64_t x = neg ? -(int64_t)u : (int64_t)u;
+	if (x < lo || x > hi)
+		goto bad;
+	*out = x;
+	return 0;
+bad:
+	if (lo == -1)
+		return fail_at(s, at, "invalid %s '%s': expected -1 (unlimited) or a count from 0",
+			       key, v);
+	if (hi == INT64_MAX)
+		return fail_at(s, at, "invalid %s '%s': expected an integer >= %lld", key, v,
+			       (long long)lo);
+	return fail_at(s, at, "invalid %s '%s': expected an integer from %lld to %lld", key, v,
+		       (long long)lo, (long long)hi);
+}
+
+static int parse_probability(struct scan *s, const char *at, const char *v, struct af_rule *r)
+{
+	const char *p = v;
+	uint64_t num;
+	int scale;
+	if (parse_decimal(&p, &num, &scale) < 0 || (*p && strcmp(p, "%") != 0))
+		goto bad;
+	uint64_t den = pow10u(scale) * 100;
+	if (num > den)
+		goto bad;
+	if (num == den) {
+		r->prob_all = 1;
+		r->prob = UINT64_MAX;
+	} else {
+		unsigned __int128 t = ((unsigned __int128)num << 64) / den;
+		r->prob_all = 0;
+		r->prob = (uint64_t)t;
+	}
+	/* canonical text: integer part, fraction without trailing zeros */
+	uint64_t ip = num / pow10u(scale), fp = num % pow10u(scale);
+	int sc = scale;
+	while (sc > 0 && fp % 10 == 0) {
+		fp /= 10;
+		sc--;
+	}
+	if (sc)
+		af_fmt(r->prob_text, sizeof r->prob_text, "%llu.%0*llu%%", (unsigned long long)ip, sc,
+		       (unsigned long long)fp);
+	else
+		af_fmt(r->prob_text, sizeof r->prob_text, "%llu%%", (unsigned long long)ip);
+	return 0;
+bad:
+	return fail_at(s, at,
+		       "invalid probability '%s': expected a percentage from 0 to 100, "
+		       "fractions allowed (e.g. 0.5%%)",
+		       v);
+}
+
+static int find_word(const char *w, size_t n, const char *const *words, int count)
+{
+	for (int i = 0; i < count; i++)
+		if (strlen(words[i]) == n && strncmp(words[i], w, n) == 0)
+			return i;
+	return -1;
+}
+
+static void rule_free(struct af_rule *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->nsizes; i++)
+		af_mem_free(r->sizes[i].text);
+	af_mem_free(r->sizes);
+	free_list(&r->caller);
+	free_list(&r->in);
+	free_list(&r->notin);
+	free_list(&r->module);
+	free_list(&r->thread);
+	for (int i = 0; i < r->nsites; i++)
+		af_mem_free(r->sites[i].module);
+	af_mem_free(r->sites);
+	af_mem_free(r);
+}
+
+/* key=value pairs of an action line. */
+static int parse_rule(struct scan *s, int action, const char *action_at)
+{
+	struct af_policy *pol = s->pol;
+	struct af_rule *r = af_mem_alloc(sizeof *r);
+	if (!r)
+		return fail_at(s, action_at, "out of memory");
+	r->action = action;
+	r->file = s->file;
+	r->line = s->line;
+	r->fnmask = (1u << AF_FN_COUNT) - 1;
+	r->times = -1;
+	r->prob_all = 1; /* probability defaults to 100% */
+	r->prob = UINT64_MAX;
+	const char *key_at[AF_K_COUNT] = {0};
+
+	for (;;) {
+		skip_ws(s);
+		if (is_eol(s, s->p) || at_comment(s))
+			break;
+		const char *at = s->p;
+		size_t kl = word_len(s, s->p);
+		if (kl == 0 || is_eol(s, s->p + kl) || s->p[kl] != '=') {
+			const char *q = s->p;
+			while (!is_eol(s, q) && *q != ' ' && *q != '\t')
+				q++;
+			fail_at(s, at, "expected key=value, got '%.*s'", (int)(q - at), at);
+			goto fail;
+		}
+		int k = find_word(s->p, kl, key_names, AF_K_COUNT);
+		if (k < 0) {
+			char w[64];
+			af_fmt(w, sizeof w, "%.*s", (int)kl, s->p);
+			if (find_word(w, kl, af_setting_names, AF_S_COUNT) >= 0)
+				fail_at(s, at, "'%s' is a setting: write it on a `set` line", w);
+			else {
+				const char *sug = af_suggest(w, key_names, AF_K_COUNT);
+				if (sug)
+					fail_at(s, at, "unknown key '%s' (did you mean '%s'?)", w, sug);
+				else
+					fail_at(s, at,
+						"unknown key '%s': expected fn, size, caller, in, notin, "
+						"module, site, thread, depth, nth, times, space, interval "
+						"or probability",
+						w);
+			}
+			goto fail;
+		}
+		if (r->given & (1u << k)) {
+			fail_at(s, at, "duplicate key '%s' (a comma list ORs values)", key_names[k]);
+			goto fail;
+		}
+		if (action != AF_ACT_FAIL && ((1u << k) & TRIGGER_KEYS)) {
+			fail_at(s, at, "'%s' is a trigger and only applies to fail rules",
+				key_names[k]);
+			goto fail;
+		}
+		s->p += kl + 1;
+		const char *vat;
+		char *v;
+		if (read_value(s, &v, &vat) < 0)
+			goto fail;
+		if (!*v) {
+			fail_at(s, vat, "empty value for '%s'", key_names[k]);
+			af_mem_free(v);
+			goto fail;
+		}
+		r->given |= 1u << k;
+		key_at[k] = at;
+		int rc = 0;
+		int64_t x;
+		uint64_t u;
+		switch (k) {
+		case AF_K_FN: rc = parse_fn(s, vat, v, &r->fnmask); break;
+		case AF_K_SIZE: rc = parse_sizes(s, vat, v, r); break;
+		case AF_K_CALLER: rc = parse_globs(s, vat, "caller", v, &r->caller); break;
+		case AF_K_IN: rc = parse_globs(s, vat, "in", v, &r->in); break;
+		case AF_K_NOTIN: rc = parse_globs(s, vat, "notin", v, &r->notin); break;
+		case AF_K_MODULE: rc = parse_globs(s, vat, "module", v, &r->module); break;
+		case AF_K_THREAD: rc = parse_globs(s, vat, "thread", v, &r->thread); break;
+		case AF_K_SITE: rc = parse_sites(s, vat, v, r); break;
+		case AF_K_DEPTH:
+			rc = parse_int_range(s, vat, "depth", v, 1, 128, &x);
+			r->depth = (int)x;
+			break;
+		case AF_K_NTH:
+			rc = parse_int_range(s, vat, "nth", v, 1, INT64_MAX, &x);
+			r->nth = (uint64_t)x;
+			break;
+		case AF_K_TIMES:
+			rc = parse_int_range(s, vat, "times", v, -1, INT64_MAX, &x);
+			r->times = x;
+			break;
+		case AF_K_INTERVAL:
+			rc = parse_int_range(s, vat, "interval", v, 1, INT64_MAX, &x);
+			r->interval = (uint64_t)x;
+			break;
+		case AF_K_SPACE:
+			if (af_parse_size(v, &u) < 0 || u > (uint64_t)INT64_MAX)
+				rc = fail_at(s, vat,
+					     "invalid space '%s': expected a size in bytes (K, M, G "
+					     "suffixes are powers of 1024)",
+					     v);
+			r->space = u;
+			break;
+		case AF_K_PROBABILITY: rc = parse_probability(s, vat, v, r); break;
+		}
+		af_mem_free(v);
+		if (rc < 0)
+			goto fail;
+	}
+	if ((r->given & (1u << AF_K_DEPTH)) &&
+	    !(r->given & ((1u << AF_K_IN) | (1u << AF_K_NOTIN)))) {
+		fail_at(s, key_at[AF_K_DEPTH], "depth= only applies to in= and notin=");
+		goto fail;
+	}
+	if ((r->given & (1u << AF_K_NTH)) &&
+	    (r->given & (TRIGGER_KEYS & ~(1u << AF_K_NTH)))) {
+		int other = AF_K_TIMES;
+		while (!(r->given & (1u << other)))
+			other++;
+		fail_at(s, key_at[other],
+			"'%s' cannot be combined with nth= (nth decides alone, as fail-nth "
+			"does in Linux)",
+			key_names[other]);
+		goto fail;
+	}
+	if (pol->nrules == pol->caprules) {
+		int cap = pol->caprules ? pol->caprules * 2 : 16;
+		struct af_rule **v = af_mem_alloc(sizeof *v * (size_t)cap);
+		if (!v) {
+			fail_at(s, action_at, "out of memory");
+			goto fail;
+		}
+		if (pol->rules)
+			memcpy(v, pol->rules, sizeof *v * (size_t)pol->nrules);
+		af_mem_free(pol->rules);
+		pol->rules = v;
+		pol->caprules = cap;
+	}
+	r->index = pol->nrules;
+	pol->rules[pol->nrules++] = r;
+	return 0;
+fail:
+	rule_free(r);
+	return -1;
+}
+
+/* ---- settings --------------------------------------------------------- */
+
+static int apply_setting(struct scan *s, const char *at, int k, const char *v)
+{
+	struct af_settings *st = &s->pol->set;
+	uint64_t u;
+	int64_t x;
+	switch (k) {
+	case AF_S_COSTLY_ORDER:
+		if (parse_int_range(s, at, "costly_order", v, 0, 20, &x) < 0)
+			return -1;
+		st->costly_order = (unsigned)x;
+		break;
+	case AF_S_PAGE_SIZE:
+		if (af_parse_size(v, &u) < 0 || u < 256 || u > (1ull << 30) || (u & (u - 1)))
+			return fail_at(s, at,
+				       "invalid page_size '%s': expected a power of two from 256 "
+				       "to 1G",
+				       v);
+		st->page_size = u;
+		break;
+	case AF_S_SMALL:
+		if (strcmp(v, "retry") == 0)
+			st->small_noretry = 0;
+		else if (strcmp(v, "noretry") == 0)
+			st->small_noretry = 1;
+		else
+			return fail_at(s, at, "invalid small '%s': expected retry or noretry", v);
+		break;
+	case AF_S_RETRY_WARN:
+		if (parse_int_range(s, at, "retry_warn", v, 1, 1000000000, &x) < 0)
+			return -1;
+		st->retry_warn = (unsigned)x;
+		break;
+	case AF_S_RETRY_TIMEOUT:
+		if (af_parse_duration(v, &u) < 0)
+			return fail_at(s, at,
+				       "invalid retry_timeout '%s': expected a duration such as "
+				       "10s, 500ms or 2m",
+				       v);
+		st->retry_timeout_ns = u;
+		break;
+	case AF_S_OOM:
+		if (strcmp(v, "abort") == 0)
+			st->oom = AF_OOM_ABORT;
+		else if (strcmp(v, "fail") == 0)
+			st->oom = AF_OOM_FAIL;
+		else if (strcmp(v, "wait") == 0)
+			st->oom = AF_OOM_WAIT;
+		else
+			return fail_at(s, at, "invalid oom '%s': expected abort, fail or wait", v);
+		break;
+	case AF_S_LIMIT:
+		if (af_parse_size(v, &u) < 0 || u > (uint64_t)INT64_MAX)
+			return fail_at(s, at,
+				       "invalid limit '%s': expected a size in bytes, 0 for none "
+				       "(K, M, G suffixes are powers of 1024)",
+				       v);
+		st->limit = u;
+		break;
+	case AF_S_SEED:
+		if (af_parse_u64(v, &u) < 0)
+			return fail_at(s, at, "invalid seed '%s': expected an unsigned 64-bit integer",
+				       v);
+		st->seed = u;
+		break;
+	case AF_S_DEPTH:
+		if (parse_int_range(s, at, "depth", v, 1, 128, &x) < 0)
+			return -1;
+		st->depth = (int)x;
+		break;
+	case AF_S_LOG:
+		af_mem_free(st->log);
+		st->log = dupn(v, strlen(v));
+		break;
+	}
+	st->given |= 1u << k;
+	st->origin_file[k] = s->file;
+	st->origin_line[k] = s->line;
+	return 0;
+}
+
+static int parse_set_pair(struct scan *s)
+{
+	const char *at = s->p;
+	size_t kl = word_len(s, s->p);
+	if (kl == 0 || is_eol(s, s->p + kl) || s->p[kl] != '=') {
+		const char *q = s->p;
+		while (!is_eol(s, q) && *q != ' ' && *q != '\t')
+			q++;
+		return fail_at(s, at, "expected key=value, got '%.*s'", (int)(q - at), at);
+	}
+	int k = find_word(s->p, kl, af_setting_names, AF_S_COUNT);
+	if (k < 0) {
+		char w[64];
+		af_fmt(w, sizeof w, "%.*s", (int)kl, s->p);
+		const char *sug = af_suggest(w, af_setting_names, AF_S_COUNT);
+		if (sug)
+			return fail_at(s, at, "unknown setting '%s' (did you mean '%s'?)", w, sug);
+		return fail_at(s, at,
+			       "unknown setting '%s': expected costly_order, page_size, small, "
+			       "retry_warn, retry_timeout, oom, limit, seed, depth or log",
+			       w);
+	}
+	struct af_settings *st = &s->pol->set;
+	if ((st->given & (1u << k)) && st->origin_file[k] == s->file)
+		return fail_at(s, at, "setting '%s' is already set at %s:%d", af_setting_names[k],
+			       st->origin_file[k], st->origin_line[k]);
+	s->p += kl + 1;
+	const char *vat;
+	char *v;
+	if (read_value(s, &v, &vat) < 0)
+		return -1;
+	int rc;
+	if (!*v)
+		rc = fail_at(s, vat, "empty value for '%s'", af_setting_names[k]);
+	else
+		rc = apply_setting(s, vat, k, v);
+	af_mem_free(v);
+	return rc;
+}
+
+static int parse_set(struct scan *s, const char *at)
+{
+	int n = 0;
+	for (;;) {
+		skip_ws(s);
+		if (is_eol(s, s->p) || at_comment(s))
+			break;
+		if (parse_set_pair(s) < 0)
+			return -1;
+		n++;
+	}
+	if (!n)
+		return fail_at(s, at, "set needs at least one key=value");
+	return 0;
+}
+
+/* ---- files and include ------------------------------------------------ */
+
+static int read_file(const char *path, char **buf, size_t *len, int *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*err = errno;
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		*err = errno;
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
+		*err = S_ISDIR(st.st_mode) ? EISDIR : S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		close(fd);
+		return -1;
+	}
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	char *b = af_mem_alloc(cap);
+	if (!b) {
+		close(fd);
+		*err = ENOMEM;
+		return -1;
+	}
+	while (n + 1 < cap) {
+		ssize_t r = read(fd, b + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*err = errno;
+			close(fd);
+			af_mem_free(b);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static int parse_buffer(struct af_policy *p, const char *text, size_t len, const char *file,
+			int inline_text, struct af_error *err);
+
+static const char *read_error(int e)
+{
+	if (e == EINVAL)
+		return "not a regular file";
+	if (e == EFBIG)
+		return "larger than 64 MiB";
+	return strerror(e);
+}
+
+static int do_include(struct scan *s, const char *at)
+{
+	skip_ws(s);
+	if (is_eol(s, s->p) || at_comment(s))
+		return fail_at(s, at, "include needs a file name");
+	const char *vat;
+	char *name;
+	if (read_value(s, &name, &vat) < 0)
+		return -1;
+	skip_ws(s);
+	if (!is_eol(s, s->p) && !at_comment(s)) {
+		af_mem_free(name);
+		return fail_at(s, s->p, "unexpected text after the include file name");
+	}
+	char path[PATH_MAX];
+	if (name[0] == '/' || s->inline_text) {
+		af_fmt(path, sizeof path, "%s", name);
+	} else {
+		const char *slash = strrchr(s->file, '/');
+		if (slash)
+			af_fmt(path, sizeof path, "%.*s/%s", (int)(slash - s->file), s->file, name);
+		else
+			af_fmt(path, sizeof path, "%s", name);
+	}
+	af_mem_free(name);
+	struct af_policy *pol = s->pol;
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		return fail_at(s, vat, "cannot read included file '%s': %s", path, strerror(errno));
+	for (int i = 0; i < pol->include_depth; i++)
+		if (strcmp(pol->include_stack[i], real) == 0)
+			return fail_at(s, vat, "include cycle: '%s' includes itself", path);
+	if (pol->include_depth >= 15)
+		return fail_at(s, vat, "includes nested more than 15 deep");
+	char *buf;
+	size_t len;
+	int e;
+	if (read_file(path, &buf, &len, &e) < 0)
+		return fail_at(s, vat, "cannot read included file '%s': %s", path, read_error(e));
+	pol->include_stack[pol->include_depth++] = intern(pol, real);
+	int rc = parse_buffer(pol, buf, len, intern(pol, path), 0, s->err);
+	pol->include_depth--;
+	af_mem_free(buf);
+	return rc;
+}
+
+static int parse_line(struct scan *s)
+{
+	skip_ws(s);
+	if (is_eol(s, s->p) || at_comment(s))
+		return 0;
+	const char *at = s->p;
+	size_t n = word_len(s, s->p);
+	int w = n ? find_word(s->p, n, line_words, 5) : -1;
+	if (w < 0) {
+		const char *q = s->p;
+		while (!is_eol(s, q) && *q != ' ' && *q != '\t')
+			q++;
+		char word[64];
+		af_fmt(word, sizeof word, "%.*s", (int)(q - at), at);
+		const char *sug = af_suggest(word, line_words, 5);
+		if (sug)
+			return fail_at(s, at, "unknown action '%s' (did you mean '%s'?)", word, sug);
+		return fail_at(s, at,
+			       "unknown action '%s': a line starts with fail, nofail, noretry, "
+			       "set or include",
+			       word);
+	}
+	s->p += n;
+	if (!is_eol(s, s->p) && *s->p != ' ' && *s->p != '\t' && *s->p != '\r' && *s->p != '#')
+		return fail_at(s, s->p, "expected whitespace after '%.*s'", (int)n, at);
+	switch (w) {
+	case 0: return parse_rule(s, AF_ACT_FAIL, at);
+	case 1: return parse_rule(s, AF_ACT_NOFAIL, at);
+	case 2: return parse_rule(s, AF_ACT_NORETRY, at);
+	case 3: return parse_set(s, at);
+	default: return do_include(s, at);
+	}
+}
+
+static int parse_buffer(struct af_policy *p, const char *text, size_t len, const char *file,
+			int inline_text, struct af_error *err)
+{
+	struct scan s = {p, file, 1, text, text, text + len, inline_text, err};
+	while (s.p < s.end) {
+		s.bol = s.p;
+		if (memchr(s.p, 0, (size_t)(s.end - s.p))) {
+			const char *z = memchr(s.p, 0, (size_t)(s.end - s.p));
+			const char *nl = memchr(s.p, '\n', (size_t)(s.end - s.p));
+			if (!nl || z < nl)
+				return fail_at(&s, z, "NUL byte in rule text");
+		}
+		if (parse_line(&s) < 0)
+			return -1;
+		/* advance to the end of the line (or ';') */
+		while (s.p < s.end && !is_eol(&s, s.p))
+			s.p++;
+		if (s.p < s.end) {
+			if (*s.p == '\n')
+				s.line++;
+			s.p++;
+		}
+	}
+	return 0;
+}
+
+/* ---- public entry points ---------------------------------------------- */
+
+void af_policy_init(struct af_policy *p)
+{
+	memset(p, 0, sizeof *p);
+	p->set.costly_order = 3;
+	p->set.page_size = 4096;
+	p->set.retry_warn = 16;
+	p->set.retry_timeout_ns = 10ull * 1000000000ull;
+	p->set.oom = AF_OOM_ABORT;
+	p->set.depth = 32;
+}
+
+void af_policy_free(struct af_policy *p)
+{
+	for (int i = 0; i < p->nrules; i++)
+		rule_free(p->rules[i]);
+	af_mem_free(p->rules);
+	for (int i = 0; i < p->nstrings; i++)
+		af_mem_free(p->strings[i]);
+	af_mem_free(p->strings);
+	af_mem_free(p->set.log);
+	memset(p, 0, sizeof *p);
+}
+
+int af_policy_parse_file(struct af_policy *p, const char *path, struct af_error *err)
+{
+	char *buf;
+	size_t len;
+	int e;
+	if (read_file(path, &buf, &len, &e) < 0) {
+		af_fmt(err->msg, sizeof err->msg, "cannot read rules file '%s': %s", path,
+		       read_error(e));
+		return -1;
+	}
+	char real[PATH_MAX];
+	int pushed = 0;
+	if (realpath(path, real) && p->include_depth < 15) {
+		p->include_stack[p->include_depth++] = intern(p, real);
+		pushed = 1;
+	}
+	int rc = parse_buffer(p, buf, len, intern(p, path), 0, err);
+	if (pushed)
+		p->include_depth--;
+	af_mem_free(buf);
+	return rc;
+}
+
+int af_policy_parse_text(struct af_policy *p, const char *text, size_t len, const char *origin,
+			 struct af_error *err)
+{
+	return parse_buffer(p, text, len, intern(p, origin), 1, err);
+}
+
+int af_policy_set(struct af_policy *p, const char *kv, const char *origin, struct af_error *err)
+{
+	struct scan s = {p, intern(p, origin), 1, kv, kv, kv + strlen(kv), 0, err};
+	skip_ws(&s);
+	if (is_eol(&s, s.p))
+		return fail_at(&s, s.p, "expected key=value");
+	if (parse_set_pair(&s) < 0)
+		return -1;
+	skip_ws(&s);
+	if (!is_eol(&s, s.p))
+		return fail_at(&s, s.p, "unexpected text after the value");
+	return 0;
+}
+
+void af_policy_finish(struct af_policy *p)
+{
+	uint64_t thr = af_policy_threshold(&p->set);
+	for (int i = 0; i < p->nrules; i++) {
+		struct af_rule *r = p->rules[i];
+		for (int j = 0; j < r->nsizes; j++) {
+			struct af_size *z = &r->sizes[j];
+			if (z->kind == AF_SZ_SMALL) {
+				z->lo = 0;
+				z->hi = thr;
+			} else if (z->kind == AF_SZ_COSTLY) {
+				z->lo = thr + 1;
+				z->hi = UINT64_MAX;
+			}
+		}
+		r->seed = af_mix64(p->set.seed ^ af_mix64((uint64_t)i + 1));
+		af_rule_reset(r);
+	}
+}
+
+void af_rule_reset(struct af_rule *r)
+{
+	atomic_store(&r->nth_count, 0);
+	atomic_store(&r->interval_count, 0);
+	atomic_store(&r->draws, 0);
+	atomic_store(&r->times_left, r->times);
+	atomic_store(&r->space_left, (int64_t)r->space);
+}
+
+int af_rule_should_fail(struct af_rule *r, uint64_t size)
+{
+	if (r->nth) {
+		uint64_t k = atomic_fetch_add_explicit(&r->nth_count, 1, memory_order_relaxed) + 1;
+		if (k != r->nth)
+			return 0;
+		goto fail;
+	}
+	if (atomic_load_explicit(&r->times_left, memory_order_relaxed) == 0)
+		return 0;
+	if (r->given & (1u << AF_K_SPACE)) {
+		int64_t sp = atomic_load_explicit(&r->space_left, memory_order_relaxed);
+		while (sp > 0 && (uint64_t)sp > size) {
+			if (atomic_compare_exchange_weak_explicit(&r->space_left, &sp,
+								  sp - (int64_t)size,
+								  memory_order_relaxed,
+								  memory_order_relaxed))
+				return 0;
+		}
+	}
+	if (r->interval > 1) {
+		uint64_t c =
+		    atomic_fetch_add_explicit(&r->interval_count, 1, memory_order_relaxed) + 1;
+		if (c % r->interval)
+			return 0;
+	}
+	if (!r->prob_all) {
+		uint64_t n = atomic_fetch_add_explicit(&r->draws, 1, memory_order_relaxed);
+		if (af_mix64(r->seed + n * 0x9e3779b97f4a7c15ull) >= r->prob)
+			return 0;
+	}
+fail:;
+	/* Claim one of the remaining `times`; -1 is unlimited. Losing the
+	   race for the last one means this call does not fail. */
+	int64_t t = atomic_load_explicit(&r->times_left, memory_order_relaxed);
+	while (t != -1) {
+		if (t == 0)
+			return r->nth ? 1 : 0;
+		if (atomic_compare_exchange_weak_explicit(&r->times_left, &t, t - 1,
+							  memory_order_relaxed, memory_order_relaxed))
+			break;
+	}
+	return 1;
+}
+
+/* ---- normalized printing ---------------------------------------------- */
+
+static void put_size(struct af_buf *b, uint64_t v)
+{
+	af_buf_fmt(b, "%llu", (unsigned long long)v);
+}
+
+static void put_list(struct af_buf *b, const char *key, const struct af_list *l)
+{
+	af_buf_fmt(b, " %s=", key);
+	for (int i = 0; i < l->n; i++) {
+		if (i)
+			af_buf_putc(b, ',');
+		int quote = strpbrk(l->v[i], " \t#;\"") != NULL;
+		if (quote) {
+			af_buf_putc(b, '"');
+			for (const char *c = l->v[i]; *c; c++) {
+				if (*c == '"' || *c == '\\')
+					af_buf_putc(b, '\\');
+				af_buf_putc(b, *c);
+			}
+			af_buf_putc(b, '"');
+		} else {
+			af_buf_puts(b, l->v[i]);
+		}
+	}
+}
+
+size_t af_rule_format(const struct af_rule *r, char *out, size_t cap)
+{
+	struct af_buf b;
+	af_buf_init(&b, out, cap);
+	af_buf_puts(&b, af_action_names[r->action]);
+	if (r->given & (1u << AF_K_FN)) {
+		af_buf_puts(&b, " fn=");
+		int first = 1;
+		for (int f = 0; f < AF_FN_COUNT; f++)
+			if (r->fnmask & (1u << f)) {
+				af_buf_fmt(&b, "%s%s", first ? "" : ",", af_fn_names[f]);
+				first = 0;
+			}
+	}
+	if (r->nsizes) {
+		af_buf_puts(&b, " size=");
+		for (int i = 0; i < r->nsizes; i++) {
+			const struct af_size *z = &r->sizes[i];
+			if (i)
+				af_buf_putc(&b, ',');
+			if (z->kind == AF_SZ_SMALL)
+				af_buf_puts(&b, "small");
+			else if (z->kind == AF_SZ_COSTLY)
+				af_buf_puts(&b, "costly");
+			else if (z->lo == z->hi)
+				put_size(&b, z->lo);
+			else if (z->lo == 0) {
+				af_buf_puts(&b, "<=");
+				put_size(&b, z->hi);
+			} else if (z->hi == UINT64_MAX) {
+				af_buf_puts(&b, ">=");
+				put_size(&b, z->lo);
+			} else {
+				put_size(&b, z->lo);
+				af_buf_puts(&b, "..");
+				put_size(&b, z->hi);
+			}
+		}
+	}
+	if (r->caller.n)
+		put_list(&b, "caller", &r->caller);
+	if (r->in.n)
+		put_list(&b, "in", &r->in);
+	if (r->notin.n)
+		put_list(&b, "notin", &r->notin);
+	if (r->module.n)
+		put_list(&b, "module", &r->module);
+	if (r->nsites) {
+		af_buf_puts(&b, " site=");
+		for (int i = 0; i < r->nsites; i++)
+			af_buf_fmt(&b, "%s%s+0x%llx", i ? "," : "", r->sites[i].module,
+				   (unsigned long long)r->sites[i].offset);
+	}
+	if (r->thread.n)
+		put_list(&b, "thread", &r->thread);
+	if (r->given & (1u << AF_K_DEPTH))
+		af_buf_fmt(&b, " depth=%d", r->depth);
+	if (r->given & (1u << AF_K_NTH))
+		af_buf_fmt(&b, " nth=%llu", (unsigned long long)r->nth);
+	if (r->given & (1u << AF_K_TIMES))
+		af_buf_fmt(&b, " times=%lld", (long long)r->times);
+	if (r->given & (1u << AF_K_SPACE))
+		af_buf_fmt(&b, " space=%llu", (unsigned long long)r->space);
+	if (r->given & (1u << AF_K_INTERVAL))
+		af_buf_fmt(&b, " interval=%llu", (unsigned long long)r->interval);
+	if (r->given & (1u << AF_K_PROBABILITY))
+		af_buf_fmt(&b, " probability=%s", r->prob_text);
+	return b.len;
+}
+
+static void put_duration(struct af_buf *b, uint64_t ns)
+{
+	if (ns % 1000000000ull == 0)
+		af_buf_fmt(b, "%llus", (unsigned long long)(ns / 1000000000ull));
+	else if (ns % 1000000ull == 0)
+		af_buf_fmt(b, "%llums", (unsigned long long)(ns / 1000000ull));
+	else if (ns % 1000ull == 0)
+		af_buf_fmt(b, "%lluus", (unsigned long long)(ns / 1000ull));
+	else
+		af_buf_fmt(b, "%lluns", (unsigned long long)ns);
+}
+
+size_t af_settings_format(const struct af_settings *s, char *out, size_t cap)
+{
+	static const char *const oom[] = {"abort", "fail", "wait"};
+	struct af_buf b;
+	af_buf_init(&b, out, cap);
+	af_buf_puts(&b, "set");
+	for (int k = 0; k < AF_S_COUNT; k++) {
+		if (!(s->given & (1u << k)))
+			continue;
+		af_buf_fmt(&b, " %s=", af_setting_names[k]);
+		switch (k) {
+		case AF_S_COSTLY_ORDER: af_buf_fmt(&b, "%u", s->costly_order); break;
+		case AF_S_PAGE_SIZE: put_size(&b, s->page_size); break;
+		case AF_S_SMALL: af_buf_puts(&b, s->small_noretry ? "noretry" : "retry"); break;
+		case AF_S_RETRY_WARN: af_buf_fmt(&b, "%u", s->retry_warn); break;
+		case AF_S_RETRY_TIMEOUT: put_duration(&b, s->retry_timeout_ns); break;
+		case AF_S_OOM: af_buf_puts(&b, oom[s->oom]); break;
+		case AF_S_LIMIT: put_size(&b, s->limit); break;
+		case AF_S_SEED: af_buf_fmt(&b, "%llu", (unsigned long long)s->seed); break;
+		case AF_S_DEPTH: af_buf_fmt(&b, "%d", s->depth); break;
+		case AF_S_LOG: af_buf_puts(&b, s->log ? s->log : "stderr"); break;
+		}
+	}
+	return b.len;
+}

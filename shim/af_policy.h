@@ -1,0 +1,202 @@
+/* af_policy.h - the rule language: parsing, validation, the normalized form
+   that `allocfail check` prints, and the kernel-style trigger predicate.
+   Plain C with no preload assumptions, so that the command, the unit tests
+   and the fuzzer use exactly the code the shim runs. */
+#ifndef AF_POLICY_H
+#define AF_POLICY_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Memory for policy objects. The shim routes this to its private allocator;
+   everything else links af_mem_libc.c. Returned memory is zeroed. */
+void *af_mem_alloc(size_t n);
+void af_mem_free(void *p);
+
+enum af_fn {
+	AF_FN_MALLOC,
+	AF_FN_CALLOC,
+	AF_FN_REALLOC,
+	AF_FN_REALLOCARRAY,
+	AF_FN_POSIX_MEMALIGN,
+	AF_FN_ALIGNED_ALLOC,
+	AF_FN_MEMALIGN,
+	AF_FN_VALLOC,
+	AF_FN_PVALLOC,
+	AF_FN_COUNT
+};
+extern const char *const af_fn_names[AF_FN_COUNT];
+
+enum af_action { AF_ACT_FAIL, AF_ACT_NOFAIL, AF_ACT_NORETRY };
+extern const char *const af_action_names[3];
+
+enum af_oom { AF_OOM_ABORT, AF_OOM_FAIL, AF_OOM_WAIT };
+
+/* One alternative of size=: an inclusive range, or a size class that is
+   resolved against the threshold once all settings are known. */
+enum { AF_SZ_RANGE, AF_SZ_SMALL, AF_SZ_COSTLY };
+struct af_size {
+	int kind;
+	uint64_t lo, hi;
+	char *text;
+};
+
+struct af_list {
+	int n;
+	char **v;
+};
+
+struct af_siteref {
+	char *module;
+	uint64_t offset;
+};
+
+/* Bits of af_rule.given, one per key, in the canonical print order. */
+enum af_key {
+	AF_K_FN,
+	AF_K_SIZE,
+	AF_K_CALLER,
+	AF_K_IN,
+	AF_K_NOTIN,
+	AF_K_MODULE,
+	AF_K_SITE,
+	AF_K_THREAD,
+	AF_K_DEPTH,
+	AF_K_NTH,
+	AF_K_TIMES,
+	AF_K_SPACE,
+	AF_K_INTERVAL,
+	AF_K_PROBABILITY,
+	AF_K_COUNT
+};
+
+struct af_rule {
+	int action;
+	int index;        /* position in the policy, 0-based */
+	const char *file; /* interned origin: a path, "ALLOCFAIL_RULE", "--rule" */
+	int line;
+	unsigned given;   /* 1u << af_key for each key present */
+
+	uint32_t fnmask;  /* bit per enum af_fn; all bits when fn= is absent */
+	int nsizes;
+	struct af_size *sizes;
+	struct af_list caller, in, notin, module, thread;
+	int nsites;
+	struct af_siteref *sites;
+	int depth; /* frames for in/notin; 0: the global setting */
+
+	/* Triggers, lib/fault-inject.c order: nth, times, space, interval,
+	   probability. */
+	uint64_t nth;
+	int64_t times; /* -1: unlimited */
+	uint64_t space;
+	uint64_t interval;
+	uint64_t prob;  /* fires when a 64-bit draw is below this */
+	int prob_all;   /* 100%: no draw */
+	char prob_text[32];
+
+	/* Run-time state, process-wide; a forked child gets a copy. */
+	_Atomic uint64_t nth_count, interval_count, draws;
+	_Atomic int64_t times_left, space_left;
+	uint64_t seed;
+};
+
+/* Global settings (`set key=value`). `given` has bit AF_S_* per key set. */
+enum af_setting {
+	AF_S_COSTLY_ORDER,
+	AF_S_PAGE_SIZE,
+	AF_S_SMALL,
+	AF_S_RETRY_WARN,
+	AF_S_RETRY_TIMEOUT,
+	AF_S_OOM,
+	AF_S_LIMIT,
+	AF_S_SEED,
+	AF_S_DEPTH,
+	AF_S_LOG,
+	AF_S_COUNT
+};
+extern const char *const af_setting_names[AF_S_COUNT];
+
+struct af_settings {
+	unsigned given;
+	unsigned costly_order;     /* default 3 */
+	uint64_t page_size;        /* default 4096 */
+	int small_noretry;         /* default 0: small requests retry */
+	unsigned retry_warn;       /* tries before the canary; default 16 */
+	uint64_t retry_timeout_ns; /* default 10 s */
+	int oom;                   /* enum af_oom; default abort */
+	uint64_t limit;            /* bytes; 0: no simulated limit */
+	uint64_t seed;
+	int depth;                 /* default 32 */
+	char *log;                 /* NULL: stderr */
+	/* where each setting was last set, for duplicate diagnostics */
+	const char *origin_file[AF_S_COUNT];
+	int origin_line[AF_S_COUNT];
+};
+
+struct af_policy {
+	struct af_settings set;
+	int nrules, caprules;
+	struct af_rule **rules;
+	/* interned file names and other strings owned by the policy */
+	int nstrings, capstrings;
+	char **strings;
+	int include_depth;
+	const char *include_stack[16];
+};
+
+/* An error: "file:line:col: message", ready to print after "allocfail: ". */
+struct af_error {
+	char msg[640];
+};
+
+void af_policy_init(struct af_policy *p);
+void af_policy_free(struct af_policy *p);
+/* Parse a rule file (include resolved relative to it). 0 or -1 with err. */
+int af_policy_parse_file(struct af_policy *p, const char *path, struct af_error *err);
+/* Parse rules given as text; lines are separated by newlines or ';'.
+   origin names the source in messages ("ALLOCFAIL_RULE", "--rule"). */
+int af_policy_parse_text(struct af_policy *p, const char *text, size_t len,
+			 const char *origin, struct af_error *err);
+/* Parse one `key=value` as if it were a `set` line. */
+int af_policy_set(struct af_policy *p, const char *kv, const char *origin,
+		  struct af_error *err);
+/* After parsing: resolve size classes and seed the rules' generators. */
+void af_policy_finish(struct af_policy *p);
+
+/* Small/costly threshold: page_size << costly_order. */
+static inline uint64_t af_policy_threshold(const struct af_settings *s)
+{
+	return s->page_size << s->costly_order;
+}
+
+/* Normalized text of a rule / of the settings, for `check` and logs. */
+size_t af_rule_format(const struct af_rule *r, char *buf, size_t cap);
+size_t af_settings_format(const struct af_settings *s, char *buf, size_t cap);
+
+/* The trigger predicate of a matched `fail` rule, checked in the order of
+   Linux's should_fail(): nth, times, space, interval, probability.
+   Thread-safe; 1 means inject. */
+int af_rule_should_fail(struct af_rule *r, uint64_t size);
+/* Rewinds the triggers to their initial state (the fail-nth hook). */
+void af_rule_reset(struct af_rule *r);
+
+/* Parsers shared with the command line. Return 0 on success. */
+int af_parse_size(const char *s, uint64_t *out);
+int af_parse_duration(const char *s, uint64_t *ns);
+int af_parse_u64(const char *s, uint64_t *out);
+
+/* Closest word to `word` among `words` (edit distance <= 2), or NULL. */
+const char *af_suggest(const char *word, const char *const *words, int n);
+
+/* The splitmix64 step used by the rule generators. */
+static inline uint64_t af_mix64(uint64_t z)
+{
+	z += 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+#endif

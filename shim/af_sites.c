@@ -1,0 +1,244 @@
+/* af_sites.c - allocation call sites: counts for the census (read by
+   `allocfail sites` and `explore`) and the exit summary, and the
+   once-per-site memory of the retry canary. Only the census, the summary
+   and rare events (injections, retries) come here; the plain path never does. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "af.h"
+#include "af_fmt.h"
+
+extern pthread_mutex_t af_lock;
+
+#define SITE_BITS 16
+#define SITE_SIZE (1u << SITE_BITS)
+#define PROBES 256
+
+struct af_site {
+	uintptr_t pc;
+	struct af_mod *mod;
+	int runtime;
+	int first_fn;
+	uint64_t first_size;
+	_Atomic uint64_t calls, bytes, small, costly, injected, retries, ooms;
+	_Atomic int warned;
+};
+
+static _Atomic(struct af_site *) *table;
+static unsigned used;
+static struct af_site overflow; /* when the table is full */
+
+static inline unsigned hash_pc(uintptr_t pc)
+{
+	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - SITE_BITS));
+}
+
+static void census_site(const struct af_site *s, const struct af_req *rq)
+{
+	char line[1024];
+	struct af_buf b;
+	af_buf_init(&b, line, sizeof line - 1);
+	af_buf_fmt(&b, "{\"ev\":\"site\",\"pid\":%d,\"site\":", (int)getpid());
+	char name[512];
+	af_fmt(name, sizeof name, "%s+0x%lx", s->mod->base, (unsigned long)(s->pc - s->mod->bias));
+	af_buf_json(&b, name);
+	af_buf_puts(&b, ",\"module\":");
+	af_buf_json(&b, s->mod->path);
+	af_buf_fmt(&b, ",\"runtime\":%s", s->runtime ? "true" : "false");
+	if (rq)
+		af_buf_fmt(&b, ",\"fn\":\"%s\",\"size\":%zu", af_fn_names[rq->fn], rq->size);
+	af_buf_puts(&b, "}\n");
+	if (!b.truncated)
+		af_write_all(af_g.census_fd, line, b.len);
+}
+
+struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq)
+{
+	uintptr_t pc = a->pc;
+	unsigned h = hash_pc(pc);
+	if (table)
+		for (unsigned i = 0; i < PROBES; i++) {
+			struct af_site *s = atomic_load_explicit(&table[(h + i) & (SITE_SIZE - 1)],
+								 memory_order_acquire);
+			if (!s)
+				break;
+			if (s->pc == pc && s->mod == a->mod)
+				return s;
+		}
+	pthread_mutex_lock(&af_lock);
+	if (!table) {
+		void *m = mmap(NULL, sizeof(*table) * SITE_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED)
+			table = m;
+	}
+	struct af_site *s = NULL;
+	unsigned slot = SITE_SIZE;
+	for (unsigned i = 0; table && i < PROBES; i++) {
+		struct af_site *x = atomic_load_explicit(&table[(h + i) & (SITE_SIZE - 1)],
+							 memory_order_relaxed);
+		if (!x) {
+			slot = (h + i) & (SITE_SIZE - 1);
+			break;
+		}
+		if (x->pc == pc && x->mod == a->mod) {
+			s = x;
+			break;
+		}
+	}
+	if (!s && slot != SITE_SIZE && used < SITE_SIZE / 4 * 3)
+		s = af_imalloc(sizeof *s);
+	if (s && !s->pc) {
+		s->pc = pc;
+		s->mod = a->mod;
+		s->runtime = a->mod->runtime || a->mod->shim;
+		if (rq) {
+			s->first_fn = rq->fn;
+			s->first_size = rq->size;
+		}
+		atomic_store_explicit(&table[slot], s, memory_order_release);
+		used++;
+		if (af_g.census_fd >= 0)
+			census_site(s, rq);
+	}
+	if (!s)
+		s = &overflow;
+	pthread_mutex_unlock(&af_lock);
+	return s;
+}
+
+void af_site_count(struct af_site *s, size_t n, int costly)
+{
+	atomic_fetch_add_explicit(&s->calls, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->bytes, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(costly ? &s->costly : &s->small, 1, memory_order_relaxed);
+}
+
+void af_site_event(struct af_site *s, int what)
+{
+	_Atomic uint64_t *c = what == AF_EV_INJECT ? &s->injected
+			      : what == AF_EV_RETRY ? &s->retries
+						    : &s->ooms;
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+int af_site_warn_once(struct af_site *s)
+{
+	return atomic_exchange(&s->warned, 1) == 0;
+}
+
+void af_sites_atfork_child(void)
+{
+	/* the child counts its own allocations; the sites stay known */
+	for (unsigned i = 0; table && i < SITE_SIZE; i++) {
+		struct af_site *s = atomic_load(&table[i]);
+		if (!s)
+			continue;
+		atomic_store(&s->calls, 0);
+		atomic_store(&s->bytes, 0);
+		atomic_store(&s->small, 0);
+		atomic_store(&s->costly, 0);
+		atomic_store(&s->injected, 0);
+		atomic_store(&s->retries, 0);
+		atomic_store(&s->ooms, 0);
+	}
+}
+
+static int collect(struct af_site **out, int max)
+{
+	int n = 0;
+	for (unsigned i = 0; table && i < SITE_SIZE && n < max; i++) {
+		struct af_site *s = atomic_load(&table[i]);
+		if (s && atomic_load(&s->calls) + atomic_load(&s->injected) > 0)
+			out[n++] = s;
+	}
+	/* by calls, descending; ties by address for a stable order */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0; j--) {
+			uint64_t a = atomic_load(&out[j - 1]->calls), b = atomic_load(&out[j]->calls);
+			if (a > b || (a == b && out[j - 1]->pc < out[j]->pc))
+				break;
+			struct af_site *t = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return n;
+}
+
+static void census_counts(void)
+{
+	int n = 0;
+	for (unsigned i = 0; table && i < SITE_SIZE; i++) {
+		struct af_site *s = atomic_load(&table[i]);
+		if (!s || !atomic_load(&s->calls))
+			continue;
+		char line[768], name[512];
+		struct af_buf b;
+		af_buf_init(&b, line, sizeof line - 1);
+		af_fmt(name, sizeof name, "%s+0x%lx", s->mod->base,
+		       (unsigned long)(s->pc - s->mod->bias));
+		af_buf_fmt(&b, "{\"ev\":\"count\",\"pid\":%d,\"site\":", (int)getpid());
+		af_buf_json(&b, name);
+		af_buf_puts(&b, ",\"module\":");
+		af_buf_json(&b, s->mod->path);
+		af_buf_fmt(&b,
+			   ",\"runtime\":%s,\"calls\":%llu,\"bytes\":%llu,\"small\":%llu,"
+			   "\"costly\":%llu,\"injected\":%llu}\n",
+			   s->runtime ? "true" : "false", (unsigned long long)atomic_load(&s->calls),
+			   (unsigned long long)atomic_load(&s->bytes),
+			   (unsigned long long)atomic_load(&s->small),
+			   (unsigned long long)atomic_load(&s->costly),
+			   (unsigned long long)atomic_load(&s->injected));
+		if (!b.truncated)
+			af_write_all(af_g.census_fd, line, b.len);
+		n++;
+	}
+	(void)n;
+}
+
+static void summary(void)
+{
+	enum { MAX = 4096, SHOW = 40 };
+	static struct af_site *v[MAX];
+	int n = collect(v, MAX);
+	uint64_t calls = 0, inj = 0, ret = 0, oom = 0;
+	for (int i = 0; i < n; i++) {
+		calls += atomic_load(&v[i]->calls);
+		inj += atomic_load(&v[i]->injected);
+		ret += atomic_load(&v[i]->retries);
+		oom += atomic_load(&v[i]->ooms);
+	}
+	int fd = af_g.stderr_fd;
+	af_say(fd,
+	       "summary of pid %d: %llu allocations at %d call sites; %llu injected failures, "
+	       "%llu retried, %llu OOM",
+	       (int)getpid(), (unsigned long long)calls, n, (unsigned long long)inj,
+	       (unsigned long long)ret, (unsigned long long)oom);
+	if (!n)
+		return;
+	af_say(fd, "%10s %12s %6s %6s %4s  %s", "calls", "bytes", "inject", "retry", "oom",
+	       "call site");
+	for (int i = 0; i < n && i < SHOW; i++) {
+		char name[512];
+		af_say(fd, "%10llu %12llu %6llu %6llu %4llu  %s%s",
+		       (unsigned long long)atomic_load(&v[i]->calls),
+		       (unsigned long long)atomic_load(&v[i]->bytes),
+		       (unsigned long long)atomic_load(&v[i]->injected),
+		       (unsigned long long)atomic_load(&v[i]->retries),
+		       (unsigned long long)atomic_load(&v[i]->ooms),
+		       af_site_name(v[i]->pc, name, sizeof name), v[i]->runtime ? " [runtime]" : "");
+	}
+	if (n > SHOW)
+		af_say(fd, "... and %d more call sites", n - SHOW);
+}
+
+void af_sites_exit(void)
+{
+	if (af_g.census_fd >= 0)
+		census_counts();
+	if (af_g.mode & AF_M_SUMMARY)
+		summary();
+}

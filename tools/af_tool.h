@@ -1,0 +1,66 @@
+/* af_tool.h - shared by the subcommands of the allocfail command. */
+#ifndef AF_TOOL_H
+#define AF_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "af_policy.h"
+
+#define EXIT_USAGE 2
+#define EXIT_INTERNAL 125
+
+/* Print "allocfail: ..." on stderr. */
+void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The shim to preload: $ALLOCFAIL_SHIM, the build tree beside this
+   executable, or the installed library. NULL if none exists. */
+const char *find_shim(void);
+
+/* A growable vector of strings (NULL-terminated). */
+struct strv {
+	char **v;
+	int n, cap;
+};
+void strv_add(struct strv *s, const char *x);
+void strv_addf(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strv_free(struct strv *s);
+
+/* Rules and settings given on a command line, validated with the shim's
+   own parser so that errors are reported before anything runs. */
+struct ruleopts {
+	const char *rules_file; /* absolute */
+	struct strv inline_rules; /* "--rule" texts and "set k=v" lines */
+	const char *log, *backend, *seed;
+	int summary;
+};
+/* Handles --rules, --rule, --set, --log, --backend, --seed, --summary;
+   returns 1 if argv[*i] (and maybe its value) was consumed. */
+int ruleopts_parse(struct ruleopts *o, int argc, char **argv, int *i);
+/* Validates; on error prints the parser's message and exits 2. */
+void ruleopts_check(const struct ruleopts *o);
+/* The environment for a child: environ plus LD_PRELOAD and ALLOCFAIL_*. */
+char **child_env(const struct ruleopts *o, const char *const *extra);
+
+/* Resolve cmd through PATH; NULL if not found (errno set). */
+char *find_command(const char *cmd);
+/* 1 when path is a statically linked ELF executable (LD_PRELOAD cannot
+   reach it), 0 otherwise. */
+int is_static_elf(const char *path);
+/* Exit status as a shell reports it: the code, or 128 + signal. */
+int shell_status(int wstatus);
+
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_sites(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+
+#endif

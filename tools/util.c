@@ -1,0 +1,346 @@
+/* util.c - helpers shared by the subcommands: messages, memory, child
+   environments, finding the shim and the command. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "af_tool.h"
+
+extern char **environ;
+
+void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("allocfail: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(EXIT_USAGE);
+}
+
+void warnx_(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("allocfail: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void oom(void)
+{
+	fputs("allocfail: out of memory\n", stderr);
+	exit(EXIT_INTERNAL);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		oom();
+	return d;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s;
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	return s;
+}
+
+void strv_add(struct strv *s, const char *x)
+{
+	if (s->n + 2 > s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = xrealloc(s->v, sizeof(char *) * (size_t)s->cap);
+	}
+	s->v[s->n++] = xstrdup(x);
+	s->v[s->n] = NULL;
+}
+
+void strv_addf(struct strv *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *x;
+	if (vasprintf(&x, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	strv_add(s, x);
+	free(x);
+}
+
+void strv_free(struct strv *s)
+{
+	for (int i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+const char *find_shim(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("ALLOCFAIL_SHIM");
+	if (env && *env)
+		return access(env, R_OK) == 0 ? env : NULL;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			if (snprintf(path, sizeof path, "%s/../shim/liballocfail.so", exe) >= (int)sizeof path)
+				return NULL;
+			if (access(path, R_OK) == 0) {
+				char real[PATH_MAX];
+				if (realpath(path, real)) {
+					snprintf(path, sizeof path, "%s", real);
+					return path;
+				}
+			}
+		}
+	}
+	snprintf(path, sizeof path, "%s/liballocfail.so", ALLOCFAIL_LIBDIR);
+	return access(path, R_OK) == 0 ? path : NULL;
+}
+
+int ruleopts_parse(struct ruleopts *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	const char *val = NULL;
+	static const char *const with_value[] = {"--rules", "--rule", "--set", "--log",
+						  "--backend", "--seed"};
+	int k = -1;
+	for (int j = 0; j < 6; j++) {
+		size_t n = strlen(with_value[j]);
+		if (strncmp(a, with_value[j], n) == 0 && (a[n] == 0 || a[n] == '=')) {
+			k = j;
+			if (a[n] == '=')
+				val = a + n + 1;
+			else if (*i + 1 < argc)
+				val = argv[++*i];
+			else
+				die_usage("%s needs a value", with_value[j]);
+			break;
+		}
+	}
+	if (k < 0) {
+		if (strcmp(a, "--summary") == 0) {
+			o->summary = 1;
+			return 1;
+		}
+		return 0;
+	}
+	switch (k) {
+	case 0: {
+		if (o->rules_file)
+			die_usage("--rules given twice (use include lines to combine files)");
+		char real[PATH_MAX];
+		if (!realpath(val, real))
+			die_usage("cannot read rules file '%s': %s", val, strerror(errno));
+		o->rules_file = xstrdup(real);
+		break;
+	}
+	case 1: strv_add(&o->inline_rules, val); break;
+	case 2:
+		if (!strchr(val, '='))
+			die_usage("--set '%s': expected KEY=VALUE", val);
+		strv_addf(&o->inline_rules, "set %s", val);
+		break;
+	case 3: o->log = val; break;
+	case 4:
+		if (strcmp(val, "jemalloc") && strcmp(val, "next"))
+			die_usage("--backend '%s': expected jemalloc or next", val);
+		o->backend = val;
+		break;
+	case 5: {
+		uint64_t s;
+		if (af_parse_u64(val, &s) < 0)
+			die_usage("--seed '%s': expected an unsigned 64-bit integer", val);
+		o->seed = val;
+		break;
+	}
+	}
+	return 1;
+}
+
+void ruleopts_check(const struct ruleopts *o)
+{
+	struct af_policy p;
+	struct af_error err;
+	af_policy_init(&p);
+	if (o->rules_file && af_policy_parse_file(&p, o->rules_file, &err) < 0)
+		die_usage("%s", err.msg);
+	for (int i = 0; i < o->inline_rules.n; i++) {
+		const char *r = o->inline_rules.v[i];
+		int is_set = strncmp(r, "set ", 4) == 0 && i >= 0;
+		if (af_policy_parse_text(&p, r, strlen(r), is_set ? "--set" : "--rule", &err) < 0)
+			die_usage("%s", err.msg);
+	}
+	af_policy_free(&p);
+}
+
+static void set_var(struct strv *env, const char *name, const char *value)
+{
+	size_t n = strlen(name);
+	for (int i = 0; i < env->n; i++)
+		if (strncmp(env->v[i], name, n) == 0 && env->v[i][n] == '=') {
+			free(env->v[i]);
+			env->v[i] = xasprintf("%s=%s", name, value);
+			return;
+		}
+	strv_addf(env, "%s=%s", name, value);
+}
+
+char **child_env(const struct ruleopts *o, const char *const *extra)
+{
+	static struct strv env;
+	strv_free(&env);
+	for (char **e = environ; *e; e++)
+		strv_add(&env, *e);
+	const char *shim = find_shim();
+	if (!shim) {
+		warnx_("cannot find liballocfail.so (looked beside this program and in %s; "
+		       "ALLOCFAIL_SHIM=PATH names it)",
+		       ALLOCFAIL_LIBDIR);
+		exit(EXIT_INTERNAL);
+	}
+	const char *old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		char *v = xasprintf("%s:%s", shim, old);
+		set_var(&env, "LD_PRELOAD", v);
+		free(v);
+	} else {
+		set_var(&env, "LD_PRELOAD", shim);
+	}
+	if (o) {
+		if (o->rules_file)
+			set_var(&env, "ALLOCFAIL_RULES", o->rules_file);
+		if (o->inline_rules.n) {
+			size_t len = 1;
+			for (int i = 0; i < o->inline_rules.n; i++)
+				len += strlen(o->inline_rules.v[i]) + 1;
+			char *all = xmalloc(len);
+			for (int i = 0; i < o->inline_rules.n; i++) {
+				strcat(all, o->inline_rules.v[i]);
+				strcat(all, "\n");
+			}
+			set_var(&env, "ALLOCFAIL_RULE", all);
+			free(all);
+		}
+		if (o->log)
+			set_var(&env, "ALLOCFAIL_LOG", o->log);
+		if (o->backend)
+			set_var(&env, "ALLOCFAIL_BACKEND", o->backend);
+		if (o->seed)
+			set_var(&env, "ALLOCFAIL_SEED", o->seed);
+		if (o->summary)
+			set_var(&env, "ALLOCFAIL_SUMMARY", "1");
+	}
+	for (; extra && *extra; extra++) {
+		const char *eq = strchr(*extra, '=');
+		char name[256];
+		snprintf(name, sizeof name, "%.*s", (int)(eq - *extra), *extra);
+		set_var(&env, name, eq + 1);
+	}
+	return env.v;
+}
+
+char *find_command(const char *cmd)
+{
+	if (strchr(cmd, '/')) {
+		if (access(cmd, X_OK) == 0)
+			return xstrdup(cmd);
+		return NULL;
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	int saved = ENOENT;
+	while (*path) {
+		const char *colon = strchr(path, ':');
+		size_t n = colon ? (size_t)(colon - path) : strlen(path);
+		char *full = xasprintf("%.*s/%s", (int)n, n ? path : ".", cmd);
+		struct stat st;
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(full, X_OK) == 0)
+				return full;
+			saved = EACCES;
+		}
+		free(full);
+		path += n + (colon ? 1 : 0);
+		if (!colon)
+			break;
+	}
+	errno = saved;
+	return NULL;
+}
+
+int is_static_elf(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	Elf64_Ehdr eh;
+	int result = 0;
+	if (read(fd, &eh, sizeof eh) == (ssize_t)sizeof eh && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) &&
+	    (eh.e_type == ET_EXEC || eh.e_type == ET_DYN)) {
+		int interp = 0, dynamic = 0;
+		for (int i = 0; i < eh.e_phnum; i++) {
+			Elf64_Phdr ph;
+			if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph)) !=
+			    (ssize_t)sizeof ph)
+				break;
+			interp |= ph.p_type == PT_INTERP;
+			dynamic |= ph.p_type == PT_DYNAMIC;
+		}
+		/* static-pie has PT_DYNAMIC but no interpreter */
+		result = !interp && (eh.e_type == ET_EXEC || dynamic);
+	}
+	close(fd);
+	return result;
+}
+
+int shell_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return EXIT_INTERNAL;
+}
