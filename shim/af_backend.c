@@ -98,10 +98,18 @@ void af_backend_init(int which)
 
 /* ---- the program's memory --------------------------------------------- */
 
+/* glibc aligns every block to 16 bytes on x86-64, and programs rely on it
+   (pointer tagging in the low bits, SSE); jemalloc's smallest class is 8
+   bytes with 8-byte alignment, so tiny requests are rounded up. */
+static inline size_t min16(size_t n)
+{
+	return n < 16 ? 16 : n;
+}
+
 void *af_be_malloc(size_t n)
 {
 	if (AF_LIKELY(backend == AF_BE_JEMALLOC))
-		return afje_malloc(n);
+		return afje_malloc(min16(n));
 	if (AF_UNLIKELY(!next_malloc))
 		return pool_alloc(n, 16);
 	return next_malloc(n);
@@ -110,7 +118,7 @@ void *af_be_malloc(size_t n)
 void *af_be_calloc(size_t n)
 {
 	if (AF_LIKELY(backend == AF_BE_JEMALLOC))
-		return afje_calloc(1, n);
+		return afje_calloc(1, min16(n));
 	if (AF_UNLIKELY(!next_calloc))
 		return pool_alloc(n, 16);
 	return next_calloc(1, n);
@@ -133,7 +141,7 @@ void *af_be_aligned(size_t align, size_t n)
 void *af_be_realloc(void *p, size_t n)
 {
 	if (AF_LIKELY(backend == AF_BE_JEMALLOC))
-		return afje_realloc(p, n);
+		return afje_realloc(p, min16(n));
 	if (AF_UNLIKELY(af_be_owns_bootstrap(p))) {
 		void *q = af_be_malloc(n);
 		if (q) {

@@ -1,0 +1,114 @@
+"""aftest.py - the small harness of allocfail's process-level tests.
+
+Each test script is one meson test: it runs programs (under the shim or
+not), states exact expectations, prints one line per check, and exits 0
+when all passed, 1 when one failed, 77 when it cannot run here.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+BUILD = os.environ.get("AF_BUILD", os.path.join(os.path.dirname(__file__), "..", "build"))
+SRC = os.environ.get("AF_SRC", os.path.join(os.path.dirname(__file__), ".."))
+SHIM = os.path.join(BUILD, "shim", "liballocfail.so")
+TOOL = os.path.join(BUILD, "tools", "allocfail")
+PROGS = os.path.join(BUILD, "tests")
+
+_checks = 0
+_failures = 0
+
+
+def prog(name):
+    return os.path.join(PROGS, name)
+
+
+def system_program(name):
+    """A program of the distribution, never a pyenv or venv shim."""
+    for d in ("/usr/bin", "/bin"):
+        p = os.path.join(d, name)
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def need(*names):
+    paths = []
+    for n in names:
+        p = system_program(n)
+        if not p:
+            print(f"SKIP: {n} is not installed")
+            sys.exit(77)
+        paths.append(p)
+    return paths if len(paths) > 1 else paths[0]
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ALLOCFAIL_") and k not in ("LD_PRELOAD",)}
+    env["LC_ALL"] = "C"
+    for k, v in extra.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
+
+
+def run(argv, preload=False, env=None, input=None, timeout=120, cwd=None, **extra):
+    """Run argv; with preload=True the shim is preloaded. extra: env vars."""
+    e = clean_env(**extra) if env is None else env
+    if preload:
+        e["LD_PRELOAD"] = SHIM
+    if isinstance(input, str):
+        input = input.encode()
+    return subprocess.run(argv, env=e, input=input, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout, cwd=cwd)
+
+
+def tool(*args, **kw):
+    return run([TOOL] + list(args), **kw)
+
+
+def check(cond, what, detail=None):
+    global _checks, _failures
+    _checks += 1
+    if cond:
+        print(f"ok {_checks} - {what}")
+    else:
+        _failures += 1
+        print(f"not ok {_checks} - {what}")
+        if detail is not None:
+            for line in str(detail).splitlines()[:40]:
+                print(f"    {line}")
+    return cond
+
+
+def eq(actual, expected, what):
+    return check(actual == expected, what,
+                 f"expected: {expected!r}\nactual:   {actual!r}")
+
+
+def same_run(a, b, what):
+    """Byte-identical stdout and the same exit status."""
+    eq(a.returncode, b.returncode, what + ": exit status")
+    check(a.stdout == b.stdout, what + ": stdout byte-identical",
+          f"{len(a.stdout)} vs {len(b.stdout)} bytes\n{a.stdout[:300]!r}\n{b.stdout[:300]!r}")
+
+
+def stderr_lines(r):
+    return r.stderr.decode(errors="replace").splitlines()
+
+
+def json_lines(path):
+    out = []
+    with open(path, "rb") as f:
+        for line in f.read().decode().splitlines():
+            out.append(json.loads(line))
+    return out
+
+
+def done():
+    print(f"# {_checks} checks, {_failures} failed")
+    sys.exit(1 if _failures else 0)

@@ -1,0 +1,24 @@
+"""Bad configuration: one line naming what is wrong, exit 125 before main."""
+from aftest import *
+
+cases = [
+    ({"ALLOCFAIL_BACKEND": "glibc"}, "ALLOCFAIL_BACKEND='glibc': expected jemalloc or next"),
+    ({"ALLOCFAIL_RULE": "fail calller=x"},
+     "ALLOCFAIL_RULE:1:6: unknown key 'calller' (did you mean 'caller'?)"),
+    ({"ALLOCFAIL_RULE": "set limit=lots"}, "ALLOCFAIL_RULE:1:11: invalid limit 'lots'"),
+    ({"ALLOCFAIL_RULES": "/nonexistent/rules"},
+     "cannot read rules file '/nonexistent/rules': No such file or directory"),
+    ({"ALLOCFAIL_RULES": ""}, "ALLOCFAIL_RULES is empty"),
+    ({"ALLOCFAIL_SEED": "x"}, "ALLOCFAIL_SEED='x': expected an unsigned 64-bit integer"),
+    ({"ALLOCFAIL_SUMMARY": "yes"}, "ALLOCFAIL_SUMMARY='yes': expected 1 or 0"),
+    ({"ALLOCFAIL_RULZ": "x"}, "unknown environment variable ALLOCFAIL_RULZ (did you mean ALLOCFAIL_RULE?)"),
+    ({"ALLOCFAIL_LOG": "/nonexistent/dir/log"}, "cannot open log '/nonexistent/dir/log'"),
+]
+for env, msg in cases:
+    r = run([prog("family")], preload=True, **env)
+    eq(r.returncode, 125, f"{env}: exit status 125")
+    eq(r.stdout, b"", f"{env}: main never ran")
+    lines = stderr_lines(r)
+    eq(len(lines), 1, f"{env}: exactly one line")
+    check(lines and lines[0].startswith("allocfail: " + msg), f"{env}: the line says what is wrong", lines)
+done()

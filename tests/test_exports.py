@@ -1,0 +1,26 @@
+"""Nothing but the malloc family and the public API leaves the shim: the
+dynamic symbol table equals the version script's list."""
+import re
+import subprocess
+from aftest import *
+
+nm = need("nm")
+out = subprocess.run([nm, "-D", "--defined-only", SHIM], stdout=subprocess.PIPE, check=True)
+exported = sorted(line.split()[-1] for line in out.stdout.decode().splitlines() if line.strip())
+with open(os.path.join(SRC, "shim", "liballocfail.map")) as f:
+    text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+glob = text.split("global:")[1].split("local:")[0]
+listed = sorted(s.strip() for s in glob.split(";") if s.strip())
+eq(exported, listed, "nm -D lists exactly the version script's symbols")
+
+hdr = os.path.join(SRC, "include", "allocfail.h")
+if os.path.exists(hdr):
+    with open(hdr) as f:
+        declared = sorted(set(re.findall(r"\b(allocfail_impl_\w+)\s*\(", f.read())))
+    api = [s for s in listed if s.startswith("allocfail_")]
+    eq(api, declared, "the header declares exactly the exported API")
+out = subprocess.run([nm, "-D", "--undefined-only", SHIM], stdout=subprocess.PIPE, check=True)
+undef = out.stdout.decode()
+check("unw_" not in undef and "_ULx86_64" not in undef,
+      "libunwind is not linked (it is loaded RTLD_LOCAL at run time)", undef)
+done()
