@@ -125,6 +125,8 @@ struct af_addr {
 	uintptr_t pc;
 	struct af_mod *mod;
 	const char *func;
+	const char *const *aliases;
+	int naliases;
 	uintptr_t func_off; /* pc - function start, when func is known */
 	uint64_t *site, *in, *notin; /* rule masks, NULL without rules */
 };

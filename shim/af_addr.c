@@ -114,8 +114,11 @@ static void resolve_func(struct af_addr *a)
 		return;
 	const struct af_sym *s = af_symtab_find(m->syms, a->pc - 1 - m->bias);
 	if (s) {
-		a->func = s->name;
+		const struct af_symtab *st = m->syms;
+		a->aliases = st->aliases + s->alias;
+		a->naliases = s->nalias;
 		a->func_off = a->pc - m->bias - s->start;
+		a->func = s->name;
 	}
 }
 
@@ -226,6 +229,8 @@ void af_addr_frameinfo(const struct af_addr *a, struct af_frameinfo *f)
 	f->module = a->mod->path;
 	f->basename = a->mod->base;
 	f->func = a->func;
+	f->aliases = a->aliases;
+	f->naliases = a->naliases;
 	f->offset = a->pc - a->mod->bias;
 }
 

@@ -118,13 +118,14 @@ static int collect(const struct image *im, const ElfW(Shdr) *tab, struct af_sym 
 
 static int better(const struct af_sym *a, const struct af_sym *b)
 {
-	/* among aliases, prefer global, then weak, then local; then a name
-	   without leading underscores */
+	/* among aliases, prefer the public spelling (strdup over __strdup),
+	   then global, weak, local */
+	int ua = a->name[0] == '_', ub = b->name[0] == '_';
+	if (ua != ub)
+		return ua < ub;
 	static const int rank[] = {[STB_LOCAL] = 2, [STB_GLOBAL] = 0, [STB_WEAK] = 1};
 	int ra = a->bind <= STB_WEAK ? rank[a->bind] : 3, rb = b->bind <= STB_WEAK ? rank[b->bind] : 3;
-	if (ra != rb)
-		return ra < rb;
-	return (a->name[0] != '_') > (b->name[0] != '_');
+	return ra < rb;
 }
 
 static void sift(struct af_sym *v, int i, int n)
@@ -240,22 +241,42 @@ struct af_symtab *af_symtab_load(const char *path)
 	if (dyn)
 		k += collect(&im, dyn, st->v + k);
 	sort_syms(st->v, k);
-	/* merge aliases (same start), keeping the better name and the
-	   largest extent */
-	int u = 0;
-	for (int i = 0; i < k; i++) {
-		if (u && st->v[u - 1].start == st->v[i].start) {
-			if (better(&st->v[i], &st->v[u - 1])) {
-				uint64_t end = st->v[u - 1].end;
-				st->v[u - 1] = st->v[i];
-				if (end > st->v[u - 1].end)
-					st->v[u - 1].end = end;
-			} else if (st->v[i].end > st->v[u - 1].end) {
-				st->v[u - 1].end = st->v[i].end;
-			}
-			continue;
+	/* merge aliases (same start): the best name leads, the others are
+	   kept for matching; the extent is the largest */
+	const char **al = af_mem_alloc(sizeof(char *) * (size_t)(k + 1));
+	if (!al) {
+		af_mem_free(st);
+		munmap((void *)im.base, im.len);
+		if (from_debug)
+			munmap((void *)dbg.base, dbg.len);
+		return NULL;
+	}
+	st->aliases = al;
+	int u = 0, na = 0;
+	for (int i = 0; i < k;) {
+		int j = i, best = i;
+		uint64_t end = st->v[i].end;
+		while (j < k && st->v[j].start == st->v[i].start) {
+			if (better(&st->v[j], &st->v[best]))
+				best = j;
+			if (st->v[j].end > end)
+				end = st->v[j].end;
+			j++;
 		}
-		st->v[u++] = st->v[i];
+		struct af_sym lead = st->v[best];
+		lead.end = end;
+		lead.alias = na;
+		for (int x = i; x < j; x++)
+			if (x != best && strcmp(st->v[x].name, lead.name) != 0) {
+				int dup = 0;
+				for (int y = lead.alias; y < na; y++)
+					dup |= strcmp(al[y], st->v[x].name) == 0;
+				if (!dup)
+					al[na++] = st->v[x].name;
+			}
+		lead.nalias = na - lead.alias;
+		st->v[u++] = lead;
+		i = j;
 	}
 	/* zero-sized symbols (assembly) extend to the next one */
 	for (int i = 0; i < u; i++)

@@ -7,8 +7,9 @@
 
 struct af_sym {
 	uint64_t start, end; /* ELF virtual addresses */
-	const char *name;
+	const char *name;    /* the preferred of its names */
 	int bind;
+	int alias, nalias;   /* its other names: aliases[alias .. alias+nalias) */
 };
 
 struct af_symtab {
@@ -16,6 +17,7 @@ struct af_symtab {
 	int has_symtab; /* static functions are known */
 	int from_debug; /* found in a separate debug file */
 	struct af_sym *v;
+	const char **aliases;
 };
 
 /* NULL when the file cannot be read as ELF. */

@@ -30,6 +30,17 @@ static int any_glob(const struct af_list *l, const char *s)
 	return 0;
 }
 
+/* A function matches when any of its names does (strdup / __strdup). */
+static int func_glob(const struct af_list *l, const struct af_frameinfo *f)
+{
+	if (any_glob(l, f->func))
+		return 1;
+	for (int i = 0; i < f->naliases; i++)
+		if (any_glob(l, f->aliases[i]))
+			return 1;
+	return 0;
+}
+
 /* module= and site= name an object by basename, or by full path when the
    pattern holds a '/'. */
 static int module_ok(const char *pat, const struct af_frameinfo *f)
@@ -41,7 +52,7 @@ static int module_ok(const char *pat, const struct af_frameinfo *f)
 
 int af_rule_site_ok(const struct af_rule *r, const struct af_frameinfo *f)
 {
-	if (r->caller.n && !any_glob(&r->caller, f->func))
+	if (r->caller.n && !func_glob(&r->caller, f))
 		return 0;
 	if (r->module.n) {
 		int ok = 0;
@@ -170,9 +181,9 @@ void af_match_addr_masks(const struct af_match *m, const struct af_frameinfo *f,
 		const struct af_rule *r = m->pol->rules[i];
 		if (site && (!has_site(r) || af_rule_site_ok(r, f)))
 			set_bit(site, i);
-		if (in && r->in.n && any_glob(&r->in, f->func))
+		if (in && r->in.n && func_glob(&r->in, f))
 			set_bit(in, i);
-		if (notin && r->notin.n && any_glob(&r->notin, f->func))
+		if (notin && r->notin.n && func_glob(&r->notin, f))
 			set_bit(notin, i);
 	}
 }

@@ -16,6 +16,8 @@ struct af_frameinfo {
 	const char *module;   /* full path of the object */
 	const char *basename; /* its last component */
 	const char *func;     /* symbol name, NULL when unknown */
+	const char *const *aliases; /* its other names */
+	int naliases;
 	uint64_t offset;      /* address - load bias: the ELF virtual address */
 };
 

@@ -302,36 +302,37 @@ static size_t word_len(struct scan *s, const char *q)
 	return n;
 }
 
-/* Reads a value: quoted ("..." with \" and \\) or up to whitespace. */
+/* Reads a value: up to whitespace, where "..." segments (with \" and \\)
+   may hold spaces, '#' and ';'. Segments concatenate, as in a shell. */
 static int read_value(struct scan *s, char **out, const char **at)
 {
+	char buf[1024];
+	size_t n = 0;
 	*at = s->p;
-	if (!is_eol(s, s->p) && *s->p == '"') {
-		const char *q = s->p + 1;
-		char buf[1024];
-		size_t n = 0;
-		while (q < s->end && *q != '\n' && *q != '"') {
-			if (*q == '\\' && q + 1 < s->end && (q[1] == '"' || q[1] == '\\'))
-				q++;
-			if (n + 1 >= sizeof buf)
-				return fail_at(s, *at, "quoted value is too long");
-			buf[n++] = *q++;
-		}
-		if (q >= s->end || *q != '"')
-			return fail_at(s, *at, "unterminated quoted value");
-		s->p = q + 1;
-		*out = dupn(buf, n);
-	} else {
-		const char *q = s->p;
-		while (!is_eol(s, q) && *q != ' ' && *q != '\t' && *q != '\r')
+	const char *q = s->p;
+	while (!is_eol(s, q) && *q != ' ' && *q != '\t' && *q != '\r') {
+		if (*q == '"') {
+			const char *open = q++;
+			while (q < s->end && *q != '\n' && *q != '"') {
+				if (*q == '\\' && q + 1 < s->end && (q[1] == '"' || q[1] == '\\'))
+					q++;
+				if (n + 1 >= sizeof buf)
+					return fail_at(s, *at, "value is too long");
+				buf[n++] = *q++;
+			}
+			if (q >= s->end || *q != '"')
+				return fail_at(s, open, "unterminated quoted value");
 			q++;
-		*out = dupn(s->p, (size_t)(q - s->p));
-		s->p = q;
+			continue;
+		}
+		if (n + 1 >= sizeof buf)
+			return fail_at(s, *at, "value is too long");
+		buf[n++] = *q++;
 	}
+	s->p = q;
+	*out = dupn(buf, n);
 	if (!*out)
 		return fail_at(s, *at, "out of memory");
-	if (!is_eol(s, s->p) && *s->p != ' ' && *s->p != '\t' && *s->p != '\r')
-		return fail_at(s, s->p, "expected whitespace after the value");
 	return 0;
 }
 
@@ -1057,7 +1058,8 @@ static int parse_buffer(struct af_policy *p, const char *text, size_t len, const
 {
 	struct scan s = {p, file, 1, text, text, text + len, inline_text, err};
 	while (s.p < s.end) {
-		s.bol = s.p;
+		if (s.p == text || s.p[-1] == '\n')
+			s.bol = s.p;
 		if (memchr(s.p, 0, (size_t)(s.end - s.p))) {
 			const char *z = memchr(s.p, 0, (size_t)(s.end - s.p));
 			const char *nl = memchr(s.p, '\n', (size_t)(s.end - s.p));

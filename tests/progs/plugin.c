@@ -8,7 +8,8 @@ static char *kept;
 __attribute__((constructor)) static void plugin_init(void)
 {
 	kept = malloc(1000);
-	memset(kept, 7, 1000);
+	if (kept)
+		memset(kept, 7, 1000);
 }
 
 __attribute__((destructor)) static void plugin_fini(void)
@@ -16,7 +17,7 @@ __attribute__((destructor)) static void plugin_fini(void)
 	free(kept);
 }
 
-static char *plugin_static_alloc(size_t n)
+static __attribute__((noinline)) char *plugin_static_alloc(size_t n)
 {
 	return malloc(n);
 }

@@ -1,0 +1,92 @@
+"""Each matcher and trigger of the rule language on a program with known
+call sites; exactly the expected allocations fail."""
+import tempfile
+from aftest import *
+
+LABELS = ["static", "strdup", "deep", "calloc", "32k", "32k+1", "main", "thread", "plugin"]
+
+
+def failed(*rules, log=None, steps=()):
+    args = []
+    for r in rules:
+        args += ["--rule", r]
+    if log:
+        args += ["--log", log]
+    r = tool("run", *args, "--", prog("sites"), prog("libplugin.so"), *steps)
+    out = r.stdout.decode().splitlines()
+    if r.returncode != 0 or len(out) != len(steps or LABELS):
+        print(f"    unexpected run: status {r.returncode}\n    {out}\n    {r.stderr.decode()}")
+        return None
+    return [l.split()[0] for l in out if l.endswith(" NULL")]
+
+
+cases = [
+    (["fail caller=alloc_static"], ["static"], "caller= names a static function"),
+    (["fail caller=via_strdup"], ["strdup"], "strdup's allocation is attributed to its caller"),
+    (["fail caller=strdup"], [], "caller= never names a C runtime frame"),
+    (["fail in=strdup"], ["strdup"], "in= sees the C runtime frames", ["static", "strdup", "deep"]),
+    (["fail in=__strdup"], ["strdup"], "any alias of a function matches", ["static", "strdup"]),
+    (["fail caller=level3"], ["deep"], "caller= of a function three frames down"),
+    (["fail in=level1"], ["deep"], "in= finds a frame three down"),
+    (["fail in=level1 depth=2"], [], "depth=2 does not reach the third frame"),
+    (["fail in=level1 depth=3"], ["deep"], "depth=3 does"),
+    (["fail in=level* notin=level2"], [], "notin= vetoes"),
+    (["fail notin=main size=400"], ["thread"], "notin=main leaves only the thread's allocation"),
+    (["fail fn=calloc"], ["calloc"], "fn=calloc", ["static", "calloc", "main"]),
+    (["fail fn=calloc"], [], "pthread_create's own calloc fails: the thread is not created",
+     ["thread"], "thread not created"),
+    (["fail fn=malloc caller=zeroed"], [], "fn= and caller= are ANDed"),
+    (["fail size=32K"], ["32k"], "size=32K: exactly 32 KiB"),
+    (["fail size=costly"], ["32k+1"], "size=costly: 32 KiB + 1 and above"),
+    (["fail size=small caller=main"], ["32k", "main"], "size=small includes 32 KiB exactly",
+     ["32k", "32k+1", "main"]),
+    (["fail size=>32K"], ["32k+1"], "size=>32K"),
+    (["fail size=200,300,400..500"], ["deep", "calloc", "main", "thread"], "a comma list of sizes"),
+    (["fail thread=worker-*"], ["thread"], "thread= matches the thread's name"),
+    (["fail caller=plugin_static_alloc"], ["plugin"], "a static function in a dlopen'ed library"),
+    (["fail caller=plugin_init"], [], "the plugin's constructor fails and copes",
+     ["plugin"]),
+    (["fail module=libplugin.so"], ["plugin"], "module= by basename"),
+    (["fail module=*/tests/libplugin.so"], ["plugin"], "module= by path"),
+    (["fail module=sites caller=main,alloc_static size=100..600"], ["static", "main"],
+     "module= of the program itself, caller= list", ["static", "strdup", "main"]),
+    (["nofail caller=alloc_static", "fail caller=alloc_static,via_strdup"], ["strdup"],
+     "the first matching rule decides (nofail wins)"),
+    (["fail caller=level3 probability=0%", "fail caller=level3"], [],
+     "a matched fail rule whose trigger does not fire still decides"),
+]
+for case in cases:
+    rules, expect, what = case[:3]
+    steps = case[3] if len(case) > 3 else ()
+    if len(case) > 4:
+        r = tool("run", *sum((["--rule", x] for x in rules), []), "--", prog("sites"),
+                 prog("libplugin.so"), *steps)
+        eq(r.stdout.decode().splitlines(), [case[4]], what)
+        continue
+    got = failed(*rules, steps=steps)
+    eq(got, expect, what + ": " + "; ".join(rules))
+
+# site= names exactly the site the log reports
+with tempfile.TemporaryDirectory() as d:
+    log = os.path.join(d, "log")
+    eq(failed("fail caller=alloc_static", log=log), ["static"], "a log of the injection")
+    entries = json_lines(log)
+    eq(len(entries), 1, "one injection logged")
+    site = entries[0]["site"].split()[0] if entries else ""
+    check(site.startswith("sites+0x"), "the log names the site as MODULE+0xOFFSET", site)
+    eq(failed(f"fail site={site}"), ["static"], f"site={site} fails that call site only")
+    eq(failed(f"fail site={site}1"), [], "another offset does not match")
+
+# inline rules separated by ';' and a rule file with include
+with tempfile.TemporaryDirectory() as d:
+    with open(os.path.join(d, "inc.rules"), "w") as f:
+        f.write("fail caller=via_strdup\n")
+    with open(os.path.join(d, "main.rules"), "w") as f:
+        f.write("# comment\nfail caller=alloc_static\ninclude inc.rules\n")
+    r = tool("run", "--rules", os.path.join(d, "main.rules"), "--", prog("sites"))
+    eq([l.split()[0] for l in r.stdout.decode().splitlines() if l.endswith("NULL")],
+       ["static", "strdup"], "--rules with include")
+r = run([prog("sites")], preload=True, ALLOCFAIL_RULE="fail caller=alloc_static; fail caller=zeroed")
+eq([l.split()[0] for l in r.stdout.decode().splitlines() if l.endswith("NULL")],
+   ["static", "calloc"], "ALLOCFAIL_RULE with ';'")
+done()
