@@ -119,9 +119,8 @@ size_t af_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
 			const char *s = va_arg(ap, const char *);
 			if (!s)
 				s = "(null)";
-			size_t n = strlen(s);
-			if (prec >= 0 && (size_t)prec < n)
-				n = (size_t)prec;
+			/* with a precision, s need not be NUL-terminated */
+			size_t n = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
 			if (!left)
 				out_pad(&o, ' ', width - (int)n);
 			for (size_t i = 0; i < n; i++)

@@ -148,9 +148,10 @@ int af_parse_size(const char *s, uint64_t *out)
 	if (*p < '0' || *p > '9')
 		return -1;
 	while (*p >= '0' && *p <= '9') {
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*p++ - '0');
+		if (v > (UINT64_MAX - d) / 10)
 			return -1;
-		v = v * 10 + (uint64_t)(*p++ - '0');
+		v = v * 10 + d;
 	}
 	unsigned shift = 0;
 	switch (*p) {
@@ -187,19 +188,19 @@ static int parse_decimal(const char **ps, uint64_t *num, int *scale)
 	uint64_t v = 0;
 	int sc = 0, digits = 0;
 	while (*p >= '0' && *p <= '9') {
-		if (v > 1000000000000ull)
+		uint64_t d = (uint64_t)(*p++ - '0');
+		if (v > (UINT64_MAX - d) / 10)
 			return -1;
-		v = v * 10 + (uint64_t)(*p++ - '0');
+		v = v * 10 + d;
 		digits++;
 	}
 	if (*p == '.') {
 		p++;
 		while (*p >= '0' && *p <= '9') {
-			if (sc == 17)
+			uint64_t d = (uint64_t)(*p++ - '0');
+			if (sc == 17 || v > (UINT64_MAX - d) / 10)
 				return -1;
-			if (v > UINT64_MAX / 10)
-				return -1;
-			v = v * 10 + (uint64_t)(*p++ - '0');
+			v = v * 10 + d;
 			sc++;
 			digits++;
 		}
@@ -316,6 +317,9 @@ static int read_value(struct scan *s, char **out, const char **at)
 			while (q < s->end && *q != '\n' && *q != '"') {
 				if (*q == '\\' && q + 1 < s->end && (q[1] == '"' || q[1] == '\\'))
 					q++;
+				if ((unsigned char)*q < 0x20 || *q == 0x7f)
+					return fail_at(s, q, "control character 0x%02x in a value",
+						       (unsigned char)*q);
 				if (n + 1 >= sizeof buf)
 					return fail_at(s, *at, "value is too long");
 				buf[n++] = *q++;
@@ -327,6 +331,8 @@ static int read_value(struct scan *s, char **out, const char **at)
 		}
 		if (n + 1 >= sizeof buf)
 			return fail_at(s, *at, "value is too long");
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return fail_at(s, q, "control character 0x%02x in a value", (unsigned char)*q);
 		buf[n++] = *q++;
 	}
 	s->p = q;

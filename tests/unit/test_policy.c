@@ -90,6 +90,8 @@ static const struct {
 			       "rules"},
     {"fail thread=\"abc", "rules:1:13: unterminated quoted value"},
     {"fail thread=\"a", "rules:1:13: unterminated quoted value"},
+    {"fail thread=\"a\rb\"", "rules:1:15: control character 0x0d in a value"},
+    {"fail thread=a\001b", "rules:1:14: control character 0x01 in a value"},
     {"failx", "rules:1:1: unknown action 'failx' (did you mean 'fail'?)"},
     {"fail\tcaller=a\n\nfail bogus", "rules:3:6: expected key=value, got 'bogus'"},
     {"fail caller=a; fail x=1", "rules:1:21: unknown key 'x': expected fn, size, caller, in, "
