@@ -36,9 +36,17 @@ struct af_thread {
 	int registered;
 	int in_retry;
 	int sample_started;
+	unsigned slow;                 /* AF_T_*: this thread needs the slow path */
+	unsigned long since_injection; /* allocations since the last injection */
+	int altstack;                  /* the crash handler's stack is set up */
 };
 
 extern AF_TLS struct af_thread af_t;
+
+enum {
+	AF_T_NTH = 1u << 0,   /* the fail-nth hook is armed */
+	AF_T_COUNT = 1u << 1, /* count allocations after an injection */
+};
 
 /* ---- global state, written once by af_init ---------------------------- */
 
@@ -129,6 +137,9 @@ struct af_addr {
 	int naliases;
 	uintptr_t func_off; /* pc - function start, when func is known */
 	uint64_t *site, *in, *notin; /* rule masks, NULL without rules */
+	_Atomic int src_state; /* 0 not looked up, 1 known, -1 unknown */
+	const char *src;
+	int line;
 };
 
 struct af_addr *af_addr_get(uintptr_t pc);
@@ -137,6 +148,9 @@ const char *af_addr_func(struct af_addr *a, uintptr_t *off);
 extern struct af_mod af_unknown_mod;
 
 int af_unwind_init(void);
+int af_unwind_signal(void *uc, uintptr_t *out, int max);
+const char *af_addr_peek_func(uintptr_t pc, int exact);
+int af_is_runtime_path(const char *path);
 int af_unwind_ready(void);
 /* Frames above the shim: out[0] is ra itself. */
 int af_stack(void *ra, uintptr_t *out, int max);
@@ -180,6 +194,15 @@ void af_log_frame(struct af_buf *b, uintptr_t pc);
 /* Source file and line of a code address (libdw), cached; -1 if unknown. */
 int af_srcline(struct af_addr *a, const char **file, int *line);
 int af_srcline_init(void);
+
+/* ---- crash attribution (af_crash.c) ----------------------------------- */
+
+extern _Atomic int af_crash_armed;
+void af_crash_arm(void);
+void af_crash_thread(struct af_thread *t);
+void af_crash_note(const struct af_req *rq, const char *rule, const uintptr_t *frames, int n,
+		   int cs, uint64_t seq);
+uint64_t af_log_next_seq(void);
 
 /* ---- misc ------------------------------------------------------------- */
 

@@ -26,7 +26,7 @@ extern pthread_mutex_t af_lock;
 struct af_mod af_unknown_mod = {.path = "?", .base = "?", .alive = 1, .syms_state = -1, .id = -1};
 
 static struct af_mod *mods[MAXMODS];
-static int nmods;
+static _Atomic int nmods;
 static _Atomic(struct af_addr *) *cache;
 static unsigned cache_used;
 static int cache_full_warned;
@@ -42,15 +42,24 @@ static const char *const runtime_globs[] = {
 
 extern int _dl_find_object(void *, struct dl_find_object *) __attribute__((weak));
 
-static inline unsigned hash_pc(uintptr_t pc)
-{
-	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - CACHE_BITS));
-}
-
 static const char *basename_of(const char *p)
 {
 	const char *s = strrchr(p, '/');
 	return s ? s + 1 : p;
+}
+
+int af_is_runtime_path(const char *path)
+{
+	const char *base = basename_of(path);
+	for (size_t i = 0; i < sizeof runtime_globs / sizeof *runtime_globs; i++)
+		if (af_glob(runtime_globs[i], base))
+			return 1;
+	return 0;
+}
+
+static inline unsigned hash_pc(uintptr_t pc)
+{
+	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - CACHE_BITS));
 }
 
 static char *copy(const char *s)
@@ -92,10 +101,9 @@ static struct af_mod *module_locked(const struct dl_find_object *fo)
 	m->id = nmods;
 	uintptr_t self = (uintptr_t)&af_addr_get;
 	m->shim = self >= start && self < end;
-	for (size_t i = 0; i < sizeof runtime_globs / sizeof *runtime_globs; i++)
-		if (af_glob(runtime_globs[i], m->base))
-			m->runtime = 1;
-	mods[nmods++] = m;
+	m->runtime = af_is_runtime_path(m->path);
+	mods[nmods] = m;
+	atomic_store_explicit(&nmods, nmods + 1, memory_order_release);
 	return m;
 }
 
@@ -268,6 +276,28 @@ const char *af_site_name(uintptr_t pc, char *buf, size_t cap)
 	else
 		af_fmt(buf, cap, "%s+0x%lx", a->mod->base, (unsigned long)(pc - a->mod->bias));
 	return buf;
+}
+
+/* For the crash handler: no lock, no allocation, no loading. The function
+   containing pc (pc - 1 for a return address) if its module's symbols are
+   already loaded, else NULL. */
+const char *af_addr_peek_func(uintptr_t pc, int exact)
+{
+	struct dl_find_object fo;
+	if (!_dl_find_object || _dl_find_object((void *)pc, &fo) != 0)
+		return NULL;
+	int n = atomic_load_explicit(&nmods, memory_order_acquire);
+	for (int i = n - 1; i >= 0; i--) {
+		struct af_mod *m = mods[i];
+		if (m->alive && m->link_map == fo.dlfo_link_map &&
+		    m->start == (uintptr_t)fo.dlfo_map_start) {
+			if (m->syms_state != 1)
+				return NULL;
+			const struct af_sym *s = af_symtab_find(m->syms, pc - m->bias - (exact ? 0 : 1));
+			return s ? s->name : NULL;
+		}
+	}
+	return NULL;
 }
 
 void af_addr_atfork_child(void)

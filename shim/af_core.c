@@ -336,6 +336,10 @@ void *af_alloc_slow(struct af_req *rq)
 	}
 	t->guard++;
 	int saved_errno = errno;
+	if (t->slow & AF_T_COUNT)
+		t->since_injection++;
+	if (AF_UNLIKELY(atomic_load_explicit(&af_crash_armed, memory_order_relaxed) && !t->altstack))
+		af_crash_thread(t);
 
 	struct ctx c;
 	c.rq = rq;
@@ -360,6 +364,7 @@ void *af_alloc_slow(struct af_req *rq)
 			if (--t->fail_nth == 0) {
 				inject = 1;
 				rule = -2; /* the fail-nth hook */
+				t->slow &= ~AF_T_NTH;
 			}
 		} else if (action == AF_ACT_FAIL) {
 			inject = af_rule_should_fail(af_g.pol.rules[rule], rq->size);
@@ -368,8 +373,13 @@ void *af_alloc_slow(struct af_req *rq)
 
 	if (inject) {
 		t->injected++;
-		if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY))
-			af_site_event(af_site_get(ctx_callsite(&c), rq), AF_EV_INJECT);
+		t->slow |= AF_T_COUNT;
+		t->since_injection = 0;
+		if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY)) {
+			struct af_site *site = af_site_get(ctx_callsite(&c), rq);
+			af_site_count(site, rq->size, rq->size > af_g.threshold);
+			af_site_event(site, AF_EV_INJECT);
+		}
 		ctx_stack(&c);
 		af_report_injection(rq, rule, c.frames, c.nframes, c.cs);
 		t->guard--;

@@ -17,7 +17,7 @@
 
 static inline int plain(void)
 {
-	return AF_LIKELY(af_g.fast) && AF_LIKELY(af_t.fail_nth == 0);
+	return AF_LIKELY(af_g.fast) && AF_LIKELY(af_t.slow == 0);
 }
 
 /* The sampler: one allocation per ~512 KiB is recorded with its call site,

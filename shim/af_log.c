@@ -31,16 +31,26 @@ int af_log_open_fd(const char *path, const char **why)
 	return fd;
 }
 
-static void header(struct af_buf *b, const char *ev)
+uint64_t af_log_next_seq(void)
+{
+	return atomic_fetch_add(&seq, 1) + 1;
+}
+
+static void header_seq(struct af_buf *b, const char *ev, uint64_t n)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	char name[17] = {0};
 	prctl(PR_GET_NAME, name);
 	af_buf_fmt(b, "{\"ev\":\"%s\",\"seq\":%llu,\"time\":%lld.%09ld,\"pid\":%d,\"tid\":%ld,\"thread\":",
-		   ev, (unsigned long long)atomic_fetch_add(&seq, 1) + 1, (long long)ts.tv_sec,
-		   ts.tv_nsec, (int)getpid(), (long)syscall(SYS_gettid));
+		   ev, (unsigned long long)n, (long long)ts.tv_sec, ts.tv_nsec, (int)getpid(),
+		   (long)syscall(SYS_gettid));
 	af_buf_json(b, name);
+}
+
+static void header(struct af_buf *b, const char *ev)
+{
+	header_seq(b, ev, af_log_next_seq());
 }
 
 void af_log_frame(struct af_buf *b, uintptr_t pc)
@@ -126,11 +136,16 @@ void af_report_injection(const struct af_req *rq, int rule, const uintptr_t *fra
 {
 	char rn[512];
 	rule_name(rn, sizeof rn, rule);
+	uint64_t sq = af_log_next_seq();
+	af_crash_note(rq, rn, frames, n, cs, sq);
+	af_crash_arm();
+	if (!af_t.altstack)
+		af_crash_thread(&af_t);
 	if (af_g.log_fd >= 0) {
 		static AF_TLS char line[LOG_LINE];
 		struct af_buf b;
 		af_buf_init(&b, line, sizeof line - 4);
-		header(&b, "inject");
+		header_seq(&b, "inject", sq);
 		af_buf_puts(&b, ",\"rule\":");
 		af_buf_json(&b, rn);
 		request(&b, rq, frames, n, cs);
@@ -146,8 +161,8 @@ void af_report_injection(const struct af_req *rq, int rule, const uintptr_t *fra
 		return;
 	}
 	char site[512];
-	af_say(af_g.stderr_fd, "injected %s(%zu) failure at %s [%s]", af_fn_names[rq->fn],
-	       rq->size, af_site_name(frames[cs], site, sizeof site), rn);
+	af_say(af_g.stderr_fd, "injected #%llu: %s(%zu) fails at %s [%s]", (unsigned long long)sq,
+	       af_fn_names[rq->fn], rq->size, af_site_name(frames[cs], site, sizeof site), rn);
 }
 
 void af_report_canary(const struct af_req *rq, const uintptr_t *frames, int n, int cs,

@@ -14,6 +14,9 @@
 #define AF_UNW_CACHE_PER_THREAD 2
 
 static int (*p_backtrace)(void **, int);
+static int (*p_init_local2)(void *cursor, void *uc, int flag);
+static int (*p_step)(void *cursor);
+static int (*p_get_reg)(void *cursor, int reg, uint64_t *val);
 
 int af_unwind_init(void)
 {
@@ -27,6 +30,9 @@ int af_unwind_init(void)
 	if (set_caching && as)
 		set_caching(*as, AF_UNW_CACHE_PER_THREAD);
 	p_backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+	*(void **)&p_init_local2 = dlsym(h, "_ULx86_64_init_local2");
+	*(void **)&p_step = dlsym(h, "_ULx86_64_step");
+	*(void **)&p_get_reg = dlsym(h, "_ULx86_64_get_reg");
 	return p_backtrace ? 0 : -1;
 }
 
@@ -53,4 +59,29 @@ int af_stack(void *ra, uintptr_t *out, int max)
 	for (; i < n && k < max; i++)
 		out[k++] = (uintptr_t)buf[i];
 	return k;
+}
+
+/* From libunwind-x86_64.h: the cursor size, the signal-frame flag of
+   unw_init_local2 and the register number of the instruction pointer. */
+#define AF_UNW_CURSOR_WORDS 127
+#define AF_UNW_INIT_SIGNAL_FRAME 1
+#define AF_UNW_X86_64_RIP 16
+
+/* The stack of a signal's ucontext, from the faulting instruction on.
+   libunwind's local unwinding is async-signal-safe. 0 if unavailable. */
+int af_unwind_signal(void *uc, uintptr_t *out, int max)
+{
+	if (!p_init_local2 || !p_step || !p_get_reg)
+		return 0;
+	uint64_t cursor[AF_UNW_CURSOR_WORDS];
+	if (p_init_local2(cursor, uc, AF_UNW_INIT_SIGNAL_FRAME) < 0)
+		return 0;
+	int n = 0;
+	do {
+		uint64_t ip;
+		if (p_get_reg(cursor, AF_UNW_X86_64_RIP, &ip) < 0 || ip == 0)
+			break;
+		out[n++] = (uintptr_t)ip;
+	} while (n < max && p_step(cursor) > 0);
+	return n;
 }

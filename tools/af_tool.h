@@ -45,7 +45,9 @@ struct ruleopts {
 int ruleopts_parse(struct ruleopts *o, int argc, char **argv, int *i);
 /* Validates; on error prints the parser's message and exits 2. */
 void ruleopts_check(const struct ruleopts *o);
-/* The environment for a child: environ plus LD_PRELOAD and ALLOCFAIL_*. */
+/* The environment for a child: environ plus LD_PRELOAD and ALLOCFAIL_*.
+   With o == NULL, the caller's own ALLOCFAIL_* injection settings are
+   dropped (census runs). */
 char **child_env(const struct ruleopts *o, const char *const *extra);
 
 /* Resolve cmd through PATH; NULL if not found (errno set). */

@@ -11,6 +11,8 @@ static const char usage[] =
     "commands:\n"
     "  run       run a program with the shim and rules      (allocfail run --help)\n"
     "  check     validate rule files and print them normalized\n"
+    "  sites     list a program's allocation call sites\n"
+    "  report    render an injection log for people\n"
     "\n"
     "  --help, --version\n"
     "See allocfail(1) and allocfail-rules(5).\n";
@@ -23,6 +25,8 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run},
     {"check", cmd_check},
+    {"sites", cmd_sites},
+    {"report", cmd_report},
 };
 
 int main(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* fuzz_rules.c - libFuzzer target for the rule parser. Beyond not
    crashing, it checks a property: a policy that parses prints to a
    normalized form that parses again to the very same form. */
+#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,348 @@
+/* af_crash.c - crash attribution. After the first injected failure, a
+   handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT records the
+   signal, the fault address, the crash stack (raw module+offset; the
+   command symbolizes it later) and the most recent injections, both in the
+   log and as a short block on stderr. It runs on an alternate stack, uses
+   only pre-formatted data, lock-free lookups and write(2), then hands the
+   signal to whatever handler was there before (the program's, or the
+   default) so that exit status and core dumps are unchanged.
+   The handler is installed at an injection, never before: a process in
+   which nothing was injected keeps its signal dispositions untouched. If
+   the program installs its own handler later, the next injection puts
+   ours back in front of it. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "af.h"
+#include "af_fmt.h"
+
+static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+#define NSIGS 5
+static struct sigaction prev[NSIGS];
+static int installed[NSIGS];
+_Atomic int af_crash_armed;
+static pthread_mutex_t crash_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int in_handler;
+
+/* The most recent injections, formatted when they happen. */
+#define RECENT 4
+struct recent {
+	_Atomic unsigned gen; /* odd while being written */
+	uint64_t seq;
+	pid_t tid;
+	char what[600];  /* "malloc(48) at prog+0x1234 (parse_record reader.c:51) [rules:3]" */
+	char stack[2048]; /* "prog+0x1234 parse_record | prog+0x1300 main | ..." */
+};
+static struct recent recent[RECENT];
+static _Atomic unsigned recent_next;
+
+static const char *signame(int sig)
+{
+	switch (sig) {
+	case SIGSEGV: return "SIGSEGV";
+	case SIGBUS: return "SIGBUS";
+	case SIGILL: return "SIGILL";
+	case SIGFPE: return "SIGFPE";
+	case SIGABRT: return "SIGABRT";
+	}
+	return "signal";
+}
+
+/* ---- per-thread alternate stacks ---------------------------------------- */
+
+#define ALTSTACK_SIZE (64 * 1024)
+static pthread_key_t altstack_key;
+static int altstack_key_ok;
+
+static void altstack_free(void *p)
+{
+	stack_t off = {.ss_flags = SS_DISABLE};
+	stack_t cur;
+	if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == p)
+		sigaltstack(&off, NULL);
+	munmap(p, ALTSTACK_SIZE);
+}
+
+void af_crash_thread(struct af_thread *t)
+{
+	t->altstack = 1;
+	stack_t cur;
+	if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE))
+		return; /* the program has one: keep it */
+	void *m = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
+	if (m == MAP_FAILED)
+		return;
+	stack_t ss = {.ss_sp = m, .ss_size = ALTSTACK_SIZE};
+	if (sigaltstack(&ss, NULL) != 0) {
+		munmap(m, ALTSTACK_SIZE);
+		return;
+	}
+	if (altstack_key_ok)
+		pthread_setspecific(altstack_key, m);
+}
+
+/* ---- recording an injection --------------------------------------------- */
+
+static void frame_text(struct af_buf *b, uintptr_t pc)
+{
+	struct af_addr *a = af_addr_get(pc);
+	af_buf_fmt(b, "%s+0x%lx", a->mod->base, (unsigned long)(pc - a->mod->bias));
+	uintptr_t off;
+	const char *fn = af_addr_func(a, &off);
+	if (fn)
+		af_buf_fmt(b, " %s", fn);
+	const char *file;
+	int line;
+	if (af_srcline(a, &file, &line) == 0) {
+		const char *slash = strrchr(file, '/');
+		af_buf_fmt(b, " (%s:%d)", slash ? slash + 1 : file, line);
+	}
+}
+
+void af_crash_note(const struct af_req *rq, const char *rule, const uintptr_t *frames, int n,
+		   int cs, uint64_t seq)
+{
+	unsigned k = atomic_fetch_add(&recent_next, 1) % RECENT;
+	struct recent *r = &recent[k];
+	atomic_fetch_add(&r->gen, 1);
+	r->seq = seq;
+	r->tid = (pid_t)syscall(SYS_gettid);
+	struct af_buf b;
+	af_buf_init(&b, r->what, sizeof r->what);
+	af_buf_fmt(&b, "%s(%zu) at ", af_fn_names[rq->fn], rq->size);
+	frame_text(&b, frames[cs]);
+	af_buf_fmt(&b, " [%s]", rule);
+	af_buf_init(&b, r->stack, sizeof r->stack);
+	for (int i = 0; i < n && i < 12; i++) {
+		if (i)
+			af_buf_puts(&b, " | ");
+		frame_text(&b, frames[i]);
+	}
+	atomic_fetch_add(&r->gen, 1);
+}
+
+/* ---- the handler ---------------------------------------------------------- */
+
+extern int _dl_find_object(void *, struct dl_find_object *) __attribute__((weak));
+
+/* Module of pc by the lock-free, async-signal-safe _dl_find_object. */
+static const char *peek_module(uintptr_t pc, uintptr_t *off)
+{
+	struct dl_find_object fo;
+	if (!_dl_find_object || _dl_find_object((void *)pc, &fo) != 0)
+		return NULL;
+	struct link_map *lm = fo.dlfo_link_map;
+	*off = pc - (lm ? lm->l_addr : 0);
+	return lm && lm->l_name && lm->l_name[0] ? lm->l_name : af_g.exe;
+}
+
+static void peek_site(struct af_buf *b, uintptr_t pc)
+{
+	uintptr_t off;
+	const char *path = peek_module(pc, &off);
+	if (!path) {
+		af_buf_fmt(b, "0x%lx", (unsigned long)pc);
+		return;
+	}
+	const char *base = strrchr(path, '/');
+	af_buf_fmt(b, "%s+0x%lx", base ? base + 1 : path, (unsigned long)off);
+}
+
+static int peek_frame(struct af_buf *b, uintptr_t pc, int exact)
+{
+	uintptr_t off;
+	const char *path = peek_module(pc, &off);
+	if (!path) {
+		af_buf_fmt(b, "{\"pc\":\"0x%lx\"", (unsigned long)pc);
+		return 0;
+	}
+	char site[512];
+	struct af_buf sb;
+	af_buf_init(&sb, site, sizeof site);
+	peek_site(&sb, pc);
+	af_buf_puts(b, "{\"pc\":");
+	af_buf_json(b, site);
+	af_buf_puts(b, ",\"module\":");
+	af_buf_json(b, path);
+	const char *fn = af_addr_peek_func(pc, exact);
+	if (fn) {
+		af_buf_puts(b, ",\"func\":");
+		af_buf_json(b, fn);
+	}
+	if (exact)
+		af_buf_puts(b, ",\"fault\":true");
+	return 1;
+}
+
+static int crash_stack(void *uc, uintptr_t *pcs, int max)
+{
+	int n = af_unwind_signal(uc, pcs, max);
+	if (n > 0)
+		return n;
+	pcs[0] = (uintptr_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+	return 1;
+}
+
+static void handler(int sig, siginfo_t *si, void *uc)
+{
+	int idx = 0;
+	while (idx < NSIGS && sigs[idx] != sig)
+		idx++;
+	if (atomic_exchange(&in_handler, 1) == 0) {
+		int saved = errno;
+		uintptr_t pcs[64];
+		int n = crash_stack(uc, pcs, 64);
+		unsigned long after = af_t.since_injection;
+		/* the crash site: the first frame outside the C runtime and the
+		   shim, as for allocation call sites */
+		int cs = 0;
+		for (int i = 0; i < n; i++) {
+			uintptr_t off;
+			const char *path = peek_module(pcs[i], &off);
+			if (path && !af_is_runtime_path(path)) {
+				cs = i;
+				break;
+			}
+		}
+		char name[17] = {0};
+		prctl(PR_GET_NAME, name);
+
+		/* the log: one line */
+		if (af_g.log_fd >= 0) {
+			static char line[16384];
+			struct af_buf b;
+			af_buf_init(&b, line, sizeof line - 64);
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			af_buf_fmt(&b,
+				   "{\"ev\":\"crash\",\"seq\":%llu,\"time\":%lld.%09ld,\"pid\":%d,"
+				   "\"tid\":%ld,\"thread\":",
+				   (unsigned long long)af_log_next_seq(), (long long)ts.tv_sec,
+				   ts.tv_nsec, (int)getpid(), (long)syscall(SYS_gettid));
+			af_buf_json(&b, name);
+			af_buf_fmt(&b, ",\"signal\":\"%s\",\"signo\":%d,\"code\":%d,\"addr\":\"%p\"",
+				   signame(sig), sig, si->si_code, si->si_addr);
+			af_buf_fmt(&b, ",\"after\":%lu,\"crash_site\":%d,\"stack\":[", after, cs);
+			for (int i = 0; i < n; i++) {
+				size_t mark = b.len;
+				if (i)
+					af_buf_putc(&b, ',');
+				peek_frame(&b, pcs[i], i == 0);
+				af_buf_putc(&b, '}');
+				if (b.truncated) {
+					b.len = mark;
+					b.truncated = 0;
+					break;
+				}
+			}
+			af_buf_puts(&b, "],\"recent\":[");
+			int first = 1;
+			for (unsigned i = 0; i < RECENT; i++) {
+				struct recent *r = &recent[i];
+				unsigned g = atomic_load(&r->gen);
+				if (!r->seq || (g & 1))
+					continue;
+				af_buf_fmt(&b, "%s%llu", first ? "" : ",", (unsigned long long)r->seq);
+				first = 0;
+			}
+			b.cap += 64;
+			af_buf_puts(&b, "]}\n");
+			af_write_all(af_g.log_fd, line, b.len);
+		}
+
+		/* stderr: a short block */
+		char where[600];
+		struct af_buf w;
+		af_buf_init(&w, where, sizeof where);
+		const char *fn = af_addr_peek_func(pcs[cs], cs == 0);
+		if (fn)
+			af_buf_fmt(&w, "%s ", fn);
+		af_buf_putc(&w, '(');
+		peek_site(&w, pcs[cs]);
+		af_buf_putc(&w, ')');
+		if (cs > 0) {
+			const char *top = af_addr_peek_func(pcs[0], 1);
+			if (top)
+				af_buf_fmt(&w, " via %s", top);
+		}
+		int fd = af_g.stderr_fd;
+		char detail[64];
+		if (sig == SIGSEGV || sig == SIGBUS)
+			af_fmt(detail, sizeof detail, "address %p", si->si_addr);
+		else
+			af_fmt(detail, sizeof detail, "code %d", si->si_code);
+		af_say(fd, "%s (%s) in %s, %lu allocation%s after an injected failure on this thread",
+		       signame(sig), detail, where, after, after == 1 ? "" : "s");
+		unsigned last = atomic_load(&recent_next);
+		for (unsigned i = 0; i < RECENT && i < last; i++) {
+			struct recent *r = &recent[(last - 1 - i) % RECENT];
+			unsigned g = atomic_load(&r->gen);
+			if (g & 1)
+				continue;
+			af_say(fd, "  injected #%llu%s: %s", (unsigned long long)r->seq,
+			       r->tid == (pid_t)syscall(SYS_gettid) ? "" : " (another thread)", r->what);
+			if (i == 0)
+				af_say(fd, "    injection stack: %s", r->stack);
+		}
+		char stack[1024];
+		struct af_buf s;
+		af_buf_init(&s, stack, sizeof stack);
+		for (int i = 0; i < n && i < 8; i++) {
+			if (i)
+				af_buf_puts(&s, " | ");
+			peek_site(&s, pcs[i]);
+			const char *f = af_addr_peek_func(pcs[i], i == 0);
+			if (f)
+				af_buf_fmt(&s, " %s", f);
+		}
+		af_say(fd, "  crash stack: %s", stack);
+		if (af_g.log_fd >= 0)
+			af_say(fd, "  (allocfail report LOG shows both stacks with file:line)");
+		errno = saved;
+	}
+	/* hand the signal on: restore what was there and let it act */
+	sigaction(sig, &prev[idx], NULL);
+	installed[idx] = 0;
+	atomic_store(&in_handler, 0);
+	if (si->si_code <= 0 || sig == SIGABRT) {
+		/* sent (raise, kill, abort): send it again; it is delivered with
+		   the restored disposition once this handler returns */
+		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+	}
+	/* a fault re-executes the instruction and faults again */
+}
+
+void af_crash_arm(void)
+{
+	pthread_mutex_lock(&crash_lock);
+	if (!altstack_key_ok)
+		altstack_key_ok = pthread_key_create(&altstack_key, altstack_free) == 0;
+	for (int i = 0; i < NSIGS; i++) {
+		struct sigaction cur;
+		if (sigaction(sigs[i], NULL, &cur) != 0)
+			continue;
+		if (installed[i] && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == handler)
+			continue;
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_sigaction = handler;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+		sigfillset(&sa.sa_mask);
+		if (sigaction(sigs[i], &sa, &prev[i]) == 0)
+			installed[i] = 1;
+	}
+	atomic_store(&af_crash_armed, 1);
+	pthread_mutex_unlock(&crash_lock);
+}

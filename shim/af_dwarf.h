@@ -1,0 +1,22 @@
+/* af_dwarf.h - source lines and function names from DWARF and ELF symbol
+   tables, through elfutils' libdw loaded with dlopen(RTLD_LOCAL). The shim
+   uses it for injected allocations only (never in a signal handler); the
+   command uses it to symbolize census and crash records offline.
+   Separate debug files (build-id or .gnu_debuglink under /usr/lib/debug)
+   are found by libdw's standard search. */
+#ifndef AF_DWARF_H
+#define AF_DWARF_H
+
+#include <stdint.h>
+
+/* Load libdw; 0 on success, -1 when it is not installed. */
+int af_dwarf_open(void);
+/* For the object at path and an ELF virtual address in it (for a return
+   address, pass address - 1): file and line of the code. Strings stay
+   valid until af_dwarf_close. 0 on success, -1 when unknown. */
+int af_dwarf_srcline(const char *path, uint64_t vaddr, const char **file, int *line);
+/* The function symbol containing vaddr and the offset into it. */
+int af_dwarf_func(const char *path, uint64_t vaddr, const char **name, uint64_t *off);
+void af_dwarf_close(void);
+
+#endif

@@ -1,0 +1,84 @@
+/* crashy.c - programs that crash after an allocation fails.
+   crashy deref      parse_record() uses malloc's NULL: SIGSEGV
+   crashy handler    the same, with the program's own SIGSEGV handler
+   crashy overflow   unbounded recursion after the failure: stack overflow
+   crashy abort      xmalloc-style abort() on failure
+   crashy fpe        division by zero after the failure */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NOINLINE __attribute__((noinline))
+
+struct record {
+	char name[40];
+	int fields;
+};
+
+static NOINLINE struct record *parse_record(const char *text)
+{
+	struct record *r = malloc(sizeof *r);
+	strcpy(r->name, text); /* the planted bug: no NULL check */
+	r->fields = 1;
+	return r;
+}
+
+static NOINLINE int recurse(int n)
+{
+	volatile char pad[256];
+	pad[0] = (char)n;
+	return recurse(n + 1) + pad[0];
+}
+
+static NOINLINE void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p) {
+		fputs("crashy: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+static void own_handler(int sig)
+{
+	static const char msg[] = "crashy: own handler ran\n";
+	if (write(2, msg, sizeof msg - 1) < 0)
+		_exit(3);
+	signal(sig, SIG_DFL);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "deref";
+	if (strcmp(mode, "handler") == 0)
+		signal(SIGSEGV, own_handler);
+	for (int i = 0; i < 3; i++) {
+		void *warm = malloc(16 + (size_t)i);
+		free(warm);
+	}
+	if (strcmp(mode, "overflow") == 0) {
+		char *p = malloc(100);
+		if (!p)
+			return recurse(0);
+		free(p);
+		return 0;
+	}
+	if (strcmp(mode, "abort") == 0) {
+		free(xmalloc(64));
+		return 0;
+	}
+	if (strcmp(mode, "fpe") == 0) {
+		char *p = malloc(100);
+		volatile int zero = p != NULL;
+		printf("%d\n", 100 / zero);
+		free(p);
+		return 0;
+	}
+	struct record *r = parse_record("first record");
+	printf("%s %d\n", r->name, r->fields);
+	free(r);
+	return 0;
+}

@@ -1,0 +1,133 @@
+"""Reports: the injection log, crash attribution, the census, the summary
+and allocfail report."""
+import re
+import subprocess
+import tempfile
+from aftest import *
+
+crashy_src = os.path.join(SRC, "tests", "progs", "crashy.c")
+with open(crashy_src) as f:
+    src = f.read().splitlines()
+malloc_line = next(i + 1 for i, l in enumerate(src) if "malloc(sizeof *r)" in l)
+strcpy_line = malloc_line + 1
+main_call_line = next(i + 1 for i, l in enumerate(src) if 'parse_record("first record")' in l)
+
+with tempfile.TemporaryDirectory() as d:
+    log = os.path.join(d, "log")
+    r = run([prog("crashy"), "deref"], preload=True, ALLOCFAIL_LOG=log,
+            ALLOCFAIL_RULE="fail caller=parse_record")
+    eq(r.returncode, -11, "the program still dies of SIGSEGV")
+    entries = json_lines(log)
+    eq([e["ev"] for e in entries], ["inject", "crash"], "the log holds the injection, then the crash")
+    inj, crash = entries
+    top = inj["stack"][0]
+    eq((top["func"], os.path.basename(top["file"]), top["line"]),
+       ("parse_record", "crashy.c", malloc_line), "the injection names function and file:line")
+    eq((inj["stack"][1]["func"], inj["stack"][1]["line"]), ("main", main_call_line),
+       "and its caller's")
+    check(inj["site"].startswith("crashy+0x") and inj["site"].endswith("(parse_record)"),
+          "the site is MODULE+0xOFFSET", inj["site"])
+    eq((inj["fn"], inj["size"], inj["class"], inj["rule"]), ("malloc", 44, "small", "ALLOCFAIL_RULE:1"),
+       "entry point, size, class and rule")
+    for k in ("seq", "time", "pid", "tid", "thread"):
+        check(k in inj, f"the entry has {k}")
+    eq((crash["signal"], crash["addr"], crash["after"]), ("SIGSEGV", "0x0", 0),
+       "the crash record: signal, fault address, allocations after")
+    cs = crash["stack"][crash["crash_site"]]
+    eq(cs.get("func"), "parse_record", "the crash site is the first frame outside the C runtime")
+    eq(crash["recent"], [inj["seq"]], "the crash record points at the injection")
+    err = r.stderr.decode()
+    check(re.search(r"SIGSEGV \(address 0x0\) in parse_record \(crashy\+0x[0-9a-f]+\)", err),
+          "stderr names the crash site", err)
+    check(f"malloc(44) at crashy+" in err and f"parse_record (crashy.c:{malloc_line})" in err,
+          "stderr names the injection site with file:line", err)
+
+    rep = tool("report", log)
+    out = rep.stdout.decode()
+    eq(rep.returncode, 0, "allocfail report: status 0")
+    check(re.search(rf"at parse_record \(progs/crashy.c:{malloc_line}\)", out), "report: injection site", out)
+    check(re.search(rf"parse_record \(progs/crashy.c:{strcpy_line}\)", out),
+          "report: the crash stack symbolized with file:line", out)
+    check("# 1 injected failure, 1 crash" in out, "report: counts", out)
+
+    # the program's own handler still runs, and the status is unchanged
+    r = run([prog("crashy"), "handler"], preload=True, ALLOCFAIL_RULE="fail caller=parse_record")
+    eq(r.returncode, -11, "with its own handler: still SIGSEGV")
+    err = r.stderr.decode()
+    check("crashy: own handler ran" in err, "the program's handler ran", err)
+    check("SIGSEGV (address 0x0) in parse_record" in err, "after ours recorded the crash", err)
+
+    # stack overflow: the handler runs on an alternate stack
+    r = run([prog("crashy"), "overflow"], preload=True, ALLOCFAIL_RULE="fail caller=main size=100")
+    eq(r.returncode, -11, "stack overflow: SIGSEGV")
+    check(re.search(r"SIGSEGV \(address 0x[0-9a-f]+\) in recurse", r.stderr.decode()),
+          "the overflow is attributed", r.stderr)
+
+    # abort after an injected failure
+    r = run([prog("crashy"), "abort"], preload=True, ALLOCFAIL_RULE="fail caller=xmalloc")
+    eq(r.returncode, -6, "xmalloc-style abort: SIGABRT")
+    check("SIGABRT (code -6) in xmalloc" in r.stderr.decode(), "the abort is attributed", r.stderr)
+
+    # no injection: no handler, no output
+    r = run([prog("crashy"), "deref"], preload=True, ALLOCFAIL_RULE="fail caller=nothing_here")
+    eq((r.returncode, r.stderr), (0, b""), "without an injection nothing is installed or printed")
+
+    # 8 threads in 4 processes write the log at once: whole lines only
+    log2 = os.path.join(d, "storm")
+    r = run([prog("logstorm")], preload=True, ALLOCFAIL_LOG=log2, ALLOCFAIL_SEED="7",
+            ALLOCFAIL_RULE="fail caller=worker probability=20%")
+    failed = sum(int(l.split()[1]) for l in r.stdout.decode().split("\n") if l.startswith("failed"))
+    with open(log2, "rb") as f:
+        lines = f.read().split(b"\n")
+    eq(lines[-1], b"", "the log ends with a newline")
+    parsed = []
+    for l in lines[:-1]:
+        try:
+            parsed.append(json.loads(l))
+        except ValueError:
+            parsed.append(None)
+    eq(sum(1 for p in parsed if p is None), 0, "every line of the log parses")
+    eq(len({p["pid"] for p in parsed if p}), 4, "four processes wrote to it")
+    check(failed > 1000, "thousands of failures were injected", failed)
+    eq(len(parsed), failed, "one line per failure the program saw")
+
+    # a symlink planted at the log path is refused
+    target = os.path.join(d, "target")
+    link = os.path.join(d, "link")
+    os.symlink(target, link)
+    r = run([prog("crashy"), "deref"], preload=True, ALLOCFAIL_LOG=link,
+            ALLOCFAIL_RULE="fail caller=parse_record")
+    eq(r.returncode, 125, "a symlink at the log path: status 125")
+    eq(stderr_lines(r), [f"allocfail: cannot open log '{link}': it is a symbolic link, which is refused"],
+       "with one line saying why")
+    check(not os.path.exists(target), "and nothing was written through it")
+
+# the census: every known call site with its count
+r = tool("sites", "--json", "--", prog("census"))
+eq(r.returncode, 0, "allocfail sites: status 0")
+doc = json.loads(r.stdout)
+by_func = {}
+for s in doc["sites"]:
+    if s["function"]:
+        by_func.setdefault(s["function"], []).append(s)
+for func, calls, cls in [("site_a", 10, "small"), ("site_b", 3, "small"), ("site_c", 5, "small"),
+                         ("site_d", 2, "costly")]:
+    got = by_func.get(func, [])
+    eq([(s["calls"], s["class"], s["runtime"]) for s in got], [(calls, cls, False)],
+       f"census: {func} with {calls} calls")
+    if got:
+        check(re.match(r"census\+0x[0-9a-f]+$", got[0]["site"]) and got[0]["file"].endswith("census.c"),
+              f"census: {func} has a site and a file", got[0])
+eq(doc["sites"][0]["function"], "site_a", "census: sorted by calls")
+r = tool("sites", "--", prog("census"))
+check(re.search(r"census\+0x[0-9a-f]+\s+10\s+240 small\s+site_a \(progs/census.c:\d+\)", r.stdout.decode()),
+      "allocfail sites prints a table", r.stdout.decode())
+
+# the exit summary
+r = run([prog("census")], preload=True, ALLOCFAIL_SUMMARY="1", ALLOCFAIL_RULE="fail caller=site_c nth=2")
+err = stderr_lines(r)
+check(any(re.match(r"allocfail: summary of pid \d+: \d+ allocations at \d+ call sites; 1 injected", l) for l in err),
+      "the summary totals", err)
+check(any(re.search(r"^allocfail:\s+5\s+35\s+1\s+0\s+0\s+census\+0x[0-9a-f]+ \(site_c\)", l) for l in err),
+      "the summary line of site_c: 5 calls, 35 bytes, 1 injected", err)
+done()

@@ -1,0 +1,149 @@
+/* runner.c - fork/exec with capture and a process-group timeout. */
+#define _GNU_SOURCE
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "af_tool.h"
+
+#define ERR_CAP (1 << 20)
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t fnv(uint64_t h, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+int run_child(const struct runspec *s, struct runres *r)
+{
+	memset(r, 0, sizeof *r);
+	r->out_hash = r->err_hash = 0xcbf29ce484222325ull;
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, ex[2];
+	if (pipe2(ex, O_CLOEXEC) < 0)
+		return -1;
+	if (!s->passthrough && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0))
+		return -1;
+	double start = now();
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		int in = open(s->stdin_path ? s->stdin_path : "/dev/null", O_RDONLY);
+		if (in < 0 || dup2(in, 0) < 0)
+			goto fail;
+		if (!s->passthrough && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
+			goto fail;
+		if (s->cwd && chdir(s->cwd) < 0)
+			goto fail;
+		execvpe(s->argv[0], s->argv, s->env);
+	fail:;
+		int e = errno;
+		if (write(ex[1], &e, sizeof e) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(ex[1]);
+	if (!s->passthrough) {
+		close(out[1]);
+		close(err[1]);
+	}
+	r->err = xmalloc(ERR_CAP + 1);
+	struct pollfd pf[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+	int open_fds = s->passthrough ? 0 : 2;
+	char buf[65536];
+	while (open_fds > 0) {
+		int wait_ms = -1;
+		if (s->timeout > 0) {
+			double left = s->timeout - (now() - start);
+			if (left <= 0) {
+				r->timed_out = 1;
+				kill(-pid, SIGKILL);
+				break;
+			}
+			wait_ms = (int)(left * 1000) + 1;
+		}
+		int k = poll(pf, 2, wait_ms);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(pf[i].fd, buf, sizeof buf);
+			if (n <= 0) {
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (i == 0) {
+				r->out_hash = fnv(r->out_hash, buf, (size_t)n);
+				r->out_len += (size_t)n;
+			} else {
+				r->err_hash = fnv(r->err_hash, buf, (size_t)n);
+				size_t room = ERR_CAP - r->err_len < (size_t)n ? ERR_CAP - r->err_len : (size_t)n;
+				memcpy(r->err + r->err_len, buf, room);
+				r->err_len += room;
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (pf[i].fd >= 0 && !s->passthrough)
+			close(pf[i].fd);
+	r->err[r->err_len] = 0;
+	/* wait, still honouring the timeout (the child may have closed its
+	   outputs and kept running) */
+	for (;;) {
+		pid_t w = waitpid(pid, &r->wstatus, r->timed_out || s->timeout <= 0 ? 0 : WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return -1;
+		if (w == 0) {
+			if (now() - start >= s->timeout) {
+				r->timed_out = 1;
+				kill(-pid, SIGKILL);
+				continue;
+			}
+			struct timespec ts = {0, 2000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	/* the whole group goes, including anything the program left behind */
+	kill(-pid, SIGKILL);
+	int e;
+	if (read(ex[0], &e, sizeof e) == (ssize_t)sizeof e)
+		r->exec_failed = e;
+	close(ex[0]);
+	r->secs = now() - start;
+	return 0;
+}
+
+void runres_free(struct runres *r)
+{
+	free(r->err);
+	r->err = NULL;
+}

@@ -1,0 +1,33 @@
+/* runner.h - run a command as a child in its own process group, with a
+   timeout, capturing stdout/stderr as hashes (and stderr's text, for
+   sanitizer reports and messages). */
+#ifndef AF_RUNNER_H
+#define AF_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct runspec {
+	char *const *argv;
+	char *const *env;
+	const char *stdin_path; /* NULL: /dev/null */
+	const char *cwd;        /* NULL: inherit */
+	double timeout;         /* seconds; 0: none */
+	int passthrough;        /* 1: stdout/stderr go to ours, not captured */
+};
+
+struct runres {
+	int wstatus;
+	int timed_out;
+	int exec_failed; /* errno of a failed exec, else 0 */
+	uint64_t out_hash, err_hash;
+	size_t out_len, err_len;
+	char *err; /* stderr text (up to 1 MiB), NUL-terminated */
+	double secs;
+};
+
+/* 0 when the child ran (whatever its status), -1 on an internal error. */
+int run_child(const struct runspec *s, struct runres *r);
+void runres_free(struct runres *r);
+
+#endif
