@@ -79,7 +79,7 @@ struct af_global {
 extern struct af_global af_g;
 extern _Atomic int af_state; /* 0 new, 1 initializing, 2 ready */
 
-void af_init(void);
+int af_init(void);
 
 static inline int af_ready(void)
 {
@@ -115,6 +115,7 @@ struct af_req {
 };
 
 void *af_alloc_slow(struct af_req *rq);
+extern _Atomic uint64_t af_early_bytes;
 void af_free_slow(void *p);
 void af_sample_free(void *p);
 
@@ -127,6 +128,8 @@ struct af_mod {
 	int runtime, shim, alive, id;
 	int syms_state; /* 0 not loaded, 1 loaded, -1 none */
 	void *syms;
+	int lines_state; /* the same, for the line tables */
+	struct af_lines *lines;
 };
 
 struct af_addr {

@@ -20,6 +20,8 @@
 #define SAMPLE_INTERVAL (512 * 1024)
 #define SAMPLE_ALIGN 4096
 
+_Atomic uint64_t af_early_bytes; /* served before the configuration */
+
 /* ---- raw allocation with limit accounting ----------------------------- */
 
 static void *raw(const struct af_req *rq, size_t align)
@@ -324,9 +326,19 @@ void *af_alloc_slow(struct af_req *rq)
 {
 	struct af_thread *t = &af_t;
 	if (AF_UNLIKELY(!af_ready())) {
-		if (t->guard) /* an allocation made by af_init itself */
-			return raw(rq, rq->align);
-		af_init();
+		/* before the configuration (see af_init.c), or made by it */
+		if (t->guard || !af_init()) {
+			void *p = raw(rq, rq->align);
+			if (!p)
+				errno = ENOMEM;
+			else if (!af_ready()) /* counted by the limit, if one is set; the
+						 next backend is not asked, as it may be a
+						 sanitizer still initializing */
+				atomic_fetch_add(&af_early_bytes, af_g.backend == AF_BE_JEMALLOC
+									  ? af_be_usable(p)
+									  : rq->size);
+			return p;
+		}
 	}
 	if (t->guard) {
 		void *p = attempt(rq, rq->align, 1);

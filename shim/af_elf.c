@@ -17,12 +17,9 @@
 #include "af_fmt.h"
 #include "af_policy.h"
 
-struct image {
-	const unsigned char *base;
-	size_t len;
-};
+#define image af_image
 
-static int map_file(const char *path, struct image *im)
+int af_image_map(const char *path, struct image *im)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -184,14 +181,23 @@ static int build_id(const struct image *im, char *hex, size_t cap)
 	return -1;
 }
 
-/* A separate debug file with a .symtab, or -1. */
-static int debug_image(const char *path, const struct image *im, struct image *dbg)
+static int has_data(const struct image *im, const char *section)
+{
+	if (!section)
+		return find_section(im, SHT_SYMTAB) != NULL;
+	const ElfW(Shdr) *sh = find_named(im, section);
+	return sh && sh->sh_type != SHT_NOBITS && sh->sh_size > 0;
+}
+
+/* A separate debug file holding `section` (NULL: a .symtab), or -1. */
+int af_image_debug(const char *path, const struct image *im, const char *section,
+		   struct image *dbg)
 {
 	char hex[130], file[4096];
 	if (build_id(im, hex, sizeof hex) == 0) {
 		af_fmt(file, sizeof file, "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
-		if (map_file(file, dbg) == 0) {
-			if (find_section(dbg, SHT_SYMTAB))
+		if (af_image_map(file, dbg) == 0) {
+			if (has_data(dbg, section))
 				return 0;
 			munmap((void *)dbg->base, dbg->len);
 		}
@@ -203,8 +209,8 @@ static int debug_image(const char *path, const struct image *im, struct image *d
 			const char *slash = strrchr(path, '/');
 			int dirlen = slash ? (int)(slash - path) : 0;
 			af_fmt(file, sizeof file, "/usr/lib/debug%.*s/%s", dirlen, path, name);
-			if (map_file(file, dbg) == 0) {
-				if (find_section(dbg, SHT_SYMTAB))
+			if (af_image_map(file, dbg) == 0) {
+				if (has_data(dbg, section))
 					return 0;
 				munmap((void *)dbg->base, dbg->len);
 			}
@@ -216,11 +222,11 @@ static int debug_image(const char *path, const struct image *im, struct image *d
 struct af_symtab *af_symtab_load(const char *path)
 {
 	struct image im, dbg, *src = &im;
-	if (map_file(path, &im) < 0)
+	if (af_image_map(path, &im) < 0)
 		return NULL;
 	const ElfW(Shdr) *tab = find_section(&im, SHT_SYMTAB);
 	int from_debug = 0;
-	if (!tab && debug_image(path, &im, &dbg) == 0) {
+	if (!tab && af_image_debug(path, &im, NULL, &dbg) == 0) {
 		src = &dbg;
 		tab = find_section(&dbg, SHT_SYMTAB);
 		from_debug = 1;
@@ -284,6 +290,22 @@ struct af_symtab *af_symtab_load(const char *path)
 			st->v[i].end = i + 1 < u ? st->v[i + 1].start : st->v[i].start + 1;
 	st->n = u;
 	return st;
+}
+
+const void *af_image_section(const struct image *im, const char *name, size_t *size)
+{
+	const ElfW(Shdr) *sh = find_named(im, name);
+	if (!sh || sh->sh_type == SHT_NOBITS || (sh->sh_flags & SHF_COMPRESSED))
+		return NULL;
+	*size = sh->sh_size;
+	return im->base + sh->sh_offset;
+}
+
+void af_image_unmap(struct image *im)
+{
+	if (im->base)
+		munmap((void *)im->base, im->len);
+	im->base = NULL;
 }
 
 const struct af_sym *af_symtab_find(const struct af_symtab *st, uint64_t vaddr)

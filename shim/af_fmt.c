@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct out {
@@ -119,8 +120,11 @@ size_t af_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
 			const char *s = va_arg(ap, const char *);
 			if (!s)
 				s = "(null)";
-			/* with a precision, s need not be NUL-terminated */
-			size_t n = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
+			/* with a precision, s need not be NUL-terminated; no
+			   libc call (see af_write_all) */
+			size_t n = 0;
+			while ((prec < 0 || n < (size_t)prec) && s[n])
+				n++;
 			if (!left)
 				out_pad(&o, ' ', width - (int)n);
 			for (size_t i = 0; i < n; i++)
@@ -231,11 +235,13 @@ void af_buf_json(struct af_buf *b, const char *s)
 	af_buf_putc(b, '"');
 }
 
+/* A raw system call: write() itself may be a sanitizer's interceptor,
+   unusable while that runtime initializes. */
 void af_write_all(int fd, const char *s, size_t n)
 {
 	int saved = errno;
 	while (n > 0) {
-		ssize_t w = write(fd, s, n);
+		ssize_t w = syscall(SYS_write, fd, s, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

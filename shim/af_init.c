@@ -1,10 +1,15 @@
 /* af_init.c - configuration and lifecycle of the shim.
-   Initialization is lazy: the first allocation runs it (libstdc++ allocates
-   before any constructor), with the recursion guard held so that anything
-   it allocates goes straight to the backend. The backend is chosen first,
-   before anything else can allocate. A bad configuration prints one line
-   and exits with status 125 before the program's main runs. */
+   Two steps. The first allocation (libstdc++ allocates before any
+   constructor runs) only chooses the backend, with nothing but our own
+   string helpers, dlsym and raw system calls: it may come from inside a
+   sanitizer runtime's initialization, whose interceptors (readlink, strlen,
+   write...) are not usable yet. Allocations until the second step are
+   served by the backend, without rules. The second step, reading the
+   configuration, runs in the shim's constructor, after the runtimes the
+   program depends on are initialized and before its main. A bad
+   configuration prints one line and exits with status 125 there. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -68,20 +73,41 @@ static char **env_vector(void)
 	return proc_envv;
 }
 
+/* "NAME=" prefix test without libc (see the top of this file). */
+static const char *after_name(const char *entry, const char *name)
+{
+	while (*name && *entry == *name) {
+		entry++;
+		name++;
+	}
+	return *name == 0 && *entry == '=' ? entry + 1 : NULL;
+}
+
 const char *af_getenv(const char *name)
 {
-	char **env = env_vector();
-	size_t n = strlen(name);
-	for (; env && *env; env++)
-		if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
-			return *env + n + 1;
+	for (char **env = env_vector(); env && *env; env++) {
+		const char *v = after_name(*env, name);
+		if (v)
+			return v;
+	}
 	return NULL;
+}
+
+static int same(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
 }
 
 void af_fatal_config(const char *msg)
 {
 	af_say(2, "%s", msg);
-	_exit(125);
+	/* not _exit(): sanitizer runtimes intercept it */
+	syscall(SYS_exit_group, 125);
+	__builtin_unreachable();
 }
 
 __attribute__((format(printf, 1, 2), noreturn)) static void fatal(const char *fmt, ...)
@@ -234,11 +260,16 @@ static void configure(void)
 	af_g.need_stack = af_g.mode != 0 || af_g.log_fd >= 0;
 }
 
-void af_init(void)
+static _Atomic int backend_state; /* 0 none, 1 choosing, 2 chosen */
+static int ctor_ran;
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Step one: the backend, before anything else can allocate. */
+static void init_backend(void)
 {
 	int expect = 0;
-	if (!atomic_compare_exchange_strong(&af_state, &expect, 1)) {
-		while (atomic_load_explicit(&af_state, memory_order_acquire) != 2)
+	if (!atomic_compare_exchange_strong(&backend_state, &expect, 1)) {
+		while (atomic_load_explicit(&backend_state, memory_order_acquire) != 2)
 			sched_yield();
 		return;
 	}
@@ -246,12 +277,29 @@ void af_init(void)
 	t->guard++;
 	const char *be = af_getenv("ALLOCFAIL_BACKEND");
 	int backend = AF_BE_JEMALLOC;
-	if (be && strcmp(be, "next") == 0)
+	if (be && same(be, "next"))
 		backend = AF_BE_NEXT;
-	else if (be && strcmp(be, "jemalloc") != 0)
+	else if (be && !same(be, "jemalloc"))
 		fatal("ALLOCFAIL_BACKEND='%s': expected jemalloc or next", be);
+	if (backend == AF_BE_JEMALLOC && dlsym(RTLD_DEFAULT, "__asan_init"))
+		fatal("this program is built with AddressSanitizer: its allocator must stay in "
+		      "charge, so use ALLOCFAIL_BACKEND=next (allocfail --backend next)");
 	af_g.backend = backend;
 	af_backend_init(backend);
+	atomic_store_explicit(&backend_state, 2, memory_order_release);
+	t->guard--;
+}
+
+/* Step two: the configuration. */
+static void configure_once(void)
+{
+	pthread_mutex_lock(&config_lock);
+	if (af_ready()) {
+		pthread_mutex_unlock(&config_lock);
+		return;
+	}
+	struct af_thread *t = &af_t;
+	t->guard++;
 	af_g.page = (size_t)sysconf(_SC_PAGESIZE);
 	ssize_t n = readlink("/proc/self/exe", af_g.exe, sizeof af_g.exe - 1);
 	af_g.exe[n > 0 ? n : 0] = 0;
@@ -262,12 +310,27 @@ void af_init(void)
 	if (af_g.seed_random && any_probability())
 		af_report_seed(af_g.seed);
 	t->guard--;
+	pthread_mutex_unlock(&config_lock);
+}
+
+/* 1 when the configuration is in place; 0 while allocations must be
+   served without it (before the constructor). */
+int af_init(void)
+{
+	if (atomic_load_explicit(&backend_state, memory_order_acquire) != 2)
+		init_backend();
+	if (!ctor_ran)
+		return 0;
+	configure_once();
+	return 1;
 }
 
 __attribute__((constructor)) static void af_ctor(void)
 {
-	if (!af_ready())
-		af_init();
+	if (atomic_load_explicit(&backend_state, memory_order_acquire) != 2)
+		init_backend();
+	ctor_ran = 1;
+	configure_once();
 	if (af_g.need_stack) {
 		af_t.guard++;
 		if (af_unwind_init() < 0)

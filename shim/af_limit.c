@@ -26,7 +26,8 @@ static void thread_exit(void *p);
 
 void af_limit_init(uint64_t limit)
 {
-	atomic_store(&avail, (int64_t)limit);
+	/* what was allocated before the configuration counts too */
+	atomic_store(&avail, (int64_t)limit - (int64_t)atomic_load(&af_early_bytes));
 	chunk = (int64_t)(limit / 256);
 	if (chunk > 256 * 1024)
 		chunk = 256 * 1024;

@@ -1235,24 +1235,29 @@ static void put_size(struct af_buf *b, uint64_t v)
 	af_buf_fmt(b, "%llu", (unsigned long long)v);
 }
 
+/* One item of a value, quoted when it holds what would end or split it. */
+static void put_item(struct af_buf *b, const char *v)
+{
+	if (!strpbrk(v, " \t#;\"")) {
+		af_buf_puts(b, v);
+		return;
+	}
+	af_buf_putc(b, '"');
+	for (const char *c = v; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			af_buf_putc(b, '\\');
+		af_buf_putc(b, *c);
+	}
+	af_buf_putc(b, '"');
+}
+
 static void put_list(struct af_buf *b, const char *key, const struct af_list *l)
 {
 	af_buf_fmt(b, " %s=", key);
 	for (int i = 0; i < l->n; i++) {
 		if (i)
 			af_buf_putc(b, ',');
-		int quote = strpbrk(l->v[i], " \t#;\"") != NULL;
-		if (quote) {
-			af_buf_putc(b, '"');
-			for (const char *c = l->v[i]; *c; c++) {
-				if (*c == '"' || *c == '\\')
-					af_buf_putc(b, '\\');
-				af_buf_putc(b, *c);
-			}
-			af_buf_putc(b, '"');
-		} else {
-			af_buf_puts(b, l->v[i]);
-		}
+		put_item(b, l->v[i]);
 	}
 }
 
@@ -1305,9 +1310,14 @@ size_t af_rule_format(const struct af_rule *r, char *out, size_t cap)
 		put_list(&b, "module", &r->module);
 	if (r->nsites) {
 		af_buf_puts(&b, " site=");
-		for (int i = 0; i < r->nsites; i++)
-			af_buf_fmt(&b, "%s%s+0x%llx", i ? "," : "", r->sites[i].module,
-				   (unsigned long long)r->sites[i].offset);
+		for (int i = 0; i < r->nsites; i++) {
+			char item[1100];
+			af_fmt(item, sizeof item, "%s+0x%llx", r->sites[i].module,
+			       (unsigned long long)r->sites[i].offset);
+			if (i)
+				af_buf_putc(&b, ',');
+			put_item(&b, item);
+		}
 	}
 	if (r->thread.n)
 		put_list(&b, "thread", &r->thread);

@@ -1,30 +1,41 @@
 /* af_srcline.c - file:line of code addresses for the injection log, from
-   libdw (af_dwarf.c), loaded by the constructor only when a log is
-   configured. Resolved on the injection slow path, once per address. */
-#include "af.h"
-#include "af_dwarf.h"
+   the module's own line tables (af_dwline.c): never libdw inside the
+   program. Resolved on the injection slow path only, once per address, and
+   for frames outside the C runtime only (their tables can be large, and
+   their lines say little about the program). */
+#include <pthread.h>
 
-static int ready;
+#include "af.h"
+#include "af_elf.h"
+
+extern pthread_mutex_t af_lock;
 
 int af_srcline_init(void)
 {
-	ready = af_dwarf_open() == 0;
-	return ready ? 0 : -1;
+	return 0;
 }
 
 int af_srcline(struct af_addr *a, const char **file, int *line)
 {
 	int st = atomic_load_explicit(&a->src_state, memory_order_acquire);
 	if (st == 0) {
-		const char *f;
-		int l;
-		if (ready && a->mod != &af_unknown_mod &&
-		    af_dwarf_srcline(a->mod->path, a->pc - a->mod->bias - 1, &f, &l) == 0) {
-			a->src = f;
-			a->line = l;
-			st = 1;
-		} else {
-			st = -1;
+		struct af_mod *m = a->mod;
+		st = -1;
+		if (m != &af_unknown_mod && !m->runtime && !m->shim) {
+			pthread_mutex_lock(&af_lock);
+			if (m->lines_state == 0) {
+				m->lines = af_lines_load(m->path);
+				m->lines_state = m->lines ? 1 : -1;
+			}
+			pthread_mutex_unlock(&af_lock);
+			const char *f;
+			int l;
+			if (m->lines_state == 1 &&
+			    af_lines_find(m->lines, a->pc - m->bias - 1, &f, &l) == 0) {
+				a->src = f;
+				a->line = l;
+				st = 1;
+			}
 		}
 		atomic_store_explicit(&a->src_state, st, memory_order_release);
 	}

@@ -39,6 +39,7 @@ struct ruleopts {
 	struct strv inline_rules; /* "--rule" texts and "set k=v" lines */
 	const char *log, *backend, *seed;
 	int summary;
+	int clean; /* do not inherit the caller's ALLOCFAIL_* settings */
 };
 /* Handles --rules, --rule, --set, --log, --backend, --seed, --summary;
    returns 1 if argv[*i] (and maybe its value) was consumed. */

@@ -9,10 +9,12 @@ static const char usage[] =
     "Make the allocation-failure paths of programs run.\n"
     "\n"
     "commands:\n"
-    "  run       run a program with the shim and rules      (allocfail run --help)\n"
+    "  explore   fail each allocation call site in turn; report what breaks\n"
+    "  run       run a program with the shim and rules\n"
     "  check     validate rule files and print them normalized\n"
     "  sites     list a program's allocation call sites\n"
     "  report    render an injection log for people\n"
+    "  merge     combine the JSON reports of explore shards\n"
     "\n"
     "  --help, --version\n"
     "See allocfail(1) and allocfail-rules(5).\n";
@@ -23,10 +25,12 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"explore", cmd_explore},
     {"run", cmd_run},
     {"check", cmd_check},
     {"sites", cmd_sites},
     {"report", cmd_report},
+    {"merge", cmd_merge},
 };
 
 int main(int argc, char **argv)

@@ -233,7 +233,8 @@ char **child_env(const struct ruleopts *o, const char *const *extra)
 	for (char **e = environ; *e; e++) {
 		/* without options (census runs) nothing of the caller's own
 		   rules, log or summary leaks in */
-		if (!o && !strncmp(*e, "ALLOCFAIL_", 10) && strncmp(*e, "ALLOCFAIL_SHIM=", 15) &&
+		if ((!o || o->clean) && !strncmp(*e, "ALLOCFAIL_", 10) &&
+		    strncmp(*e, "ALLOCFAIL_SHIM=", 15) &&
 		    strncmp(*e, "ALLOCFAIL_BACKEND=", 18))
 			continue;
 		strv_add(&env, *e);

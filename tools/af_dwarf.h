@@ -1,7 +1,8 @@
 /* af_dwarf.h - source lines and function names from DWARF and ELF symbol
-   tables, through elfutils' libdw loaded with dlopen(RTLD_LOCAL). The shim
-   uses it for injected allocations only (never in a signal handler); the
-   command uses it to symbolize census and crash records offline.
+   tables, through elfutils' libdw loaded with dlopen(RTLD_LOCAL), for the
+   command's offline symbolization. Never used inside a program: Debian's
+   libdw loads libdebuginfod and its network stack from its constructor
+   (see shim/af_dwline.c).
    Separate debug files (build-id or .gnu_debuglink under /usr/lib/debug)
    are found by libdw's standard search. */
 #ifndef AF_DWARF_H

@@ -24,8 +24,72 @@ static struct {
 	const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *, Dwarf_Word *, Dwarf_Word *);
 	const char *(*addrinfo)(Dwfl_Module *, GElf_Addr, GElf_Off *, GElf_Sym *, GElf_Word *,
 				Elf **, Dwarf_Addr *);
+	const char *(*comp_dir)(Dwfl_Line *);
 	Dwfl_Callbacks cb;
 } dw;
+
+/* Paths made absolute with the compilation directory, kept for the life
+   of the process (the same few files recur). */
+struct path {
+	char *s;
+	struct path *next;
+};
+static struct path *paths;
+
+static const char *absolute(const char *dir, const char *file)
+{
+	char buf[4096];
+	size_t n = 0;
+	if (file[0] != '/' && dir && dir[0] == '/') {
+		size_t d = strlen(dir);
+		if (d + strlen(file) + 2 > sizeof buf)
+			return file;
+		memcpy(buf, dir, d);
+		n = d;
+		if (n && buf[n - 1] != '/')
+			buf[n++] = '/';
+	}
+	/* copy file, resolving "./" and "../" lexically */
+	for (const char *p = file; *p;) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 1 && p[0] == '.') {
+			/* skip */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.' && n > 1) {
+			while (n > 1 && buf[n - 1] == '/')
+				n--;
+			while (n > 1 && buf[n - 1] != '/')
+				n--;
+		} else {
+			if (n + len + 2 > sizeof buf)
+				return file;
+			if (n && buf[n - 1] != '/')
+				buf[n++] = '/';
+			else if (!n && file[0] == '/')
+				buf[n++] = '/';
+			memcpy(buf + n, p, len);
+			n += len;
+		}
+		p += len + (slash ? 1 : 0);
+		if (!slash)
+			break;
+	}
+	buf[n] = 0;
+	for (struct path *q = paths; q; q = q->next)
+		if (strcmp(q->s, buf) == 0)
+			return q->s;
+	struct path *q = af_mem_alloc(sizeof *q);
+	char *s = q ? af_mem_alloc(n + 1) : NULL;
+	if (!s) {
+		af_mem_free(q);
+		return file;
+	}
+	memcpy(s, buf, n + 1);
+	q->s = s;
+	q->next = paths;
+	paths = q;
+	return s;
+}
 
 struct obj {
 	char *path;
@@ -60,6 +124,7 @@ static int load(void)
 	SYM(getsrc, "dwfl_module_getsrc");
 	SYM(lineinfo, "dwfl_lineinfo");
 	SYM(addrinfo, "dwfl_module_addrinfo");
+	SYM(comp_dir, "dwfl_line_comp_dir");
 	SYM(cb.find_elf, "dwfl_build_id_find_elf");
 	SYM(cb.find_debuginfo, "dwfl_standard_find_debuginfo");
 	SYM(cb.section_address, "dwfl_offline_section_address");
@@ -121,7 +186,7 @@ int af_dwarf_srcline(const char *path, uint64_t vaddr, const char **file, int *l
 		Dwarf_Addr a;
 		const char *f = l ? dw.lineinfo(l, &a, &ln, &col, NULL, NULL) : NULL;
 		if (f && ln > 0) {
-			*file = f;
+			*file = absolute(f[0] == '/' ? NULL : dw.comp_dir(l), f);
 			*line = ln;
 			rc = 0;
 		}

@@ -1,0 +1,182 @@
+"""allocfail explore on fixtures with planted bugs: each found at the right
+injection site and nothing else; reports; shards; bad input."""
+import re
+import shlex
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from aftest import *
+
+DEMO = os.path.join(BUILD, "demo", "allocfail-demo")
+DEMO_ASAN = os.path.join(BUILD, "demo", "allocfail-demo-asan")
+SRCFILE = os.path.join(SRC, "demo", "allocfail-demo.c")
+with open(SRCFILE) as f:
+    lines = f.read().splitlines()
+
+
+def line_of(text, start=0):
+    return next(i + 1 for i, l in enumerate(lines) if i >= start and text in l)
+
+
+def explore(*args, cwd=None):
+    r = tool("explore", "-q", *args, cwd=cwd, timeout=300)
+    return r
+
+
+def findings(doc):
+    return sorted((f["class"], f["injection_stack"][0]["function"], f["injection_stack"][0]["line"])
+                  for f in doc["findings"])
+
+
+planted = sorted([
+    ("abort", "xmalloc", line_of("void *p = malloc(n);")),
+    ("crash", "parse_item", line_of("struct item *it = malloc(sizeof *it);")),
+    ("hang", "total_label", line_of("char *label = malloc(32);")),
+    ("silent", "format_line", line_of("char *line = malloc(64);")),
+])
+
+with tempfile.TemporaryDirectory() as d:
+    js, ju, sa = (os.path.join(d, n) for n in ("r.json", "r.xml", "r.sarif"))
+    r = explore("--timeout", "1", "--json", js, "--junit", ju, "--sarif", sa, "--", DEMO)
+    eq(r.returncode, 1, "demo: exit status 1 (bugs found)")
+    doc = json.loads(open(js).read())
+    eq(findings(doc), planted, "demo: each planted bug at its injection site, and nothing else")
+    out = r.stdout.decode()
+    check(re.search(r"crash\s+parse_item \(demo/allocfail-demo.c:\d+\)\s+SIGSEGV in parse_item", out),
+          "the table names the injection site and the crash site", out)
+    check("(not counted as a bug)" in out and "4 findings, 3 of them bugs" in out,
+          "the abort is listed but not counted", out)
+    by_class = {f["class"]: f for f in doc["findings"]}
+    crash = by_class.get("crash", {})
+    check(crash.get("crash_stack") and crash["crash_stack"][0]["function"] == "parse_item",
+          "the crash finding carries the crash stack", crash.get("crash_stack"))
+    eq(sum(1 for s in doc["sites"] if s["outcome"] == "handled") >= 3, True,
+       "the properly handled sites are handled")
+    read_stock = [s for s in doc["sites"] if s["function"] == "read_stock"]
+    eq([s["outcome"] for s in read_stock], ["handled"], "read_stock's failure is handled")
+    check(read_stock and "cannot read the stock list" in read_stock[0]["detail"],
+          "with the program's message as detail", read_stock)
+
+    # every reproducer reproduces its finding
+    for f in doc["findings"]:
+        cmd = f["reproducer"].replace("allocfail run", shlex.quote(TOOL) + " run", 1)
+        try:
+            p = subprocess.run(["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=3, env=clean_env())
+            status = p.returncode
+        except subprocess.TimeoutExpired:
+            status = "hang"
+        expect = {"crash": 139, "abort": 134, "hang": "hang", "silent": 0}[f["class"]]
+        eq(status, expect, f"the reproducer of the {f['class']} finding reproduces it")
+        if f["class"] == "silent":
+            check(len(p.stdout) < 104 and p.returncode == 0, "the silent run loses output", p.stdout)
+
+    # JUnit: one test case per site, a failure per bug
+    root = ET.parse(ju).getroot()
+    cases = root.findall(".//testcase")
+    eq(len(cases), len(doc["sites"]), "JUnit: one test case per site")
+    eq(sorted(c.find("failure").get("type") for c in cases if c.find("failure") is not None),
+       ["crash", "hang", "silent"], "JUnit: a failure per bug")
+    # SARIF 2.1.0 with source locations
+    sarif = json.loads(open(sa).read())
+    eq(sarif["version"], "2.1.0", "SARIF: version 2.1.0")
+    results = sarif["runs"][0]["results"]
+    locs = sorted((x["ruleId"], x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                   x["locations"][0]["physicalLocation"]["region"]["startLine"]) for x in results)
+    eq(locs, sorted((f"allocfail/{c}", os.path.relpath(SRCFILE, os.getcwd()) if SRCFILE.startswith(os.getcwd()) else "file://" + SRCFILE, l)
+                    for c, _, l in planted),
+       "SARIF: each finding at its source line")
+    eq(sorted(x["level"] for x in results), ["error", "error", "error", "note"], "SARIF: levels")
+
+    # shards: 1/2 and 2/2 together find what the whole run found
+    parts = []
+    for k in (1, 2):
+        p = os.path.join(d, f"shard{k}.json")
+        explore("--timeout", "1", "--shard", f"{k}/2", "--json", p, "--", DEMO)
+        parts.append(json.loads(open(p).read()))
+    names = [sorted(s["site"] for s in p["sites"]) for p in parts]
+    eq(sorted(names[0] + names[1]), sorted(s["site"] for s in doc["sites"]),
+       "the shards split the sites between them")
+    check(not set(names[0]) & set(names[1]), "with no site in both")
+    m = tool("merge", "--json", os.path.join(d, "merged.json"), os.path.join(d, "shard1.json"),
+             os.path.join(d, "shard2.json"))
+    eq(m.returncode, 1, "merge: exit status 1 (bugs)")
+    merged = json.loads(open(os.path.join(d, "merged.json")).read())
+    eq(findings(merged), planted, "merge: the same findings as one run")
+
+    # --exclude takes known sites out
+    excl = os.path.join(d, "exclude")
+    with open(excl, "w") as f:
+        f.write("# accepted\n" + crash["injection_site"] + "   parse_item\n")
+    r = explore("--timeout", "1", "--exclude", excl, "--json", js, "--", DEMO)
+    eq([c for c, _, _ in findings(json.loads(open(js).read()))], ["abort", "hang", "silent"],
+       "--exclude: the excluded site is not explored")
+
+# AddressSanitizer build with --backend next: the leak on an error path
+if os.path.exists(DEMO_ASAN):
+    with tempfile.TemporaryDirectory() as d:
+        js = os.path.join(d, "a.json")
+        r = explore("--backend", "next", "--timeout", "1", "--json", js, "--", DEMO_ASAN)
+        doc = json.loads(open(js).read())
+        got = findings(doc)
+        leak_line = line_of("char *scratch = malloc(256);")
+        check(("sanitizer", "load_prices", leak_line) in got,
+              "ASan build: the leak on load_prices' error path is a sanitizer finding", got)
+        eq(sorted(c for c, _, _ in got), ["abort", "crash", "hang", "sanitizer", "silent"],
+           "ASan build: one finding of each class")
+
+# error paths inside error paths
+with tempfile.TemporaryDirectory() as d:
+    js = os.path.join(d, "n.json")
+    r = explore("--json", js, "--", prog("nested"))
+    doc = json.loads(open(js).read())
+    eq([(f["class"], f["injection_stack"][0]["function"]) for f in doc["findings"]],
+       [("crash", "report_error")], "nested: the crash on the error path is found")
+    deep = [s for s in doc["sites"] if s["function"] == "report_error"]
+    check(deep and deep[0]["depth"] == 1 and len(deep[0]["chain"]) == 1,
+          "nested: reached by failing load_table first", deep)
+    r = explore("--depth", "0", "--json", js, "--", prog("nested"))
+    eq(json.loads(open(js).read())["findings"], [], "--depth 0 does not go there")
+
+# --mode nth and --mode every find the same planted crash
+for mode in ("nth", "every"):
+    with tempfile.TemporaryDirectory() as d:
+        js = os.path.join(d, "m.json")
+        explore("--mode", mode, "--timeout", "1", "--json", js, "--", DEMO)
+        got = findings(json.loads(open(js).read()))
+        check(("crash", "parse_item", line_of("struct item *it = malloc(sizeof *it);")) in got,
+              f"--mode {mode}: the crash in parse_item", got)
+
+# --isolate: runs that write into their working directory do not collide
+with tempfile.TemporaryDirectory() as d:
+    js = os.path.join(d, "i.json")
+    r = explore("--isolate", "--jobs", "4", "--json", js, "--", prog("lockfile"), cwd=d)
+    doc = json.loads(open(js).read())
+    eq(doc["findings"], [], "--isolate: no spurious findings")
+    check(all("lockfile.tmp" not in (s["detail"] or "") for s in doc["sites"]),
+          "--isolate: no run saw another's file", [s["detail"] for s in doc["sites"]])
+    eq(os.listdir(d), ["i.json"], "--isolate: nothing is left in the directory")
+
+# --budget
+with tempfile.TemporaryDirectory() as d:
+    js = os.path.join(d, "b.json")
+    r = explore("--budget", "3", "--jobs", "1", "--timeout", "1", "--json", js, "--", DEMO)
+    doc = json.loads(open(js).read())
+    eq(len(doc["sites"]), 3, "--budget 3: three runs")
+    check(doc["unexplored"] > 0 and "unexplored" in r.stdout.decode(), "and says what is left", r.stdout)
+
+# bad input: a clear message and status 2
+for args, msg in [
+    (["--bogus", "--", DEMO], "explore: unknown option '--bogus'"),
+    (["--", "/nonexistent/program"], "explore: cannot run '/nonexistent/program'"),
+    (["--mode", "sometimes", "--", DEMO], "explore: --mode 'sometimes': expected first, every or nth"),
+    (["--shard", "3/2", "--", DEMO], "explore: --shard '3/2': expected K/N with 1 <= K <= N"),
+    (["--", "sh", "-c", "echo failing >&2; exit 3"],
+     "explore: the reference run (no injection) already fails: exit status 3: failing"),
+    ([], "explore: no command given"),
+]:
+    r = explore(*args)
+    eq(r.returncode, 2, f"{args}: status 2")
+    check(r.stderr.decode().startswith("allocfail: " + msg), f"{args}: says what is wrong", r.stderr)
+    eq(r.stdout, b"", f"{args}: no report")
+done()

@@ -1,0 +1,1033 @@
+/* cmd_explore.c - `allocfail explore`: fail each allocation call site of a
+   program in turn and classify what happens.
+   A reference run (twice, to learn whether the output is deterministic)
+   records the exit status, the output hashes and the census of call
+   sites. Each call site in scope then gets a run that fails it (its first
+   hit by default); call sites first reached in such a run are error paths
+   that allocate, and join the queue with the failures that reach them, so
+   that error paths inside error paths are explored too. Runs go in
+   parallel, each in its own process group, with a timeout. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "af_glob.h"
+#include "af_tool.h"
+#include "census.h"
+#include "explore.h"
+#include "json.h"
+#include "runner.h"
+#include "symbolize.h"
+
+static const char usage[] =
+    "usage: allocfail explore [OPTIONS] [--] COMMAND [ARGS...]\n"
+    "Fail each allocation call site of COMMAND in turn and report which failures\n"
+    "are not handled: crash, hang, silent (exit 0 with changed output), sanitizer\n"
+    "report; deliberate aborts are listed.\n"
+    "\n"
+    "  --mode first|every|nth  fail a site's first hit (default), every hit, or\n"
+    "                          allocation 1, 2, ... N of the whole run in turn\n"
+    "  --scope GLOB            explore sites in modules matching GLOB (repeatable;\n"
+    "                          default: all but the C runtime and the loader)\n"
+    "  --exclude FILE          call sites to skip, one MODULE+0xOFFSET per line\n"
+    "  --depth N               error paths inside error paths, N deep (default 3)\n"
+    "  --jobs N                parallel runs (default: the number of CPUs)\n"
+    "  --timeout SEC           per run (default: 10 x the reference run, at least 5)\n"
+    "  --budget N|SECs         stop after N runs, or after SEC seconds (e.g. 300s)\n"
+    "  --stdin FILE            standard input of every run (default: /dev/null)\n"
+    "  --isolate               run each in its own empty temporary directory\n"
+    "  --abort-is-bug          count SIGABRT on allocation failure as a bug\n"
+    "  --backend next          forward to the next allocator (ASan/LSan builds)\n"
+    "  --rules FILE, --rule R  rules added to every run (e.g. nofail exclusions)\n"
+    "  --shard K/N             explore the K-th of N deterministic shares\n"
+    "  --json FILE, --junit FILE, --sarif FILE\n"
+    "                          write the report in these formats ('-': stdout)\n"
+    "  --keep                  keep the runs' logs (their directory is printed)\n"
+    "  -q, --quiet             no progress line\n"
+    "\n"
+    "Exit status: 0 no crash, hang, silent or sanitizer finding; 1 at least one;\n"
+    "2 usage error; 125 internal error.\n";
+
+enum { MODE_FIRST, MODE_EVERY, MODE_NTH };
+static const char *const mode_names[] = {"first", "every", "nth"};
+
+/* Modules never explored by default: the C runtime, the loader (the shim
+   itself is never a call site). Same list as the shim's. */
+static const char *const runtime_modules =
+    "libc.so*,ld-linux*.so*,ld64.so*,libstdc++.so*,libgcc_s.so*,libpthread.so*,libdl.so*,"
+    "librt.so*,libm.so*,libc++.so*,libc++abi.so*,libasan.so*,libubsan.so*,liblsan.so*,"
+    "libtsan.so*,libhwasan.so*";
+
+struct task {
+	char *site, *module;
+	int runtime;
+	int depth;
+	char **chain; /* sites failed before this one, root first */
+	long nth;     /* MODE_NTH */
+	int root;     /* index of the depth-0 ancestor (shard key) */
+};
+
+struct result {
+	int outcome;
+	int status;
+	char *detail;
+	struct jv *inj;   /* the inject event */
+	struct jv *crash; /* the crash event */
+	char *crash_site;
+	char **new_sites; /* sites of this run not seen before */
+	char **new_modules;
+	int *new_runtime;
+	int nnew;
+	double secs;
+	int injected;
+};
+
+static struct {
+	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep;
+	double timeout, budget_secs;
+	long budget_runs;
+	const char *stdin_path, *backend, *json, *junit, *sarif;
+	int shard_k, shard_n;
+	struct strv scope, exclude;
+	struct ruleopts base;
+	char **cmd;
+	int ncmd;
+	char *path;
+	char tmp[PATH_MAX];
+} o;
+
+/* shared state */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static struct task *tasks;
+static int ntasks, captasks, next_task, inflight;
+static long runs_done;
+static double t_start;
+static struct report rep;
+static struct census known; /* every site ever seen */
+static uint64_t ref_out_hash;
+static size_t ref_out_len;
+static long nth_stop = -1; /* MODE_NTH: first n that injected nothing */
+static int stopping;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int in_scope(const char *module, int runtime)
+{
+	if (!module || !strcmp(module, "?"))
+		return 0;
+	const char *base = strrchr(module, '/');
+	base = base ? base + 1 : module;
+	if (o.scope.n) {
+		for (int i = 0; i < o.scope.n; i++)
+			if (af_glob(o.scope.v[i], strchr(o.scope.v[i], '/') ? module : base))
+				return 1;
+		return 0;
+	}
+	return !runtime;
+}
+
+static int excluded(const char *site)
+{
+	for (int i = 0; i < o.exclude.n; i++)
+		if (!strcmp(o.exclude.v[i], site))
+			return 1;
+	return 0;
+}
+
+static void add_task(const char *site, const char *module, int runtime, int depth, char **chain,
+		     long nth, int root)
+{
+	if (ntasks == captasks) {
+		captasks = captasks ? captasks * 2 : 64;
+		tasks = xrealloc(tasks, sizeof *tasks * (size_t)captasks);
+	}
+	struct task *t = &tasks[ntasks];
+	memset(t, 0, sizeof *t);
+	t->site = site ? xstrdup(site) : NULL;
+	t->module = module ? xstrdup(module) : NULL;
+	t->runtime = runtime;
+	t->depth = depth;
+	t->nth = nth;
+	t->root = root < 0 ? ntasks : root;
+	if (depth) {
+		t->chain = xmalloc(sizeof *t->chain * (size_t)depth);
+		for (int i = 0; i < depth; i++)
+			t->chain[i] = xstrdup(chain[i]);
+	}
+	ntasks++;
+}
+
+/* The rules of one run, as ALLOCFAIL_RULE text and as reproducer options. */
+static void task_rules(const struct task *t, struct strv *rules)
+{
+	for (int i = 0; i < o.exclude.n; i++)
+		strv_addf(rules, "nofail site=%s", o.exclude.v[i]);
+	if (o.mode == MODE_NTH) {
+		if (o.scope.n) {
+			char *globs = NULL;
+			size_t len = 0;
+			FILE *m = open_memstream(&globs, &len);
+			for (int i = 0; i < o.scope.n; i++)
+				fprintf(m, "%s%s", i ? "," : "", o.scope.v[i]);
+			fclose(m);
+			strv_addf(rules, "fail module=%s nth=%ld", globs, t->nth);
+			free(globs);
+		} else {
+			strv_addf(rules, "nofail module=%s", runtime_modules);
+			strv_addf(rules, "fail nth=%ld", t->nth);
+		}
+		return;
+	}
+	const char *suffix = o.mode == MODE_FIRST ? " nth=1" : "";
+	for (int i = 0; i < t->depth; i++)
+		strv_addf(rules, "fail site=%s%s", t->chain[i], suffix);
+	strv_addf(rules, "fail site=%s%s", t->site, suffix);
+}
+
+static char *reproducer(const struct task *t)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+	fputs("allocfail run", m);
+	if (o.backend)
+		fprintf(m, " --backend %s", o.backend);
+	if (o.base.rules_file) {
+		char *q = shell_quote(o.base.rules_file);
+		fprintf(m, " --rules %s", q);
+		free(q);
+	}
+	struct strv rules = {0};
+	for (int i = 0; i < o.base.inline_rules.n; i++)
+		strv_add(&rules, o.base.inline_rules.v[i]);
+	task_rules(t, &rules);
+	for (int i = 0; i < rules.n; i++) {
+		int is_set = !strncmp(rules.v[i], "set ", 4);
+		char *q = shell_quote(is_set ? rules.v[i] + 4 : rules.v[i]);
+		fprintf(m, " %s %s", is_set ? "--set" : "--rule", q);
+		free(q);
+	}
+	strv_free(&rules);
+	fputs(" --", m);
+	for (int i = 0; i < o.ncmd; i++) {
+		char *q = shell_quote(o.cmd[i]);
+		fprintf(m, " %s", q);
+		free(q);
+	}
+	if (o.stdin_path) {
+		char *q = shell_quote(o.stdin_path);
+		fprintf(m, " < %s", q);
+		free(q);
+	}
+	fclose(m);
+	return out;
+}
+
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A sanitizer report's summary line, or NULL; *is_crash when it reports a
+   fatal signal (ASan handles SEGV itself) rather than a memory error. */
+static const char *sanitizer_line(const char *err, int *is_crash)
+{
+	static const char *const marks[] = {"ERROR: AddressSanitizer: ", "ERROR: LeakSanitizer: ",
+					    "ERROR: MemorySanitizer: ", "WARNING: ThreadSanitizer: ",
+					    "ERROR: UndefinedBehaviorSanitizer: ", "runtime error: "};
+	static const char *const fatal[] = {"SEGV", "stack-overflow", "BUS", "FPE", "ILL"};
+	*is_crash = 0;
+	for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
+		const char *p = strstr(err, marks[i]);
+		if (!p)
+			continue;
+		const char *kind = p + strlen(marks[i]);
+		for (size_t k = 0; i == 0 && k < sizeof fatal / sizeof *fatal; k++)
+			if (!strncmp(kind, fatal[k], strlen(fatal[k])))
+				*is_crash = 1;
+		const char *summary = strstr(err, "SUMMARY: ");
+		return summary ? summary + 9 : p;
+	}
+	return NULL;
+}
+
+static char *first_line(const char *s)
+{
+	const char *nl = strchr(s, '\n');
+	size_t n = nl ? (size_t)(nl - s) : strlen(s);
+	if (n > 200)
+		n = 200;
+	char *d = xmalloc(n + 1);
+	memcpy(d, s, n);
+	return d;
+}
+
+/* The program's own first stderr line (not ours, not a sanitizer's). */
+static char *message_of(const char *err)
+{
+	for (const char *p = err; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		if (strncmp(p, "allocfail:", 10) != 0 && p[0] != '=' && p[0] != '\n' && p[0] != ' ')
+			return first_line(p);
+		p = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+static const char *signame(int sig)
+{
+	static char buf[32];
+	const char *n = sigabbrev_np(sig);
+	snprintf(buf, sizeof buf, "SIG%s", n ? n : "?");
+	return buf;
+}
+
+static char *frame_where(const struct jv *fr, int exact)
+{
+	struct sym s = {json_str(fr, "func"), json_str(fr, "file"), (int)json_int(fr, "line", 0)};
+	struct sym d;
+	uint64_t off;
+	if ((!s.file || !s.func) && json_str(fr, "module") && site_offset(json_str(fr, "pc"), &off) == 0) {
+		symbolize(json_str(fr, "module"), off, exact, &d);
+		if (d.func)
+			s.func = d.func;
+		if (!s.file) {
+			s.file = d.file;
+			s.line = d.line;
+		}
+	}
+	char buf[1024];
+	sym_where(&s, buf, sizeof buf);
+	if (!buf[0])
+		snprintf(buf, sizeof buf, "%s", json_str(fr, "pc") ? json_str(fr, "pc") : "?");
+	return xstrdup(buf);
+}
+
+static char *site_key(const char *logsite)
+{
+	/* "mod+0xoff (func)" -> "mod+0xoff" */
+	const char *sp = strchr(logsite, ' ');
+	size_t n = sp ? (size_t)(sp - logsite) : strlen(logsite);
+	char *d = xmalloc(n + 1);
+	memcpy(d, logsite, n);
+	return d;
+}
+
+static void run_task(const struct task *t, int id, struct result *res)
+{
+	memset(res, 0, sizeof *res);
+	char *dir = xasprintf("%s/run-%d", o.tmp, id);
+	mkdir(dir, 0700);
+	char *log = xasprintf("%s/log", dir), *cen = xasprintf("%s/census", dir);
+	char *cwd = NULL;
+	if (o.isolate) {
+		cwd = xasprintf("%s/cwd", dir);
+		mkdir(cwd, 0700);
+	}
+	struct strv rules = {0};
+	for (int i = 0; i < o.base.inline_rules.n; i++)
+		strv_add(&rules, o.base.inline_rules.v[i]);
+	task_rules(t, &rules);
+	size_t len = 1;
+	for (int i = 0; i < rules.n; i++)
+		len += strlen(rules.v[i]) + 1;
+	char *all = xmalloc(len);
+	for (int i = 0; i < rules.n; i++) {
+		strcat(all, rules.v[i]);
+		strcat(all, "\n");
+	}
+	strv_free(&rules);
+	struct strv extra = {0};
+	strv_addf(&extra, "ALLOCFAIL_RULE=%s", all);
+	strv_addf(&extra, "ALLOCFAIL_LOG=%s", log);
+	strv_addf(&extra, "ALLOCFAIL_CENSUS=%s", cen);
+	strv_addf(&extra, "ALLOCFAIL_SEED=1");
+	free(all);
+	struct ruleopts ro = {0};
+	ro.rules_file = o.base.rules_file;
+	ro.backend = o.backend;
+	ro.clean = 1;
+	pthread_mutex_lock(&mu);
+	char **env = child_env(&ro, (const char *const *)extra.v);
+	/* child_env returns a shared vector: copy it */
+	struct strv envc = {0};
+	for (char **e = env; *e; e++)
+		strv_add(&envc, *e);
+	pthread_mutex_unlock(&mu);
+	strv_free(&extra);
+	char **argv = xmalloc(sizeof *argv * (size_t)(o.ncmd + 1));
+	argv[0] = o.path;
+	for (int i = 1; i < o.ncmd; i++)
+		argv[i] = o.cmd[i];
+	argv[o.ncmd] = NULL;
+	struct runspec rs = {argv, envc.v, o.stdin_path, cwd, o.timeout, 0};
+	struct runres rr;
+	if (run_child(&rs, &rr) < 0) {
+		res->outcome = O_UNREACHED;
+		res->detail = xasprintf("internal error: cannot run: %s", strerror(errno));
+		goto out;
+	}
+	res->secs = rr.secs;
+	res->status = rr.timed_out ? -1 : shell_status(rr.wstatus);
+
+	/* the log: the injection of interest, and a crash */
+	FILE *f = fopen(log, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while (f && (n = getline(&line, &cap, f)) > 0) {
+		struct jv *v = json_parse(line, (size_t)n, NULL, 0);
+		const char *ev = v ? json_str(v, "ev") : NULL;
+		if (ev && !strcmp(ev, "inject") && !res->inj) {
+			char *k = json_str(v, "site") ? site_key(json_str(v, "site")) : NULL;
+			if (o.mode == MODE_NTH || (k && !strcmp(k, t->site))) {
+				res->inj = v;
+				v = NULL;
+			}
+			free(k);
+		} else if (ev && !strcmp(ev, "crash") && !res->crash) {
+			res->crash = v;
+			v = NULL;
+		}
+		json_free(v);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	res->injected = res->inj != NULL;
+
+	/* the census: sites not seen before are error paths that allocate */
+	struct census c = {0};
+	census_read(&c, cen);
+	pthread_mutex_lock(&mu);
+	for (int i = 0; i < c.n; i++)
+		if (!census_find(&known, c.v[i]->key)) {
+			census_add(&known, c.v[i]->key, c.v[i]->module, c.v[i]->runtime);
+			res->new_sites = xrealloc(res->new_sites, sizeof(char *) * (size_t)(res->nnew + 1));
+			res->new_modules = xrealloc(res->new_modules, sizeof(char *) * (size_t)(res->nnew + 1));
+			res->new_runtime = xrealloc(res->new_runtime, sizeof(int) * (size_t)(res->nnew + 1));
+			res->new_sites[res->nnew] = xstrdup(c.v[i]->key);
+			res->new_modules[res->nnew] = xstrdup(c.v[i]->module);
+			res->new_runtime[res->nnew++] = c.v[i]->runtime;
+		}
+	pthread_mutex_unlock(&mu);
+	census_free(&c);
+
+	/* classify */
+	int san_crash;
+	const char *san = sanitizer_line(rr.err, &san_crash);
+	if (res->crash) {
+		const struct jv *st = json_get(res->crash, "stack");
+		int cs = (int)json_int(res->crash, "crash_site", 0);
+		if (st && st->t == J_ARR && cs < st->n)
+			res->crash_site = xstrdup(json_str(&st->items[cs], "pc") ? json_str(&st->items[cs], "pc") : "?");
+	}
+	if (!res->injected) {
+		res->outcome = O_UNREACHED;
+		res->detail = xstrdup(o.mode == MODE_NTH ? "no such allocation in the run"
+							  : "the run did not reach this call site");
+	} else if (rr.timed_out) {
+		res->outcome = O_HANG;
+		res->detail = xasprintf("no exit after %g s; the process group was killed", o.timeout);
+	} else if (san && !san_crash) {
+		res->outcome = O_SANITIZER;
+		res->detail = first_line(san);
+	} else if (res->crash || WIFSIGNALED(rr.wstatus) || san_crash) {
+		int sig = res->crash ? (int)json_int(res->crash, "signo", 0)
+			  : WIFSIGNALED(rr.wstatus) ? WTERMSIG(rr.wstatus) : SIGSEGV;
+		res->outcome = sig == SIGABRT ? O_ABORT : O_CRASH;
+		char *w = NULL;
+		if (res->crash) {
+			const struct jv *st = json_get(res->crash, "stack");
+			int cs = (int)json_int(res->crash, "crash_site", 0);
+			if (st && st->t == J_ARR && cs < st->n)
+				w = frame_where(&st->items[cs], cs == 0);
+		}
+		if (san_crash)
+			res->detail = first_line(san);
+		else
+			res->detail = xasprintf("%s%s%s", signame(sig), w ? " in " : "", w ? w : "");
+		free(w);
+	} else if (WIFEXITED(rr.wstatus) && WEXITSTATUS(rr.wstatus) == 0) {
+		if (rr.out_hash == ref_out_hash && rr.out_len == ref_out_len) {
+			res->outcome = O_HANDLED;
+			res->detail = xstrdup("exit 0 with the reference output");
+		} else if (rep.nondeterministic) {
+			res->outcome = O_HANDLED;
+			res->detail = xstrdup("exit 0 (the output is not compared: it changes between clean runs)");
+		} else {
+			res->outcome = O_SILENT;
+			res->detail = xasprintf("exit 0, but stdout differs from the reference (%zu bytes, "
+						"not %zu)",
+						rr.out_len, ref_out_len);
+		}
+	} else {
+		res->outcome = O_HANDLED;
+		char *m = message_of(rr.err);
+		res->detail = m ? xasprintf("exit %d: %s", WEXITSTATUS(rr.wstatus), m)
+				: xasprintf("exit %d without a message", WEXITSTATUS(rr.wstatus));
+		free(m);
+	}
+	runres_free(&rr);
+out:
+	free(argv);
+	strv_free(&envc);
+	if (!o.keep)
+		rm_rf(dir);
+	free(dir);
+	free(log);
+	free(cen);
+	free(cwd);
+}
+
+/* skip_runtime: start at the call site (the first frame the log does not
+   mark as C runtime), as injection sites are reported. */
+static void stack_from(const struct jv *a, struct stackv *st, int crash, int skip_runtime)
+{
+	if (!a || a->t != J_ARR)
+		return;
+	int from = 0;
+	while (skip_runtime && from < a->n && json_bool(&a->items[from], "runtime", 0))
+		from++;
+	if (from == a->n)
+		from = 0;
+	st->f = xmalloc(sizeof *st->f * (size_t)(a->n ? a->n : 1));
+	for (int i = from; i < a->n; i++) {
+		const struct jv *x = &a->items[i];
+		struct frame *fr = &st->f[st->n++];
+		fr->pc = xstrdup(json_str(x, "pc") ? json_str(x, "pc") : "?");
+		fr->module = json_str(x, "module") ? xstrdup(json_str(x, "module")) : NULL;
+		struct sym s = {json_str(x, "func"), json_str(x, "file"), (int)json_int(x, "line", 0)};
+		uint64_t off;
+		if ((!s.func || !s.file) && fr->module && site_offset(fr->pc, &off) == 0) {
+			struct sym d;
+			symbolize(fr->module, off, crash && i == 0, &d);
+			if (d.func)
+				s.func = d.func;
+			if (!s.file) {
+				s.file = d.file;
+				s.line = d.line;
+			}
+		}
+		fr->func = s.func ? xstrdup(s.func) : NULL;
+		fr->file = s.file ? xstrdup(s.file) : NULL;
+		fr->line = s.line;
+	}
+}
+
+/* Record one result (called with mu held). */
+static void record(const struct task *t, struct result *res)
+{
+	runs_done++;
+	if (o.mode == MODE_NTH) {
+		if (!res->injected) {
+			if (nth_stop < 0 || t->nth < nth_stop)
+				nth_stop = t->nth;
+			return;
+		}
+	}
+	char *inj_key = res->inj ? site_key(json_str(res->inj, "site")) : xstrdup(t->site ? t->site : "?");
+	struct siteres *s = NULL;
+	if (o.mode == MODE_NTH) {
+		for (int i = 0; i < rep.nsites && !s; i++)
+			if (!strcmp(rep.sites[i].site, inj_key))
+				s = &rep.sites[i];
+	}
+	char *repro = reproducer(t);
+	if (!s) {
+		s = report_add_site(&rep, inj_key);
+		s->module = t->module ? xstrdup(t->module) : NULL;
+		s->runtime = t->runtime;
+		s->depth = t->depth;
+		s->chain = t->depth ? xmalloc(sizeof *s->chain * (size_t)t->depth) : NULL;
+		for (int i = 0; i < t->depth; i++)
+			s->chain[i] = xstrdup(t->chain[i]);
+		const struct jv *st = res->inj ? json_get(res->inj, "stack") : NULL;
+		int cs = 0;
+		if (st && st->t == J_ARR) {
+			/* the call site frame: the first outside the C runtime */
+			while (cs < st->n && json_bool(&st->items[cs], "runtime", 0))
+				cs++;
+			if (cs == st->n)
+				cs = 0;
+			if (cs < st->n) {
+				const struct jv *fr = &st->items[cs];
+				s->func = json_str(fr, "func") ? xstrdup(json_str(fr, "func")) : NULL;
+				s->file = json_str(fr, "file") ? xstrdup(json_str(fr, "file")) : NULL;
+				s->line = (int)json_int(fr, "line", 0);
+				if (!s->module && json_str(fr, "module"))
+					s->module = xstrdup(json_str(fr, "module"));
+			}
+		}
+		if (!s->func) {
+			struct site *k = census_find(&known, inj_key);
+			if (k) {
+				census_symbolize(&known);
+				s->func = k->sym.func ? xstrdup(k->sym.func) : NULL;
+				s->file = k->sym.file ? xstrdup(k->sym.file) : NULL;
+				s->line = k->sym.line;
+				if (!s->module)
+					s->module = xstrdup(k->module);
+			}
+		}
+		s->outcome = res->outcome;
+		s->status = res->status;
+		s->detail = res->detail ? xstrdup(res->detail) : NULL;
+		s->reproducer = xstrdup(repro);
+		s->secs = res->secs;
+	} else if (outcome_rank(res->outcome) < outcome_rank(s->outcome)) {
+		s->outcome = res->outcome;
+		free(s->detail);
+		s->detail = res->detail ? xstrdup(res->detail) : NULL;
+		free(s->reproducer);
+		s->reproducer = xstrdup(repro);
+	}
+	if (res->outcome != O_HANDLED && res->outcome != O_UNREACHED) {
+		struct finding *f = report_add_finding(&rep, res->outcome, inj_key,
+						       res->outcome == O_CRASH || res->outcome == O_ABORT
+							   ? res->crash_site
+							   : NULL);
+		if (!f->count) {
+			f->detail = res->detail ? xstrdup(res->detail) : NULL;
+			f->reproducer = xstrdup(repro);
+			/* the injection stack from the call site down */
+			const struct jv *st = res->inj ? json_get(res->inj, "stack") : NULL;
+			stack_from(st, &f->inj, 0, 1);
+			if (res->crash) {
+				/* from the crash site down, as for injections */
+				const struct jv *cst = json_get(res->crash, "stack");
+				stack_from(cst, &f->crash, 1, 0);
+				int cs = (int)json_int(res->crash, "crash_site", 0);
+				if (cs > 0 && cs < f->crash.n) {
+					memmove(f->crash.f, f->crash.f + cs,
+						sizeof *f->crash.f * (size_t)(f->crash.n - cs));
+					f->crash.n -= cs;
+				}
+			}
+		}
+		f->count++;
+	}
+	free(repro);
+	free(inj_key);
+	/* error paths that allocate: queue them, under the failures that
+	   reach them */
+	if (o.mode != MODE_NTH && t->depth < o.max_depth && res->injected) {
+		char **chain = xmalloc(sizeof(char *) * (size_t)(t->depth + 1));
+		for (int i = 0; i < t->depth; i++)
+			chain[i] = t->chain[i];
+		chain[t->depth] = t->site;
+		int root = t->root;
+		for (int i = 0; i < res->nnew; i++)
+			if (in_scope(res->new_modules[i], res->new_runtime[i]) && !excluded(res->new_sites[i]))
+				add_task(res->new_sites[i], res->new_modules[i], res->new_runtime[i],
+					 t->depth + 1, chain, 0, root);
+		free(chain);
+	}
+}
+
+static void free_result(struct result *r)
+{
+	free(r->detail);
+	json_free(r->inj);
+	json_free(r->crash);
+	free(r->crash_site);
+	for (int i = 0; i < r->nnew; i++) {
+		free(r->new_sites[i]);
+		free(r->new_modules[i]);
+	}
+	free(r->new_sites);
+	free(r->new_modules);
+	free(r->new_runtime);
+}
+
+static int budget_left(void)
+{
+	if (stopping)
+		return 0;
+	if (o.budget_runs && runs_done + inflight >= o.budget_runs)
+		return 0;
+	if (o.budget_secs > 0 && now() - t_start >= o.budget_secs)
+		return 0;
+	return 1;
+}
+
+static void progress(void)
+{
+	if (o.quiet || !isatty(2))
+		return;
+	int bugs = report_bugs(&rep);
+	double el = now() - t_start;
+	int left = ntasks - next_task + inflight;
+	double eta = runs_done ? (double)left * el / (double)runs_done : 0;
+	fprintf(stderr, "\r\033[Kallocfail explore: %ld runs done, %d queued, %d finding%s, %.0f s, about %.0f s left",
+		runs_done, left, bugs, bugs == 1 ? "" : "s", el, eta);
+}
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&mu);
+	for (;;) {
+		while (next_task >= ntasks && inflight > 0 && budget_left())
+			pthread_cond_wait(&cv, &mu);
+		if (next_task >= ntasks || !budget_left())
+			break;
+		struct task *t = &tasks[next_task];
+		int id = next_task++;
+		if (o.mode == MODE_NTH && nth_stop >= 0 && t->nth > nth_stop)
+			continue;
+		inflight++;
+		struct task copy = *t; /* tasks may be reallocated meanwhile */
+		pthread_mutex_unlock(&mu);
+		struct result res;
+		run_task(&copy, id, &res);
+		pthread_mutex_lock(&mu);
+		inflight--;
+		record(&copy, &res);
+		free_result(&res);
+		if (o.mode == MODE_NTH && nth_stop < 0 && next_task >= ntasks && ntasks)
+			add_task(NULL, NULL, 0, 0, NULL, tasks[ntasks - 1].nth + (o.shard_n ? o.shard_n : 1),
+				 -1);
+		progress();
+		pthread_cond_broadcast(&cv);
+	}
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static double parse_seconds(const char *what, const char *v)
+{
+	uint64_t ns;
+	if (af_parse_duration(v, &ns) < 0 || ns == 0)
+		die_usage("explore: %s '%s': expected a duration in seconds (e.g. 10, 2.5, 500ms)", what, v);
+	return (double)ns / 1e9;
+}
+
+static void read_exclude(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		die_usage("explore: cannot read '%s': %s", path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+	while (getline(&line, &cap, f) > 0) {
+		n++;
+		char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '#' || *p == '\n' || !*p)
+			continue;
+		char *end = p;
+		while (*end && *end != ' ' && *end != '\t' && *end != '\n' && *end != '#')
+			end++;
+		*end = 0;
+		uint64_t off;
+		if (site_offset(p, &off) < 0)
+			die_usage("%s:%d: expected a call site as MODULE+0xOFFSET, got '%s'", path, n, p);
+		strv_add(&o.exclude, p);
+	}
+	free(line);
+	fclose(f);
+}
+
+int cmd_explore(int argc, char **argv)
+{
+	o.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	o.max_depth = 3;
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (ruleopts_parse(&o.base, argc, argv, &i)) {
+			if (o.base.log || o.base.summary || o.base.seed)
+				die_usage("explore: --log, --summary and --seed are set by explore itself");
+			if (o.base.backend)
+				o.backend = o.base.backend;
+			continue;
+		}
+#define VALUE()                                                                          \
+	(i + 1 < argc ? argv[++i] : (die_usage("explore: %s needs a value", a), (char *)NULL))
+		if (!strcmp(a, "--mode")) {
+			const char *v = VALUE();
+			o.mode = -1;
+			for (int k = 0; k < 3; k++)
+				if (!strcmp(v, mode_names[k]))
+					o.mode = k;
+			if (o.mode < 0)
+				die_usage("explore: --mode '%s': expected first, every or nth", v);
+		} else if (!strcmp(a, "--scope")) {
+			const char *v = VALUE();
+			if (af_glob_check(v))
+				die_usage("explore: --scope '%s': %s", v, af_glob_check(v));
+			strv_add(&o.scope, v);
+		} else if (!strcmp(a, "--exclude")) {
+			read_exclude(VALUE());
+		} else if (!strcmp(a, "--jobs") || !strcmp(a, "-j")) {
+			const char *v = VALUE();
+			char *end;
+			long j = strtol(v, &end, 10);
+			if (*end || j < 1 || j > 1024)
+				die_usage("explore: --jobs '%s': expected a number from 1 to 1024", v);
+			o.jobs = (int)j;
+		} else if (!strcmp(a, "--depth")) {
+			const char *v = VALUE();
+			char *end;
+			long d = strtol(v, &end, 10);
+			if (*end || d < 0 || d > 16)
+				die_usage("explore: --depth '%s': expected a number from 0 to 16", v);
+			o.max_depth = (int)d;
+		} else if (!strcmp(a, "--timeout")) {
+			o.timeout = parse_seconds("--timeout", VALUE());
+		} else if (!strcmp(a, "--budget")) {
+			const char *v = VALUE();
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (!*end && n > 0)
+				o.budget_runs = n;
+			else
+				o.budget_secs = parse_seconds("--budget", v);
+		} else if (!strcmp(a, "--stdin")) {
+			o.stdin_path = VALUE();
+			if (access(o.stdin_path, R_OK) != 0)
+				die_usage("explore: cannot read '%s': %s", o.stdin_path, strerror(errno));
+			char real[PATH_MAX];
+			if (realpath(o.stdin_path, real))
+				o.stdin_path = xstrdup(real);
+		} else if (!strcmp(a, "--isolate")) {
+			o.isolate = 1;
+		} else if (!strcmp(a, "--abort-is-bug")) {
+			o.abort_is_bug = 1;
+		} else if (!strcmp(a, "--json")) {
+			o.json = VALUE();
+		} else if (!strcmp(a, "--junit")) {
+			o.junit = VALUE();
+		} else if (!strcmp(a, "--sarif")) {
+			o.sarif = VALUE();
+		} else if (!strcmp(a, "--shard")) {
+			const char *v = VALUE();
+			if (sscanf(v, "%d/%d", &o.shard_k, &o.shard_n) != 2 || o.shard_n < 1 ||
+			    o.shard_k < 1 || o.shard_k > o.shard_n)
+				die_usage("explore: --shard '%s': expected K/N with 1 <= K <= N", v);
+		} else if (!strcmp(a, "--keep")) {
+			o.keep = 1;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			o.quiet = 1;
+		} else if (a[0] == '-') {
+			die_usage("explore: unknown option '%s' (see allocfail explore --help)", a);
+		} else {
+			break;
+		}
+	}
+	if (i >= argc)
+		die_usage("explore: no command given (see allocfail explore --help)");
+	ruleopts_check(&o.base);
+	o.cmd = argv + i;
+	o.ncmd = argc - i;
+	o.path = find_command(argv[i]);
+	if (!o.path)
+		die_usage("explore: cannot run '%s': %s", argv[i], strerror(errno));
+	if (is_static_elf(o.path))
+		die_usage("explore: '%s' is statically linked: LD_PRELOAD cannot reach its allocator",
+			  argv[i]);
+	if (!find_shim())
+		die_usage("explore: cannot find liballocfail.so (ALLOCFAIL_SHIM=PATH names it)");
+	if (o.backend && !strcmp(o.backend, "next")) {
+		/* ASan insists on coming first in the library list; under the
+		   shim it cannot, and need not */
+		const char *as = getenv("ASAN_OPTIONS");
+		char *v = xasprintf("%s%sverify_asan_link_order=0", as ? as : "", as && *as ? ":" : "");
+		setenv("ASAN_OPTIONS", v, 1);
+		free(v);
+	}
+
+	snprintf(o.tmp, sizeof o.tmp, "%s/allocfail-explore-XXXXXX",
+		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(o.tmp)) {
+		warnx_("explore: cannot create a temporary directory: %s", strerror(errno));
+		return EXIT_INTERNAL;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	t_start = now();
+	rep.cmd = o.cmd;
+	rep.ncmd = o.ncmd;
+	rep.mode = (char *)mode_names[o.mode];
+	rep.shard_k = o.shard_k ? o.shard_k : 1;
+	rep.shard_n = o.shard_n ? o.shard_n : 1;
+	rep.abort_is_bug = o.abort_is_bug;
+
+	/* the reference run, twice */
+	struct runres ref[2];
+	for (int k = 0; k < 2; k++) {
+		char *cen = xasprintf("%s/reference-%d", o.tmp, k);
+		char *extra[] = {xasprintf("ALLOCFAIL_CENSUS=%s", cen), NULL};
+		struct ruleopts ro = {0};
+		ro.rules_file = o.base.rules_file;
+		ro.inline_rules = o.base.inline_rules;
+		ro.backend = o.backend;
+		ro.clean = 1;
+		char **env = child_env(&ro, (const char *const *)extra);
+		char **cargv = xmalloc(sizeof *cargv * (size_t)(o.ncmd + 1));
+		cargv[0] = o.path;
+		for (int j = 1; j < o.ncmd; j++)
+			cargv[j] = o.cmd[j];
+		cargv[o.ncmd] = NULL;
+		struct runspec rs = {cargv, env, o.stdin_path, NULL, o.timeout ? o.timeout : 300, 0};
+		if (o.isolate) {
+			char *cwd = xasprintf("%s/reference-cwd-%d", o.tmp, k);
+			mkdir(cwd, 0700);
+			rs.cwd = cwd;
+		}
+		if (run_child(&rs, &ref[k]) < 0) {
+			warnx_("explore: cannot run '%s': %s", o.cmd[0], strerror(errno));
+			rm_rf(o.tmp);
+			return EXIT_INTERNAL;
+		}
+		if (ref[k].exec_failed) {
+			rm_rf(o.tmp);
+			die_usage("explore: cannot run '%s': %s", o.cmd[0], strerror(ref[k].exec_failed));
+		}
+		int st = shell_status(ref[k].wstatus);
+		int sc;
+		const char *san = sanitizer_line(ref[k].err, &sc);
+		if (ref[k].timed_out || st != 0 || san) {
+			char *m = message_of(ref[k].err);
+			char why[256];
+			if (ref[k].timed_out)
+				snprintf(why, sizeof why, "it did not finish in %g s", rs.timeout);
+			else if (san)
+				snprintf(why, sizeof why, "%.*s", (int)strcspn(san, "\n"), san);
+			else if (WIFSIGNALED(ref[k].wstatus))
+				snprintf(why, sizeof why, "killed by %s", signame(WTERMSIG(ref[k].wstatus)));
+			else
+				snprintf(why, sizeof why, "exit status %d", st);
+			warnx_("explore: the reference run (no injection) already fails: %s%s%s", why,
+			       m ? ": " : "", m ? m : "");
+			warnx_("explore: it needs a command that succeeds on its own");
+			free(m);
+			rm_rf(o.tmp);
+			return EXIT_USAGE;
+		}
+		if (k == 0)
+			census_read(&known, cen);
+		free(cen);
+		free(extra[0]);
+		free(cargv);
+	}
+	ref_out_hash = ref[0].out_hash;
+	ref_out_len = ref[0].out_len;
+	rep.nondeterministic = ref[0].out_hash != ref[1].out_hash || ref[0].out_len != ref[1].out_len;
+	rep.ref_status = 0;
+	if (!o.timeout) {
+		double slow = ref[0].secs > ref[1].secs ? ref[0].secs : ref[1].secs;
+		o.timeout = slow * 10 > 5 ? slow * 10 : 5;
+	}
+	runres_free(&ref[0]);
+	runres_free(&ref[1]);
+
+	/* the queue */
+	if (o.mode == MODE_NTH) {
+		long total = 0;
+		for (int k = 0; k < known.n; k++)
+			if (in_scope(known.v[k]->module, known.v[k]->runtime))
+				total += (long)known.v[k]->calls;
+		for (long n = 1; n <= total + 1; n++)
+			if (!o.shard_n || n % o.shard_n == o.shard_k - 1)
+				add_task(NULL, NULL, 0, 0, NULL, n, -1);
+	} else {
+		for (int k = 0; k < known.n; k++) {
+			struct site *s = known.v[k];
+			if (!in_scope(s->module, s->runtime) || excluded(s->key))
+				continue;
+			if (o.shard_n && (int)(fnv(s->key) % (uint64_t)o.shard_n) != o.shard_k - 1)
+				continue;
+			add_task(s->key, s->module, s->runtime, 0, NULL, 0, -1);
+		}
+	}
+
+	pthread_t *th = xmalloc(sizeof *th * (size_t)o.jobs);
+	for (int k = 0; k < o.jobs; k++)
+		pthread_create(&th[k], NULL, worker, NULL);
+	for (int k = 0; k < o.jobs; k++)
+		pthread_join(th[k], NULL);
+	if (!o.quiet && isatty(2))
+		fputs("\r\033[K", stderr);
+
+	rep.runs = runs_done + 2;
+	rep.secs = now() - t_start;
+	if (o.mode == MODE_NTH) {
+		for (int k = next_task; k < ntasks; k++)
+			if (nth_stop < 0 || tasks[k].nth < nth_stop)
+				rep.budget_hit++;
+	} else {
+		rep.budget_hit = ntasks - next_task;
+	}
+	report_sort(&rep);
+	write_table(stdout, &rep);
+	int rc = 0;
+	if (o.json && write_json(o.json, &rep) < 0)
+		rc = EXIT_INTERNAL;
+	if (o.junit && write_junit(o.junit, &rep) < 0)
+		rc = EXIT_INTERNAL;
+	if (o.sarif && write_sarif(o.sarif, &rep) < 0)
+		rc = EXIT_INTERNAL;
+	if (o.keep)
+		fprintf(stderr, "allocfail: the runs' logs are in %s\n", o.tmp);
+	else
+		rm_rf(o.tmp);
+	if (stopping)
+		warnx_("explore: interrupted; the report covers the runs that finished");
+	if (rc)
+		return rc;
+	return report_bugs(&rep) ? 1 : 0;
+}
