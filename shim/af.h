@@ -19,7 +19,14 @@
 
 /* ---- per-thread state ------------------------------------------------- */
 
-struct af_resv;
+/* A reservation (allocfail.h): a stack per thread. */
+struct af_resv {
+	long id;
+	uint64_t size;
+	int64_t left;       /* reserve bytes not drawn yet (with a limit) */
+	int64_t used, peak; /* net bytes allocated by the thread meanwhile */
+	struct af_resv *prev;
+};
 
 struct af_thread {
 	int guard;              /* > 0 while the shim itself runs on this thread */
@@ -46,6 +53,7 @@ extern AF_TLS struct af_thread af_t;
 enum {
 	AF_T_NTH = 1u << 0,   /* the fail-nth hook is armed */
 	AF_T_COUNT = 1u << 1, /* count allocations after an injection */
+	AF_T_RESV = 1u << 2,  /* a reservation is held */
 };
 
 /* ---- global state, written once by af_init ---------------------------- */
@@ -206,6 +214,12 @@ void af_crash_thread(struct af_thread *t);
 void af_crash_note(const struct af_req *rq, const char *rule, const uintptr_t *frames, int n,
 		   int cs, uint64_t seq);
 uint64_t af_log_next_seq(void);
+
+/* ---- reservations (af_api.c) ------------------------------------------ */
+
+void af_resv_use(struct af_thread *t, int64_t n);
+int64_t af_resv_draw(struct af_thread *t, int64_t n);
+void af_resv_summary(int fd);
 
 /* ---- misc ------------------------------------------------------------- */
 

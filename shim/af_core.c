@@ -56,7 +56,10 @@ static void *attempt(const struct af_req *rq, size_t align, int force)
 	struct af_thread *t = &af_t;
 	size_t old = rq->old ? af_be_usable(rq->old) : 0;
 	size_t need = rq->size > old ? rq->size - old : 0;
-	if (af_limit_take(t, need, force) < 0)
+	/* a reservation pays first; what it cannot cover, the pool does, and
+	   the pool may not refuse it */
+	size_t pool = t->resv && !t->guard ? (size_t)af_resv_draw(t, (int64_t)need) : need;
+	if (af_limit_take(t, pool, force) < 0)
 		return NULL;
 	void *p = raw(rq, align);
 	if (!p) {
@@ -78,6 +81,7 @@ static void *attempt(const struct af_req *rq, size_t align, int force)
 
 struct ctx {
 	struct af_req *rq;
+	size_t old_usable; /* realloc under a reservation */
 	uintptr_t frames[AF_MAX_FRAMES];
 	int nframes, cs;
 	int have_stack;
@@ -355,6 +359,7 @@ void *af_alloc_slow(struct af_req *rq)
 
 	struct ctx c;
 	c.rq = rq;
+	c.old_usable = t->resv && rq->old ? af_be_usable(rq->old) : 0;
 	c.have_stack = 0;
 	c.nframes = 0;
 	c.cs = 0;
@@ -439,6 +444,8 @@ void *af_alloc_slow(struct af_req *rq)
 	if (sampled)
 		sample_add((uintptr_t)p, ctx_callsite_pc(&c),
 			   rq->size > SAMPLE_INTERVAL ? rq->size : SAMPLE_INTERVAL);
+	if (t->resv)
+		af_resv_use(t, (int64_t)af_be_usable(p) - (int64_t)c.old_usable);
 	if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY))
 		af_site_count(af_site_get(ctx_callsite(&c), rq), rq->size, rq->size > af_g.threshold);
 	t->guard--;
@@ -453,10 +460,14 @@ void af_free_slow(void *p)
 		return;
 	if (((uintptr_t)p & (SAMPLE_ALIGN - 1)) == 0)
 		af_sample_free(p);
-	if (af_g.mode & AF_M_LIMIT) {
+	struct af_thread *t = &af_t;
+	if ((af_g.mode & AF_M_LIMIT) || t->resv) {
 		size_t n = af_be_usable(p);
 		af_be_free(p);
-		af_limit_give(&af_t, n);
+		if (af_g.mode & AF_M_LIMIT)
+			af_limit_give(t, n);
+		if (t->resv && !t->guard)
+			af_resv_use(t, -(int64_t)n);
 	} else {
 		af_be_free(p);
 	}

@@ -69,7 +69,7 @@ AF_EXPORT void free(void *p)
 {
 	if (AF_UNLIKELY(p == NULL))
 		return;
-	if (AF_LIKELY(af_g.fast) && !maybe_sampled(p)) {
+	if (AF_LIKELY(af_g.fast) && AF_LIKELY(af_t.slow == 0) && !maybe_sampled(p)) {
 		int e = errno;
 		af_be_free(p);
 		errno = e;

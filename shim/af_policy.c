@@ -359,7 +359,10 @@ static int split_list(struct scan *s, const char *at, const char *key, const cha
 				return fail_at(s, at, "empty item in %s= (a comma list needs a value "
 						      "between commas)",
 					       key);
-			l->v[l->n++] = dupn(start, (size_t)(q - start));
+			char *item = dupn(start, (size_t)(q - start));
+			if (!item)
+				return fail_at(s, at, "out of memory");
+			l->v[l->n++] = item;
 			start = q + 1;
 			if (*q == 0)
 				break;
@@ -540,6 +543,10 @@ static int parse_sites(struct scan *s, const char *at, const char *v, struct af_
 			return -1;
 		}
 		r->sites[i].module = dupn(l.v[i], (size_t)(plus - l.v[i]));
+		if (!r->sites[i].module) {
+			free_list(&l);
+			return fail_at(s, at, "out of memory");
+		}
 		r->sites[i].offset = off;
 		r->nsites++;
 	}
@@ -856,6 +863,8 @@ static int apply_setting(struct scan *s, const char *at, int k, const char *v)
 	case AF_S_LOG:
 		af_mem_free(st->log);
 		st->log = dupn(v, strlen(v));
+		if (!st->log)
+			return fail_at(s, at, "out of memory");
 		break;
 	}
 	st->given |= 1u << k;
@@ -1368,7 +1377,7 @@ size_t af_settings_format(const struct af_settings *s, char *out, size_t cap)
 		case AF_S_LIMIT: put_size(&b, s->limit); break;
 		case AF_S_SEED: af_buf_fmt(&b, "%llu", (unsigned long long)s->seed); break;
 		case AF_S_DEPTH: af_buf_fmt(&b, "%d", s->depth); break;
-		case AF_S_LOG: af_buf_puts(&b, s->log ? s->log : "stderr"); break;
+		case AF_S_LOG: put_item(&b, s->log ? s->log : "stderr"); break;
 		}
 	}
 	return b.len;

@@ -239,6 +239,8 @@ void af_sites_exit(void)
 {
 	if (af_g.census_fd >= 0)
 		census_counts();
-	if (af_g.mode & AF_M_SUMMARY)
+	if (af_g.mode & AF_M_SUMMARY) {
 		summary();
+		af_resv_summary(af_g.stderr_fd);
+	}
 }
