@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "af_backend.h"
 #include "af_fmt.h"
 #include "af_match.h"
 #include "af_policy.h"
@@ -44,6 +45,9 @@ struct af_thread {
 	int in_retry;
 	int sample_started;
 	unsigned slow;                 /* AF_T_*: this thread needs the slow path */
+	int plain;              /* af_g.fast && !slow: the entry points may take
+				   their plain path; 0 in a new thread, whose
+				   first allocation's slow path sets it */
 	unsigned long since_injection; /* allocations since the last injection */
 	int altstack;                  /* the crash handler's stack is set up */
 };
@@ -55,6 +59,8 @@ enum {
 	AF_T_COUNT = 1u << 1, /* count allocations after an injection */
 	AF_T_RESV = 1u << 2,  /* a reservation is held */
 };
+
+static inline void af_thread_update(struct af_thread *t);
 
 /* ---- global state, written once by af_init ---------------------------- */
 
@@ -70,7 +76,9 @@ enum {
 struct af_global {
 	int backend;
 	unsigned mode;
-	int fast; /* ready and mode == 0: the plain path suffices */
+	int fast; /* configured, mode == 0 and the jemalloc backend: the plain
+		     path suffices (the next backend always takes the slow
+		     path, whose frames sanitizer stack traces walk through) */
 	struct af_policy pol;
 	struct af_match match;
 	uint64_t threshold; /* largest small request */
@@ -80,11 +88,17 @@ struct af_global {
 	int stderr_fd;
 	int seed_random;
 	uint64_t seed;
+	long errno_off;     /* &errno - thread pointer (static TLS) */
 	char exe[4096];     /* /proc/self/exe */
 	size_t page;
 };
 
 extern struct af_global af_g;
+
+static inline void af_thread_update(struct af_thread *t)
+{
+	t->plain = af_g.fast && t->slow == 0;
+}
 extern _Atomic int af_state; /* 0 new, 1 initializing, 2 ready */
 
 int af_init(void);
@@ -97,15 +111,10 @@ static inline int af_ready(void)
 /* ---- backends (af_backend.c) ------------------------------------------ */
 
 void af_backend_init(int backend);
-void *af_be_malloc(size_t n);
-void *af_be_calloc(size_t n);
-void *af_be_realloc(void *p, size_t n);
 void *af_be_aligned(size_t align, size_t n);
-void af_be_free(void *p);
 size_t af_be_usable(void *p);
 void af_be_purge(void);
 uint64_t af_be_allocated(void); /* bytes in use by the program, 0 if unknown */
-int af_be_owns_bootstrap(void *p);
 
 /* The shim's own memory: never injected, never counted. */
 void *af_imalloc(size_t n);
@@ -123,9 +132,28 @@ struct af_req {
 };
 
 void *af_alloc_slow(struct af_req *rq);
+/* The same with the request as arguments: keeps the callers frameless. */
+void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra);
 extern _Atomic uint64_t af_early_bytes;
 void af_free_slow(void *p);
 void af_sample_free(void *p);
+
+/* The sampler's filter for free(): a counter per bucket of pointer hashes;
+   non-zero when a live sampled block may hash there. The sampler runs on
+   the slow path only (a configured process), so the plain path never
+   reads it. */
+#define AF_SAMPLE_BUCKETS 8192
+extern _Atomic unsigned char af_sample_filter[AF_SAMPLE_BUCKETS];
+/* multiplicative: allocators place objects at regular strides, which a
+   plain shift-and-mask would map onto the same buckets */
+static inline unsigned af_sample_bucket(const void *p)
+{
+	return (unsigned)(((uintptr_t)p * 0x9e3779b97f4a7c15ull) >> 51);
+}
+static inline int af_maybe_sampled(const void *p)
+{
+	return atomic_load_explicit(&af_sample_filter[af_sample_bucket(p)], memory_order_relaxed);
+}
 
 /* ---- addresses, modules, stacks (af_addr.c, af_unwind.c) -------------- */
 

@@ -15,6 +15,7 @@ void af_limit_unreserve(int64_t n);
 static void update_slow(struct af_thread *t)
 {
 	t->slow = (t->slow & AF_T_COUNT) | (t->fail_nth ? AF_T_NTH : 0) | (t->resv ? AF_T_RESV : 0);
+	af_thread_update(t);
 }
 
 AF_EXPORT int allocfail_impl_active(void)

@@ -19,23 +19,20 @@
 
 #include "af.h"
 
-void *afje_malloc(size_t n);
-void *afje_calloc(size_t n, size_t m);
-void *afje_realloc(void *p, size_t n);
-void afje_free(void *p);
-void *afje_mallocx(size_t n, int flags);
-size_t afje_sallocx(const void *p, int flags);
-int afje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
-
 #define AFJE_ALIGN(a) ((int)(ffsll((long long)(a)) - 1))
 #define AFJE_ZERO 0x40
 
-static int backend = AF_BE_JEMALLOC;
+int af_backend = AF_BE_JEMALLOC;
+#define backend af_backend
 
-static void *(*next_malloc)(size_t);
-static void *(*next_calloc)(size_t, size_t);
-static void *(*next_realloc)(void *, size_t);
-static void (*next_free)(void *);
+void *(*af_next_malloc)(size_t);
+void *(*af_next_calloc)(size_t, size_t);
+void *(*af_next_realloc)(void *, size_t);
+void (*af_next_free)(void *);
+#define next_malloc af_next_malloc
+#define next_calloc af_next_calloc
+#define next_realloc af_next_realloc
+#define next_free af_next_free
 static int (*next_posix_memalign)(void **, size_t, size_t);
 static size_t (*next_usable)(void *);
 static int (*next_trim)(size_t);
@@ -98,32 +95,6 @@ void af_backend_init(int which)
 
 /* ---- the program's memory --------------------------------------------- */
 
-/* glibc aligns every block to 16 bytes on x86-64, and programs rely on it
-   (pointer tagging in the low bits, SSE); jemalloc's smallest class is 8
-   bytes with 8-byte alignment, so tiny requests are rounded up. */
-static inline size_t min16(size_t n)
-{
-	return n < 16 ? 16 : n;
-}
-
-void *af_be_malloc(size_t n)
-{
-	if (AF_LIKELY(backend == AF_BE_JEMALLOC))
-		return afje_malloc(min16(n));
-	if (AF_UNLIKELY(!next_malloc))
-		return pool_alloc(n, 16);
-	return next_malloc(n);
-}
-
-void *af_be_calloc(size_t n)
-{
-	if (AF_LIKELY(backend == AF_BE_JEMALLOC))
-		return afje_calloc(1, min16(n));
-	if (AF_UNLIKELY(!next_calloc))
-		return pool_alloc(n, 16);
-	return next_calloc(1, n);
-}
-
 void *af_be_aligned(size_t align, size_t n)
 {
 	if (n == 0)
@@ -138,30 +109,20 @@ void *af_be_aligned(size_t align, size_t n)
 	return next_posix_memalign(&p, align, n) == 0 ? p : NULL;
 }
 
-void *af_be_realloc(void *p, size_t n)
+/* the slow half of af_be_realloc (af_backend.h) */
+void *af_be_realloc_pool(void *p, size_t n)
 {
-	if (AF_LIKELY(backend == AF_BE_JEMALLOC))
-		return afje_realloc(p, min16(n));
-	if (AF_UNLIKELY(af_be_owns_bootstrap(p))) {
-		void *q = af_be_malloc(n);
-		if (q) {
-			size_t old = ((struct pool_hdr *)p)[-1].size;
-			memcpy(q, p, old < n ? old : n);
-		}
-		return q;
+	void *q = af_be_malloc(n);
+	if (q) {
+		size_t old = ((struct pool_hdr *)p)[-1].size;
+		memcpy(q, p, old < n ? old : n);
 	}
-	return next_realloc(p, n);
+	return q;
 }
 
-void af_be_free(void *p)
+void *af_be_pool_alloc(size_t n)
 {
-	if (AF_LIKELY(backend == AF_BE_JEMALLOC)) {
-		afje_free(p);
-		return;
-	}
-	if (AF_UNLIKELY(af_be_owns_bootstrap(p)))
-		return;
-	next_free(p);
+	return pool_alloc(n, 16);
 }
 
 size_t af_be_usable(void *p)

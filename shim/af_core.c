@@ -18,7 +18,6 @@
 #include "af_fmt.h"
 
 #define SAMPLE_INTERVAL (512 * 1024)
-#define SAMPLE_ALIGN 4096
 
 _Atomic uint64_t af_early_bytes; /* served before the configuration */
 
@@ -26,18 +25,8 @@ _Atomic uint64_t af_early_bytes; /* served before the configuration */
 
 static void *raw(const struct af_req *rq, size_t align)
 {
-	if (rq->old) {
-		if (!align)
-			return af_be_realloc(rq->old, rq->size);
-		/* a sampled realloc: move to a page-aligned block */
-		void *q = af_be_aligned(align, rq->size);
-		if (q) {
-			size_t old = af_be_usable(rq->old);
-			memcpy(q, rq->old, old < rq->size ? old : rq->size);
-			af_be_free(rq->old);
-		}
-		return q;
-	}
+	if (rq->old)
+		return af_be_realloc(rq->old, rq->size);
 	if (align) {
 		void *p = af_be_aligned(align, rq->size);
 		if (p && rq->zero)
@@ -168,10 +157,28 @@ struct sample {
 };
 static struct sample samples[NSAMPLES];
 static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
+_Atomic unsigned char af_sample_filter[AF_SAMPLE_BUCKETS];
+
+/* Counters saturate: a bucket at 255 stays set, which only costs lookups. */
+static void filter_add(uintptr_t p)
+{
+	_Atomic unsigned char *c = &af_sample_filter[af_sample_bucket((void *)p)];
+	unsigned char v = atomic_load(c);
+	if (v < 255)
+		atomic_store(c, (unsigned char)(v + 1));
+}
+
+static void filter_remove(uintptr_t p)
+{
+	_Atomic unsigned char *c = &af_sample_filter[af_sample_bucket((void *)p)];
+	unsigned char v = atomic_load(c);
+	if (v > 0 && v < 255)
+		atomic_store(c, (unsigned char)(v - 1));
+}
 
 static inline unsigned sample_hash(uintptr_t p)
 {
-	return (unsigned)((p >> 12) * 0x9e3779b97f4a7c15ull >> 51) & (NSAMPLES - 1);
+	return (unsigned)((p >> 4) * 0xc2b2ae3d27d4eb4full >> 51) & (NSAMPLES - 1);
 }
 
 static void sample_add(uintptr_t p, uintptr_t site, uint64_t weight)
@@ -185,6 +192,7 @@ static void sample_add(uintptr_t p, uintptr_t site, uint64_t weight)
 			s->site = site;
 			s->weight = weight;
 			atomic_store_explicit(&s->ptr, p, memory_order_release);
+			filter_add(p); /* under sample_lock: counters change one at a time */
 			break;
 		}
 	}
@@ -202,8 +210,10 @@ void af_sample_free(void *vp)
 			return;
 		if (cur == p) {
 			pthread_mutex_lock(&sample_lock);
-			if (atomic_load_explicit(&s->ptr, memory_order_relaxed) == p)
+			if (atomic_load_explicit(&s->ptr, memory_order_relaxed) == p) {
 				atomic_store_explicit(&s->ptr, 1, memory_order_release);
+				filter_remove(p);
+			}
 			pthread_mutex_unlock(&sample_lock);
 			return;
 		}
@@ -269,6 +279,9 @@ static void oom_abort(struct ctx *c, unsigned tries, uint64_t ns)
 	uintptr_t top[8];
 	uint64_t bytes[8];
 	int n = sample_top(top, bytes, 8);
+	if (af_g.fast)
+		af_say(fd, "(the call sites holding the most live memory are sampled when allocfail "
+			   "is configured: rules, a limit or ALLOCFAIL_SUMMARY=1)");
 	if (n) {
 		af_say(fd, "call sites holding the most live memory (sampled, 1 in %d KiB):",
 		       SAMPLE_INTERVAL / 1024);
@@ -382,6 +395,7 @@ void *af_alloc_slow(struct af_req *rq)
 				inject = 1;
 				rule = -2; /* the fail-nth hook */
 				t->slow &= ~AF_T_NTH;
+				af_thread_update(t);
 			}
 		} else if (action == AF_ACT_FAIL) {
 			inject = af_rule_should_fail(af_g.pol.rules[rule], rq->size);
@@ -391,6 +405,7 @@ void *af_alloc_slow(struct af_req *rq)
 	if (inject) {
 		t->injected++;
 		t->slow |= AF_T_COUNT;
+		af_thread_update(t);
 		t->since_injection = 0;
 		if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY)) {
 			struct af_site *site = af_site_get(ctx_callsite(&c), rq);
@@ -407,19 +422,20 @@ void *af_alloc_slow(struct af_req *rq)
 	/* The sampler decides before allocating: a sampled block is aligned. */
 	size_t align = rq->align;
 	int sampled = 0;
-	if (!t->sample_started) { /* a new thread starts a period */
+	/* the sampler: one allocation per SAMPLE_INTERVAL bytes, on the slow
+	   path only; a new thread starts a period */
+	if (!t->sample_started) {
 		t->sample_started = 1;
 		t->sample_left = SAMPLE_INTERVAL;
+		af_thread_update(t);
 	}
 	int64_t left = t->sample_left - (int64_t)rq->size;
 	if (left < 0 || rq->size >= ((size_t)1 << 62)) {
 		sampled = 1;
-		if (align < SAMPLE_ALIGN)
-			align = SAMPLE_ALIGN;
 		left = SAMPLE_INTERVAL;
 	}
 	t->sample_left = left;
-	if (rq->old && ((uintptr_t)rq->old & (SAMPLE_ALIGN - 1)) == 0)
+	if (rq->old && af_maybe_sampled(rq->old))
 		af_sample_free(rq->old);
 
 	int force = t->nofail || t->resv || action == AF_ACT_NOFAIL;
@@ -453,12 +469,18 @@ void *af_alloc_slow(struct af_req *rq)
 	return p;
 }
 
+void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra)
+{
+	struct af_req rq = {fn, n, align, zero, old, ra};
+	return af_alloc_slow(&rq);
+}
+
 void af_free_slow(void *p)
 {
 	int e = errno;
 	if (AF_UNLIKELY(af_be_owns_bootstrap(p)))
 		return;
-	if (((uintptr_t)p & (SAMPLE_ALIGN - 1)) == 0)
+	if (af_maybe_sampled(p))
 		af_sample_free(p);
 	struct af_thread *t = &af_t;
 	if ((af_g.mode & AF_M_LIMIT) || t->resv) {

@@ -1,9 +1,11 @@
 /* af_entry.c - the exported malloc family. Built with -fno-builtin so the
-   compiler does not rewrite these into each other.
-   The plain path (no rules, no limit, no census, nothing armed on this
-   thread) is: one load of a read-only global, one thread-local countdown
-   for the live-memory sampler, and the backend call. Everything else, and
-   every failure, goes to af_alloc_slow (af_core.c). */
+   compiler does not rewrite these into each other, and without a frame
+   pointer: the plain path is a handful of instructions, and every other
+   path leaves by a tail call, so the slow path's frames (which keep theirs)
+   link straight to the caller for frame-pointer unwinders like ASan's.
+   The plain path (nothing configured, jemalloc backend) tests one
+   thread-local flag and calls jemalloc; everything else, and every
+   failure, goes to af_alloc_slow (af_core.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -13,40 +15,30 @@
 #include "af.h"
 
 #define RA __builtin_return_address(0)
-#define SAMPLE_ALIGN 4096
 
+/* The plain path's one test (see af.h). */
 static inline int plain(void)
 {
-	return AF_LIKELY(af_g.fast) && AF_LIKELY(af_t.slow == 0);
+	return AF_LIKELY(af_t.plain);
 }
 
-/* The sampler: one allocation per ~512 KiB is recorded with its call site,
-   so that an OOM report can name the sites holding live memory. Sampled
-   blocks are page-aligned, which lets free() skip the lookup for others. */
-static inline int not_sampled(size_t n)
+/* errno without a call into libc on every free: libc's errno is in static
+   TLS, at the same offset from the thread pointer in every thread, which
+   the configuration measured (af_g.errno_off; 0 means unknown). */
+static inline int *errno_ptr(void)
 {
-	int64_t left = af_t.sample_left - (int64_t)n;
-	if (AF_LIKELY(left >= 0 && n < ((size_t)1 << 62))) {
-		af_t.sample_left = left;
-		return 1;
-	}
-	return 0;
+	return (int *)((char *)__builtin_thread_pointer() + af_g.errno_off);
 }
 
-static inline int maybe_sampled(const void *p)
-{
-	return ((uintptr_t)p & (SAMPLE_ALIGN - 1)) == 0;
-}
 
 AF_EXPORT void *malloc(size_t n)
 {
-	if (plain() && not_sampled(n)) {
-		void *p = af_be_malloc(n);
+	if (plain()) {
+		void *p = afje_malloc(af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
 	}
-	struct af_req rq = {AF_FN_MALLOC, n, 0, 0, NULL, RA};
-	return af_alloc_slow(&rq);
+	return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA);
 }
 
 AF_EXPORT void *calloc(size_t nmemb, size_t size)
@@ -56,23 +48,23 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (plain() && not_sampled(n)) {
-		void *p = af_be_calloc(n);
+	if (plain()) {
+		void *p = afje_calloc(1, af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
 	}
-	struct af_req rq = {AF_FN_CALLOC, n, 0, 1, NULL, RA};
-	return af_alloc_slow(&rq);
+	return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA);
 }
 
 AF_EXPORT void free(void *p)
 {
 	if (AF_UNLIKELY(p == NULL))
 		return;
-	if (AF_LIKELY(af_g.fast) && AF_LIKELY(af_t.slow == 0) && !maybe_sampled(p)) {
-		int e = errno;
-		af_be_free(p);
-		errno = e;
+	if (plain()) {
+		int *ep = errno_ptr();
+		int e = *ep;
+		afje_free(p);
+		*ep = e;
 		return;
 	}
 	af_free_slow(p);
@@ -86,25 +78,23 @@ AF_EXPORT void cfree(void *p)
 static inline void *do_realloc(void *p, size_t n, int fn, void *ra)
 {
 	if (p == NULL) {
-		if (plain() && not_sampled(n)) {
-			void *q = af_be_malloc(n);
+		if (plain()) {
+			void *q = afje_malloc(af_min16(n));
 			if (AF_LIKELY(q != NULL))
 				return q;
 		}
-		struct af_req rq = {fn, n, 0, 0, NULL, ra};
-		return af_alloc_slow(&rq);
+		return af_slow(fn, n, 0, 0, NULL, ra);
 	}
 	if (n == 0) { /* glibc: realloc(p, 0) frees p and returns NULL */
 		free(p);
 		return NULL;
 	}
-	if (plain() && !maybe_sampled(p) && not_sampled(n)) {
-		void *q = af_be_realloc(p, n);
+	if (plain()) {
+		void *q = afje_realloc(p, af_min16(n));
 		if (AF_LIKELY(q != NULL))
 			return q;
 	}
-	struct af_req rq = {fn, n, 0, 0, p, ra};
-	return af_alloc_slow(&rq);
+	return af_slow(fn, n, 0, 0, p, ra);
 }
 
 AF_EXPORT void *realloc(void *p, size_t n)
@@ -138,13 +128,12 @@ static inline void *do_memalign(size_t align, size_t n, int fn, void *ra)
 	}
 	if (align < 16)
 		align = 0; /* malloc's own alignment covers it */
-	if (plain() && not_sampled(n)) {
+	if (plain()) {
 		void *p = align ? af_be_aligned(align, n) : af_be_malloc(n);
 		if (AF_LIKELY(p != NULL))
 			return p;
 	}
-	struct af_req rq = {fn, n, align, 0, NULL, ra};
-	return af_alloc_slow(&rq);
+	return af_slow(fn, n, align, 0, NULL, ra);
 }
 
 AF_EXPORT int posix_memalign(void **out, size_t align, size_t n)
