@@ -3,6 +3,7 @@
 #ifndef AF_H
 #define AF_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,19 @@ struct af_thread {
 	int plain;              /* af_g.fast && !slow: the entry points may take
 				   their plain path; 0 in a new thread, whose
 				   first allocation's slow path sets it */
+	int quick;              /* only rules configured, nothing on this
+				   thread: af_slow may try af_quick first */
+	int free_plain;         /* free() needs nothing of the shim: no limit,
+				   reservation or sampler, the jemalloc backend */
+	/* the quick path's caches: the last size interval, and verdicts
+	   per (return address, entry point, size interval) */
+	uint64_t iv_lo, iv_hi;
+	int iv_k;
+	struct af_qsite {
+		uint64_t key;       /* af_qkey(ra, fn, k) */
+		struct af_mod *mod; /* the verdict holds while it is alive */
+		int none;           /* 1: no rule can match; 0: the slow path */
+	} qsite[32];
 	unsigned long since_injection; /* allocations since the last injection */
 	int altstack;                  /* the crash handler's stack is set up */
 };
@@ -76,6 +90,11 @@ enum {
 struct af_global {
 	int backend;
 	unsigned mode;
+	int quick; /* mode == AF_M_RULES and the jemalloc backend: allocations
+		      no rule can match are served without the slow path, and
+		      free() is plain */
+	int sampling; /* the live-memory sampler runs: a limit, the census or
+			 the summary (all of which take the slow path) */
 	int fast; /* configured, mode == 0 and the jemalloc backend: the plain
 		     path suffices (the next backend always takes the slow
 		     path, whose frames sanitizer stack traces walk through) */
@@ -97,7 +116,13 @@ extern struct af_global af_g;
 
 static inline void af_thread_update(struct af_thread *t)
 {
-	t->plain = af_g.fast && t->slow == 0;
+	/* the plain and quick paths reach errno at af_g.errno_off from the
+	   thread pointer; a thread where that does not hold never takes them */
+	int ok = t->slow == 0 &&
+		 (char *)&errno - (char *)__builtin_thread_pointer() == af_g.errno_off;
+	t->plain = af_g.fast && ok;
+	t->quick = af_g.quick && ok;
+	t->free_plain = (af_g.fast || af_g.quick) && ok;
 }
 extern _Atomic int af_state; /* 0 new, 1 initializing, 2 ready */
 
@@ -129,19 +154,32 @@ struct af_req {
 	int zero;
 	void *old;    /* realloc */
 	void *ra;     /* return address into the caller of the entry point */
+	uintptr_t *frames; /* the stack, when af_slow captured it early */
+	int nframes;
 };
 
 void *af_alloc_slow(struct af_req *rq);
 /* The same with the request as arguments: keeps the callers frameless. */
 void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra);
+
+/* The quick path (af_g.quick: only rules configured). A return address
+   holds 47 bits; the entry point and the size interval (fewer than 2^12:
+   at most 2 bounds a rule, 1024 rules) fill the rest of the key. */
+static inline uint64_t af_qkey(uintptr_t ra, int fn, int k)
+{
+	return (uint64_t)ra | ((uint64_t)fn << 60) | ((uint64_t)k << 47);
+}
+int af_quick_size_interval(struct af_thread *t, size_t size);
+int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra);
 extern _Atomic uint64_t af_early_bytes;
 void af_free_slow(void *p);
 void af_sample_free(void *p);
 
 /* The sampler's filter for free(): a counter per bucket of pointer hashes;
-   non-zero when a live sampled block may hash there. The sampler runs on
-   the slow path only (a configured process), so the plain path never
-   reads it. */
+   non-zero when a live sampled block may hash there. The sampler runs
+   only with a limit, the census or the summary, where every allocation and
+   free takes the slow path anyway, so the plain and quick paths never
+   read it. */
 #define AF_SAMPLE_BUCKETS 8192
 extern _Atomic unsigned char af_sample_filter[AF_SAMPLE_BUCKETS];
 /* multiplicative: allocators place objects at regular strides, which a
@@ -187,6 +225,7 @@ const char *af_addr_func(struct af_addr *a, uintptr_t *off);
 extern struct af_mod af_unknown_mod;
 
 int af_unwind_init(void);
+extern int (*af_unw_backtrace)(void **, int);
 int af_unwind_signal(void *uc, uintptr_t *out, int max);
 const char *af_addr_peek_func(uintptr_t pc, int exact);
 int af_is_runtime_path(const char *path);

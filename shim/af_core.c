@@ -84,7 +84,12 @@ static void ctx_stack(struct ctx *c)
 	if (c->have_stack)
 		return;
 	c->have_stack = 1;
-	c->nframes = af_stack(c->rq->ra, c->frames, AF_MAX_FRAMES);
+	if (c->rq->frames) { /* captured by af_slow */
+		c->nframes = c->rq->nframes;
+		memcpy(c->frames, c->rq->frames, sizeof(uintptr_t) * (size_t)c->nframes);
+	} else {
+		c->nframes = af_stack(c->rq->ra, c->frames, AF_MAX_FRAMES);
+	}
 	c->cs = af_callsite_index(c->frames, c->nframes);
 }
 
@@ -279,9 +284,9 @@ static void oom_abort(struct ctx *c, unsigned tries, uint64_t ns)
 	uintptr_t top[8];
 	uint64_t bytes[8];
 	int n = sample_top(top, bytes, 8);
-	if (af_g.fast)
-		af_say(fd, "(the call sites holding the most live memory are sampled when allocfail "
-			   "is configured: rules, a limit or ALLOCFAIL_SUMMARY=1)");
+	if (!af_g.sampling)
+		af_say(fd, "(the call sites holding the most live memory are sampled with a limit "
+			   "or ALLOCFAIL_SUMMARY=1)");
 	if (n) {
 		af_say(fd, "call sites holding the most live memory (sampled, 1 in %d KiB):",
 		       SAMPLE_INTERVAL / 1024);
@@ -403,6 +408,13 @@ void *af_alloc_slow(struct af_req *rq)
 	}
 
 	if (inject) {
+		/* the log and the crash record want the whole stack, not only
+		   the rules' depth af_slow may have captured */
+		if (rq->frames && rq->nframes >= af_g.match.max_depth) {
+			rq->frames = NULL;
+			c.have_stack = 0;
+			c.csaddr = NULL;
+		}
 		t->injected++;
 		t->slow |= AF_T_COUNT;
 		af_thread_update(t);
@@ -422,20 +434,22 @@ void *af_alloc_slow(struct af_req *rq)
 	/* The sampler decides before allocating: a sampled block is aligned. */
 	size_t align = rq->align;
 	int sampled = 0;
-	/* the sampler: one allocation per SAMPLE_INTERVAL bytes, on the slow
-	   path only; a new thread starts a period */
+	/* a new thread's first trip here sets its gates */
 	if (!t->sample_started) {
 		t->sample_started = 1;
 		t->sample_left = SAMPLE_INTERVAL;
 		af_thread_update(t);
 	}
-	int64_t left = t->sample_left - (int64_t)rq->size;
-	if (left < 0 || rq->size >= ((size_t)1 << 62)) {
-		sampled = 1;
-		left = SAMPLE_INTERVAL;
+	/* the sampler: one allocation per SAMPLE_INTERVAL bytes */
+	if (af_g.sampling) {
+		int64_t left = t->sample_left - (int64_t)rq->size;
+		if (left < 0 || rq->size >= ((size_t)1 << 62)) {
+			sampled = 1;
+			left = SAMPLE_INTERVAL;
+		}
+		t->sample_left = left;
 	}
-	t->sample_left = left;
-	if (rq->old && af_maybe_sampled(rq->old))
+	if (af_g.sampling && rq->old && af_maybe_sampled(rq->old))
 		af_sample_free(rq->old);
 
 	int force = t->nofail || t->resv || action == AF_ACT_NOFAIL;
@@ -469,9 +483,89 @@ void *af_alloc_slow(struct af_req *rq)
 	return p;
 }
 
+/* ---- the quick path: rules configured, none of which can match -------- */
+
+/* The rules whose fn= and size= admit the request, ANDed with the call
+   site's mask when a site matcher is involved: 1 when no rule can match
+   (the request may be served plainly), 0 when the slow path must decide. */
+static int none_can_match(int fn, int k, struct af_addr *a)
+{
+	const struct af_match *m = &af_g.match;
+	int W = m->nwords;
+	const uint64_t *fc = m->fn_cand + fn * W, *sc = m->size_cand + k * W;
+	for (int w = 0; w < W; w++) {
+		uint64_t c = fc[w] & sc[w];
+		if (!c)
+			continue;
+		if (c & (m->stack_rules[w] | m->thread_rules[w]))
+			return 0; /* stacks and thread names: the slow path */
+		if (c & m->site_rules[w]) {
+			if (!a)
+				return 0; /* the call site is further up the stack */
+			c &= ~m->site_rules[w] | a->site[w];
+		}
+		if (c)
+			return 0;
+	}
+	return 1;
+}
+
+int af_quick_size_interval(struct af_thread *t, size_t size)
+{
+	const struct af_match *m = &af_g.match;
+	int lo = 0, hi = m->nbounds - 1;
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+		if (m->bounds[mid] <= size)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	t->iv_k = lo;
+	t->iv_lo = m->bounds[lo];
+	t->iv_hi = lo + 1 < m->nbounds ? m->bounds[lo + 1] : UINT64_MAX;
+	return lo;
+}
+
+int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra)
+{
+	struct af_thread *t = &af_t;
+	t->guard++; /* af_addr_get may allocate (symbol tables) */
+	struct af_addr *a = af_addr_get(ra);
+	t->guard--;
+	q->key = key;
+	q->mod = a->mod;
+	q->none = none_can_match(fn, k, a->mod->runtime || a->mod->shim || !a->site ? NULL : a);
+	return q->none;
+}
+
+/* Every entry point reaches here by a tail call, so the only frame of the
+   shim on the stack is this one: when a rule with in=/notin= may decide,
+   the stack is captured here, as shallow as it gets, and only as deep as
+   the rules look (plus this frame). */
 void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra)
 {
-	struct af_req rq = {fn, n, align, zero, old, ra};
+	struct af_req rq = {fn, n, align, zero, old, ra, NULL, 0};
+	uintptr_t frames[AF_MAX_FRAMES + 2];
+	const struct af_match *m = &af_g.match;
+	if (m->any_stack && af_unw_backtrace && af_ready() && !af_t.guard) {
+		struct af_thread *t = &af_t;
+		int k = n >= t->iv_lo && n < t->iv_hi ? t->iv_k : af_quick_size_interval(t, n);
+		if (m->stack_cand[fn * m->nbounds + k]) {
+			int want = m->max_depth + 2;
+			/* libunwind may allocate (its dynamic TLS): guarded */
+			t->guard++;
+			int got = af_unw_backtrace((void **)frames, want < AF_MAX_FRAMES ? want : AF_MAX_FRAMES);
+			t->guard--;
+			int i = 0;
+			while (i < got && frames[i] != (uintptr_t)ra)
+				i++;
+			if (i < got) {
+				rq.frames = frames + i;
+				rq.nframes = got - i;
+			}
+		}
+	}
 	return af_alloc_slow(&rq);
 }
 
@@ -480,7 +574,7 @@ void af_free_slow(void *p)
 	int e = errno;
 	if (AF_UNLIKELY(af_be_owns_bootstrap(p)))
 		return;
-	if (af_maybe_sampled(p))
+	if (af_g.sampling && af_maybe_sampled(p))
 		af_sample_free(p);
 	struct af_thread *t = &af_t;
 	if ((af_g.mode & AF_M_LIMIT) || t->resv) {

@@ -22,6 +22,21 @@ static inline int plain(void)
 	return AF_LIKELY(af_t.plain);
 }
 
+/* The quick path: only rules are configured, and none can match this
+   request (a per-thread memo by call site, entry point and size
+   interval). A failure takes the slow path. */
+static inline int quick(int fn, size_t n, void *ra)
+{
+	struct af_thread *t = &af_t;
+	if (!t->quick)
+		return 0;
+	int k = AF_LIKELY(n >= t->iv_lo && n < t->iv_hi) ? t->iv_k : af_quick_size_interval(t, n);
+	uint64_t key = af_qkey((uintptr_t)ra, fn, k);
+	struct af_qsite *q = &t->qsite[((uintptr_t)ra >> 2) & 31];
+	return AF_LIKELY(q->key == key && q->mod->alive) ? q->none
+							 : af_quick_verdict(q, key, fn, k, (uintptr_t)ra);
+}
+
 /* errno without a call into libc on every free: libc's errno is in static
    TLS, at the same offset from the thread pointer in every thread, which
    the configuration measured (af_g.errno_off; 0 means unknown). */
@@ -33,7 +48,7 @@ static inline int *errno_ptr(void)
 
 AF_EXPORT void *malloc(size_t n)
 {
-	if (plain()) {
+	if (plain() || quick(AF_FN_MALLOC, n, RA)) {
 		void *p = afje_malloc(af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
@@ -48,7 +63,7 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (plain()) {
+	if (plain() || quick(AF_FN_CALLOC, n, RA)) {
 		void *p = afje_calloc(1, af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
@@ -60,7 +75,7 @@ AF_EXPORT void free(void *p)
 {
 	if (AF_UNLIKELY(p == NULL))
 		return;
-	if (plain()) {
+	if (AF_LIKELY(af_t.free_plain)) {
 		int *ep = errno_ptr();
 		int e = *ep;
 		afje_free(p);
@@ -78,7 +93,7 @@ AF_EXPORT void cfree(void *p)
 static inline void *do_realloc(void *p, size_t n, int fn, void *ra)
 {
 	if (p == NULL) {
-		if (plain()) {
+		if (plain() || quick(fn, n, ra)) {
 			void *q = afje_malloc(af_min16(n));
 			if (AF_LIKELY(q != NULL))
 				return q;
@@ -89,7 +104,7 @@ static inline void *do_realloc(void *p, size_t n, int fn, void *ra)
 		free(p);
 		return NULL;
 	}
-	if (plain()) {
+	if (plain() || quick(fn, n, ra)) {
 		void *q = afje_realloc(p, af_min16(n));
 		if (AF_LIKELY(q != NULL))
 			return q;
@@ -128,7 +143,7 @@ static inline void *do_memalign(size_t align, size_t n, int fn, void *ra)
 	}
 	if (align < 16)
 		align = 0; /* malloc's own alignment covers it */
-	if (plain()) {
+	if (plain() || quick(fn, n, ra)) {
 		void *p = align ? af_be_aligned(align, n) : af_be_malloc(n);
 		if (AF_LIKELY(p != NULL))
 			return p;

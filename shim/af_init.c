@@ -166,24 +166,6 @@ static void atfork_child(void)
 	af_sites_atfork_child();
 }
 
-static void *errno_probe(void *arg)
-{
-	long *off = arg;
-	*off = (char *)&errno - (char *)__builtin_thread_pointer();
-	return NULL;
-}
-
-/* errno at the same thread-pointer offset in another thread? */
-static int errno_tls_ok(void)
-{
-	long other = 0;
-	pthread_t t;
-	if (pthread_create(&t, NULL, errno_probe, &other) != 0)
-		return 0;
-	pthread_join(t, NULL);
-	return other == af_g.errno_off;
-}
-
 static uint64_t random_seed(void)
 {
 	uint64_t s = 0;
@@ -323,11 +305,13 @@ static void configure_once(void)
 	af_g.exe[n > 0 ? n : 0] = 0;
 	configure();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	/* the plain free() reaches errno through the thread pointer; that
-	   needs libc's errno in static TLS, the same offset in every thread
-	   (it is, for the libc a preloaded shim runs with; checked here) */
+	/* the plain free() reaches errno through the thread pointer: libc's
+	   errno is in static TLS, at the same offset in every thread (each
+	   thread checks it, af_thread_update) */
 	af_g.errno_off = (char *)&errno - (char *)__builtin_thread_pointer();
-	af_g.fast = af_g.mode == 0 && af_g.backend == AF_BE_JEMALLOC && errno_tls_ok();
+	af_g.fast = af_g.mode == 0 && af_g.backend == AF_BE_JEMALLOC;
+	af_g.quick = af_g.mode == AF_M_RULES && af_g.backend == AF_BE_JEMALLOC;
+	af_g.sampling = (af_g.mode & (AF_M_LIMIT | AF_M_CENSUS | AF_M_SUMMARY)) != 0;
 	atomic_store_explicit(&af_state, 2, memory_order_release);
 	if (af_g.seed_random && any_probability())
 		af_report_seed(af_g.seed);

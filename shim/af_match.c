@@ -153,6 +153,14 @@ int af_match_compile(struct af_match *m, struct af_policy *p)
 		if (r->caller.n || r->in.n || r->notin.n)
 			m->need_names = 1;
 	}
+	m->stack_cand = af_mem_alloc((size_t)(AF_FN_COUNT * u));
+	if (!m->stack_cand)
+		return -1;
+	for (int f = 0; f < AF_FN_COUNT; f++)
+		for (int k = 0; k < u; k++)
+			for (int w = 0; w < W; w++)
+				if (m->fn_cand[f * W + w] & m->size_cand[k * W + w] & m->stack_rules[w])
+					m->stack_cand[f * u + k] = 1;
 	return 0;
 }
 
@@ -164,6 +172,7 @@ void af_match_free(struct af_match *m)
 	af_mem_free(m->site_rules);
 	af_mem_free(m->stack_rules);
 	af_mem_free(m->thread_rules);
+	af_mem_free(m->stack_cand);
 	memset(m, 0, sizeof *m);
 }
 

@@ -34,6 +34,9 @@ struct af_match {
 	int any_site, any_stack, any_thread;
 	int need_names; /* some matcher needs function names */
 	int max_depth;  /* frames any in/notin rule looks at */
+	/* per (fn, size interval): 1 when a rule with in=/notin= is a
+	   candidate, so the stack is worth capturing early */
+	unsigned char *stack_cand; /* AF_FN_COUNT x nbounds */
 };
 
 /* A query: the cheap facts, and callbacks for the expensive ones, which

@@ -13,7 +13,8 @@
 /* From libunwind-common.h: the caching policy values. */
 #define AF_UNW_CACHE_PER_THREAD 2
 
-static int (*p_backtrace)(void **, int);
+int (*af_unw_backtrace)(void **, int);
+#define p_backtrace af_unw_backtrace
 static int (*p_init_local2)(void *cursor, void *uc, int flag);
 static int (*p_step)(void *cursor);
 static int (*p_get_reg)(void *cursor, int reg, uint64_t *val);

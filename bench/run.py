@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""bench/run.py - allocfail's benchmark suite: prints markdown tables.
+
+  alloc     ns per malloc/free pair (and realloc/calloc mix) per thread, at
+            1, 2 and N threads, for glibc, jemalloc alone, allocfail with
+            no rules / 100 non-stack rules / one in= rule at depth 16 / a
+            probability=0.001% rule, and libfiu; each a ratio to jemalloc
+            measured in the same run (medians of --reps runs, pinned to
+            CPUs when there are enough).
+  programs  wall time of sqlite3 building a 1M-row table and of a python3
+            allocation-heavy script, with and without the shim.
+  explore   runs per second of allocfail explore against bare fork+exec of
+            the same command; sites explored per minute on a real program.
+
+Timing belongs here, never in pass/fail tests.
+"""
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--build", required=True)
+ap.add_argument("--what", default="alloc,programs,explore")
+ap.add_argument("--reps", type=int, default=7)
+ap.add_argument("--iters", type=int, default=10_000_000)
+ap.add_argument("--threads", default="")
+ap.add_argument("--quick", action="store_true", help="a short run (meson test --benchmark)")
+args = ap.parse_args()
+if args.quick:
+    args.reps, args.iters = 3, 2_000_000
+
+B = os.path.abspath(args.build)
+SHIM = os.path.join(B, "shim", "liballocfail.so")
+TOOL = os.path.join(B, "tools", "allocfail")
+MB = os.path.join(B, "bench", "malloc-bench")
+JEMALLOC = next((p for p in ("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+                             "/usr/lib/libjemalloc.so.2") if os.path.exists(p)), None)
+FIU = shutil.which("fiu-run")
+NCPU = os.cpu_count() or 1
+
+
+def env(**kw):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("ALLOCFAIL_") and k != "LD_PRELOAD"}
+    e.update({k: v for k, v in kw.items() if v is not None})
+    return e
+
+
+def pin(threads):
+    # pin to as many CPUs as threads when the machine has them (less noise)
+    if shutil.which("taskset") and threads <= NCPU:
+        return ["taskset", "-c", f"{NCPU - threads}-{NCPU - 1}"]
+    return []
+
+
+def header():
+    print(f"machine: {platform.node()}, {NCPU} CPUs, {platform.processor() or platform.machine()}, "
+          f"Linux {platform.release()}; {time.strftime('%Y-%m-%d %H:%M')}")
+    try:
+        model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+        print(f"cpu: {model}")
+    except (OSError, StopIteration):
+        pass
+    print()
+
+
+def alloc():
+    d = tempfile.mkdtemp()
+    hundred = os.path.join(d, "100.rules")
+    with open(hundred, "w") as f:
+        for i in range(40):
+            f.write(f"fail caller=no_such_function_{i}\n")
+        for i in range(30):
+            f.write(f"fail module=libno_such_{i}.so*\n")
+        for i in range(30):
+            f.write(f"fail size={1 << 30 + (i % 3)}..{(1 << 30 + (i % 3)) + i} fn=malloc,calloc\n")
+    configs = [
+        ("glibc", env(), []),
+        ("jemalloc alone", env(LD_PRELOAD=JEMALLOC), []),
+        ("allocfail, no rules", env(LD_PRELOAD=SHIM), []),
+        ("allocfail, 100 non-stack rules", env(LD_PRELOAD=SHIM, ALLOCFAIL_RULES=hundred), []),
+        ("allocfail, 1 in= rule, depth 16", env(LD_PRELOAD=SHIM, ALLOCFAIL_RULE="fail in=no_such_function depth=16"), []),
+        ("allocfail, probability=0.001%", env(LD_PRELOAD=SHIM, ALLOCFAIL_RULE="fail probability=0.001%",
+                                              ALLOCFAIL_SEED="1", ALLOCFAIL_LOG="/dev/null"), []),
+    ]
+    if FIU:
+        configs.append(("libfiu, malloc at 0.001%", env(),
+                        [FIU, "-x", "-c", "enable_random name=libc/mm/malloc,probability=0.00001"]))
+    threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, 2, NCPU})
+    for mode in ("pair", "mix"):
+        print(f"### {'malloc/free pairs, sizes 8 B to 4 KiB' if mode == 'pair' else 'realloc/calloc mix'}"
+              f" (ns per operation per thread; ratio to jemalloc)\n")
+        print("| configuration | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in threads) + " |")
+        print("|---|" + "---|" * len(threads))
+        results = {}
+        for t in threads:
+            # interleave the configurations, repetition by repetition
+            samples = {name: [] for name, _, _ in configs}
+            iters = args.iters if t <= NCPU else args.iters // 4
+            for _ in range(args.reps):
+                for name, e, prefix in configs:
+                    r = subprocess.run(pin(t) + prefix + [MB, mode, str(t), str(iters)], env=e,
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                    try:
+                        samples[name].append(float(r.stdout))
+                    except ValueError:
+                        samples[name].append(float("nan"))
+            for name in samples:
+                results[(name, t)] = statistics.median(samples[name])
+        for name, _, _ in configs:
+            cells = []
+            for t in threads:
+                v, base = results[(name, t)], results[("jemalloc alone", t)]
+                cells.append(f"{v:.1f} ({v / base:.2f}x)")
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        print()
+    shutil.rmtree(d)
+
+
+def wall(argv, e, reps):
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        subprocess.run(argv, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def programs():
+    print("### whole programs (median wall time; no rules)\n")
+    print("| program | without the shim | with the shim | ratio |")
+    print("|---|---|---|---|")
+    n = 200_000 if args.quick else 1_000_000
+    progs = []
+    if shutil.which("sqlite3"):
+        progs.append((f"sqlite3: {n} rows, indexed", ["sqlite3", ":memory:",
+            "create table t(a integer primary key, b text, c real);"
+            f"with recursive c(x) as (select 1 union all select x+1 from c where x<{n}) "
+            "insert into t select x, hex(randomblob(16)), x*1.5 from c;"
+            "create index ib on t(b); select count(*), sum(length(b)) from t;"]))
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    progs.append(("python3: dicts, lists, strings", [py, "-c",
+        "d={}\nfor i in range(%d):\n    d[str(i)]=[i, str(i)*3, {'k': i}]\n"
+        "s=sorted(d.items(), key=lambda kv: kv[1][1])\nprint(len(s))" % (n // 2)]))
+    for name, argv in progs:
+        a = wall(argv, env(), args.reps)
+        b = wall(argv, env(LD_PRELOAD=SHIM), args.reps)
+        print(f"| {name} | {a:.2f} s | {b:.2f} s | {b / a:.3f} |")
+    print()
+
+
+def explore():
+    target = os.path.join(B, "bench", "explore-target")
+    spawn = os.path.join(B, "bench", "spawn-loop")
+    print("### allocfail explore throughput\n")
+    runs = []
+    for _ in range(args.reps):
+        t0 = time.perf_counter()
+        r = subprocess.run([TOOL, "explore", "-q", "--jobs", "1", "--json", "/dev/stdout", "--", target],
+                           env=env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        el = time.perf_counter() - t0
+        import json
+        text = r.stdout.decode()
+        doc = json.loads(text[text.index("{\"allocfail\""):])
+        runs.append(doc["runs"] / el)
+    bare = []
+    for _ in range(args.reps):
+        r = subprocess.run([spawn, "200", target], stdout=subprocess.PIPE)
+        bare.append(float(r.stdout))
+    a, b = statistics.median(runs), statistics.median(bare)
+    print("| measure | runs per second |")
+    print("|---|---|")
+    print(f"| bare fork+exec of explore-target (spawn-loop, pipes drained) | {b:.0f} |")
+    print(f"| allocfail explore --jobs 1 on explore-target (24 sites) | {a:.0f} |")
+    print(f"| ratio | {a / b:.2f} |")
+    print()
+    real = shutil.which("sed")
+    if real:
+        with tempfile.NamedTemporaryFile("w", delete=False) as f:
+            for i in range(20000):
+                f.write(f"{i} line {i * 7 % 1013}\n")
+            inp = f.name
+        t0 = time.perf_counter()
+        r = subprocess.run([TOOL, "explore", "-q", "--json", "/dev/stdout", "--stdin", inp, "--",
+                            real, "-e", "s/1/one/g", "-e", "/9$/d"], env=env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+        el = time.perf_counter() - t0
+        import json
+        text = r.stdout.decode()
+        doc = json.loads(text[text.index("{\"allocfail\""):])
+        os.unlink(inp)
+        print(f"sed -e s/1/one/g -e /9$/d over 20000 lines: {len(doc['sites'])} call sites explored in "
+              f"{doc['runs']} runs, {el:.1f} s, {NCPU} jobs: "
+              f"{len(doc['sites']) / el * 60:.0f} sites per minute\n")
+
+
+header()
+for w in args.what.split(","):
+    {"alloc": alloc, "programs": programs, "explore": explore}[w]()
