@@ -60,13 +60,26 @@ struct af_thread {
 	struct af_qsite {
 		uint64_t key;       /* af_qkey(ra, fn, k) */
 		struct af_mod *mod; /* the verdict holds while it is alive */
-		int none;           /* 1: no rule can match; 0: the slow path */
+		int verdict;        /* AF_Q_* */
+		int rule;           /* AF_Q_DRAW: the rule that draws */
 	} qsite[32];
+	int pending;       /* rule + 1 whose draw fired in quick() */
+	/* probability draws: this thread's own stream of each rule */
+	uint64_t *draws;   /* nrules counters, allocated on first use */
+	uint64_t salt;     /* 0 for the first thread to draw */
+	int private_gone;  /* past the thread's exit destructor */
+	/* frame addresses seen lately (in=/notin=) */
+	struct af_qframe {
+		uintptr_t pc;
+		struct af_addr *a;
+	} qframe[64];
 	unsigned long since_injection; /* allocations since the last injection */
 	int altstack;                  /* the crash handler's stack is set up */
 };
 
 extern AF_TLS struct af_thread af_t;
+
+#define AF_COUNT_MAX 1000
 
 enum {
 	AF_T_NTH = 1u << 0,   /* the fail-nth hook is armed */
@@ -156,7 +169,10 @@ struct af_req {
 	void *ra;     /* return address into the caller of the entry point */
 	uintptr_t *frames; /* the stack, when af_slow captured it early */
 	int nframes;
+	int decided;       /* >= 0: af_slow decided to inject by this rule;
+			      AF_DECIDED_NO: not to inject; -1: undecided */
 };
+#define AF_DECIDED_NO (-3)
 
 void *af_alloc_slow(struct af_req *rq);
 /* The same with the request as arguments: keeps the callers frameless. */
@@ -169,7 +185,9 @@ static inline uint64_t af_qkey(uintptr_t ra, int fn, int k)
 {
 	return (uint64_t)ra | ((uint64_t)fn << 60) | ((uint64_t)k << 47);
 }
+enum { AF_Q_SLOW, AF_Q_PLAIN, AF_Q_DRAW };
 int af_quick_size_interval(struct af_thread *t, size_t size);
+int af_quick_draw(struct af_thread *t, int rule);
 int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra);
 extern _Atomic uint64_t af_early_bytes;
 void af_free_slow(void *p);
@@ -242,6 +260,8 @@ void af_limit_give(struct af_thread *t, size_t n);
 int64_t af_limit_live(void);
 void af_limit_thread_exit(struct af_thread *t);
 void af_thread_register(struct af_thread *t);
+/* Frees the thread's shim-private memory when it exits. */
+void af_thread_register_exit(struct af_thread *t);
 
 /* ---- per-site statistics, census, summary (af_sites.c) ---------------- */
 

@@ -21,6 +21,9 @@
 
 _Atomic uint64_t af_early_bytes; /* served before the configuration */
 
+static uint64_t *thread_draws(struct af_thread *t);
+static int should_fail(struct af_thread *t, struct af_rule *r, uint64_t size);
+
 /* ---- raw allocation with limit accounting ----------------------------- */
 
 static void *raw(const struct af_req *rq, size_t align)
@@ -121,6 +124,17 @@ static const uint64_t *cb_site_mask(void *p)
 	return ctx_callsite((struct ctx *)p)->site;
 }
 
+/* af_addr_get through a small per-thread cache: stacks repeat */
+static struct af_addr *frame_addr(struct af_thread *t, uintptr_t pc)
+{
+	struct af_qframe *q = &t->qframe[(pc >> 2) & 63];
+	if (AF_LIKELY(q->pc == pc && q->a->mod->alive))
+		return q->a;
+	q->a = af_addr_get(pc);
+	q->pc = pc;
+	return q->a;
+}
+
 static int cb_stack_ok(void *p, const struct af_rule *r)
 {
 	struct ctx *c = p;
@@ -128,8 +142,9 @@ static int cb_stack_ok(void *p, const struct af_rule *r)
 	int depth = r->depth ? r->depth : af_g.pol.set.depth;
 	int n = c->nframes < depth ? c->nframes : depth;
 	int in = 0;
+	struct af_thread *t = &af_t;
 	for (int i = 0; i < n; i++) {
-		struct af_addr *a = af_addr_get(c->frames[i]);
+		struct af_addr *a = frame_addr(t, c->frames[i]);
 		if (!a->in)
 			continue;
 		if (r->notin.n && af_bit(a->notin, r->index))
@@ -370,8 +385,15 @@ void *af_alloc_slow(struct af_req *rq)
 	}
 	t->guard++;
 	int saved_errno = errno;
-	if (t->slow & AF_T_COUNT)
-		t->since_injection++;
+	/* after an injection, allocations are counted for the crash report,
+	   exactly up to AF_COUNT_MAX; then the thread returns to the fast
+	   paths and a crash reports "more than AF_COUNT_MAX" */
+	if (t->slow & AF_T_COUNT) {
+		if (++t->since_injection >= AF_COUNT_MAX) {
+			t->slow &= ~AF_T_COUNT;
+			af_thread_update(t);
+		}
+	}
 	if (AF_UNLIKELY(atomic_load_explicit(&af_crash_armed, memory_order_relaxed) && !t->altstack))
 		af_crash_thread(t);
 
@@ -385,7 +407,10 @@ void *af_alloc_slow(struct af_req *rq)
 	c.have_name = 0;
 
 	int rule = -1, action = -1;
-	if (af_g.mode & AF_M_RULES) {
+	if (rq->decided >= 0) { /* af_slow drew and decided */
+		rule = rq->decided;
+		action = AF_ACT_FAIL;
+	} else if (af_g.mode & AF_M_RULES) {
 		struct af_query q = {rq->fn, rq->size, &c, cb_site_mask, cb_stack_ok, cb_thread_ok};
 		rule = af_match_first(&af_g.match, &q);
 		if (rule >= 0)
@@ -402,8 +427,10 @@ void *af_alloc_slow(struct af_req *rq)
 				t->slow &= ~AF_T_NTH;
 				af_thread_update(t);
 			}
-		} else if (action == AF_ACT_FAIL) {
-			inject = af_rule_should_fail(af_g.pol.rules[rule], rq->size);
+		} else if (rq->decided >= 0) {
+			inject = 1;
+		} else if (action == AF_ACT_FAIL && rq->decided != AF_DECIDED_NO) {
+			inject = should_fail(t, af_g.pol.rules[rule], rq->size);
 		}
 	}
 
@@ -483,31 +510,70 @@ void *af_alloc_slow(struct af_req *rq)
 	return p;
 }
 
+/* ---- probability draws: a stream per thread ----------------------------- */
+
+static _Atomic uint64_t next_salt;
+
+/* This thread's draw counters (nrules), allocated on first use; the first
+   thread to draw gets salt 0, the rule's documented stream, so that a
+   single-threaded program repeats exactly under the same seed. */
+static uint64_t *thread_draws(struct af_thread *t)
+{
+	if (AF_UNLIKELY(!t->draws)) {
+		if (t->private_gone)
+			return NULL;
+		t->draws = af_imalloc(sizeof(uint64_t) * (size_t)(af_g.pol.nrules ? af_g.pol.nrules : 1));
+		t->salt = atomic_fetch_add(&next_salt, 1);
+		af_thread_register_exit(t);
+	}
+	return t->draws;
+}
+
+static int should_fail(struct af_thread *t, struct af_rule *r, uint64_t size)
+{
+	uint64_t *d = thread_draws(t);
+	return d ? af_rule_should_fail_stream(r, size, &d[r->index], t->salt)
+		 : af_rule_should_fail(r, size);
+}
+
 /* ---- the quick path: rules configured, none of which can match -------- */
 
-/* The rules whose fn= and size= admit the request, ANDed with the call
-   site's mask when a site matcher is involved: 1 when no rule can match
-   (the request may be served plainly), 0 when the slow path must decide. */
-static int none_can_match(int fn, int k, struct af_addr *a)
+/* What the rules decide for a (call site, entry point, size interval),
+   when that alone decides: AF_Q_PLAIN when nothing can inject (no rule
+   matches, or the first match is nofail or noretry), AF_Q_DRAW when the
+   first match is a fail rule whose only trigger is a probability (one
+   draw decides), AF_Q_SLOW when stacks, thread names or shared counters
+   are involved, or the call site is further up the stack (a = NULL). */
+static int quick_decide(int fn, int k, struct af_addr *a, int *rule)
 {
 	const struct af_match *m = &af_g.match;
 	int W = m->nwords;
 	const uint64_t *fc = m->fn_cand + fn * W, *sc = m->size_cand + k * W;
 	for (int w = 0; w < W; w++) {
 		uint64_t c = fc[w] & sc[w];
-		if (!c)
-			continue;
-		if (c & (m->stack_rules[w] | m->thread_rules[w]))
-			return 0; /* stacks and thread names: the slow path */
-		if (c & m->site_rules[w]) {
-			if (!a)
-				return 0; /* the call site is further up the stack */
-			c &= ~m->site_rules[w] | a->site[w];
+		while (c) {
+			int b = __builtin_ctzll(c);
+			c &= c - 1;
+			uint64_t bit = 1ull << b;
+			if ((m->stack_rules[w] | m->thread_rules[w]) & bit)
+				return AF_Q_SLOW;
+			if (m->site_rules[w] & bit) {
+				if (!a)
+					return AF_Q_SLOW;
+				if (!(a->site[w] & bit))
+					continue; /* its call-site matchers reject this site */
+			}
+			const struct af_rule *r = af_g.pol.rules[w * 64 + b];
+			if (r->action != AF_ACT_FAIL)
+				return AF_Q_PLAIN;
+			if (af_rule_probability_only(r)) {
+				*rule = r->index;
+				return AF_Q_DRAW;
+			}
+			return AF_Q_SLOW;
 		}
-		if (c)
-			return 0;
 	}
-	return 1;
+	return AF_Q_PLAIN;
 }
 
 int af_quick_size_interval(struct af_thread *t, size_t size)
@@ -535,8 +601,61 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	t->guard--;
 	q->key = key;
 	q->mod = a->mod;
-	q->none = none_can_match(fn, k, a->mod->runtime || a->mod->shim || !a->site ? NULL : a);
-	return q->none;
+	q->rule = 0;
+	q->verdict = quick_decide(fn, k, a->mod->runtime || a->mod->shim || !a->site ? NULL : a,
+				  &q->rule);
+	return q->verdict;
+}
+
+/* A AF_Q_DRAW verdict: 1 when the draw does not fire (plain), 0 when it
+   does, and then the slow path injects without drawing again. */
+int af_quick_draw(struct af_thread *t, int rule)
+{
+	uint64_t *d = thread_draws(t);
+	if (!d)
+		return 0;
+	if (!af_rule_draw(af_g.pol.rules[rule], d[rule]++, t->salt))
+		return 1;
+	t->pending = rule + 1;
+	return 0;
+}
+
+/* The medium path, for a process with rules only and nothing armed on this
+   thread: match the rules (with the stack af_slow captured), and when
+   nothing can inject (no rule, a nofail or noretry rule, a probability
+   that does not fire), allocate plainly. NULL: the slow path takes over,
+   with rq->decided saying what was decided here. */
+static void *medium(struct af_req *rq)
+{
+	struct af_thread *t = &af_t;
+	struct ctx c;
+	c.rq = rq;
+	c.old_usable = 0;
+	c.have_stack = 0;
+	c.nframes = 0;
+	c.cs = 0;
+	c.csaddr = NULL;
+	c.have_name = 0;
+	t->guard++; /* address lookups may load symbol tables */
+	struct af_query q = {rq->fn, rq->size, &c, cb_site_mask, cb_stack_ok, cb_thread_ok};
+	int rule = af_match_first(&af_g.match, &q);
+	int go_slow = 0;
+	if (rule >= 0 && af_g.pol.rules[rule]->action == AF_ACT_FAIL) {
+		struct af_rule *r = af_g.pol.rules[rule];
+		uint64_t *d = af_rule_probability_only(r) ? thread_draws(t) : NULL;
+		if (!d)
+			go_slow = 1; /* counters shared by definition: the slow path */
+		else if (af_rule_draw(r, d[r->index]++, t->salt)) {
+			rq->decided = rule;
+			go_slow = 1;
+		} else {
+			rq->decided = AF_DECIDED_NO;
+		}
+	}
+	t->guard--;
+	if (go_slow)
+		return NULL;
+	return raw(rq, rq->align);
 }
 
 /* Every entry point reaches here by a tail call, so the only frame of the
@@ -545,11 +664,16 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
    the rules look (plus this frame). */
 void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra)
 {
-	struct af_req rq = {fn, n, align, zero, old, ra, NULL, 0};
+	struct af_req rq = {fn, n, align, zero, old, ra, NULL, 0, -1};
 	uintptr_t frames[AF_MAX_FRAMES + 2];
 	const struct af_match *m = &af_g.match;
-	if (m->any_stack && af_unw_backtrace && af_ready() && !af_t.guard) {
-		struct af_thread *t = &af_t;
+	struct af_thread *t = &af_t;
+	if (t->pending) { /* quick() drew, and the draw fired */
+		rq.decided = t->pending - 1;
+		t->pending = 0;
+		return af_alloc_slow(&rq);
+	}
+	if (m->any_stack && af_unw_backtrace && af_ready() && !t->guard) {
 		int k = n >= t->iv_lo && n < t->iv_hi ? t->iv_k : af_quick_size_interval(t, n);
 		if (m->stack_cand[fn * m->nbounds + k]) {
 			int want = m->max_depth + 2;
@@ -565,6 +689,11 @@ void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra)
 				rq.nframes = got - i;
 			}
 		}
+	}
+	if (t->quick && !t->guard && !t->nofail && !t->suspend && af_ready()) {
+		void *p = medium(&rq);
+		if (p)
+			return p;
 	}
 	return af_alloc_slow(&rq);
 }

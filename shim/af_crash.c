@@ -283,8 +283,14 @@ static void handler(int sig, siginfo_t *si, void *uc)
 			af_fmt(detail, sizeof detail, "address %p", si->si_addr);
 		else
 			af_fmt(detail, sizeof detail, "code %d", si->si_code);
-		af_say(fd, "%s (%s) in %s, %lu allocation%s after an injected failure on this thread",
-		       signame(sig), detail, where, after, after == 1 ? "" : "s");
+		if (after >= AF_COUNT_MAX)
+			af_say(fd, "%s (%s) in %s, more than %d allocations after an injected failure "
+				   "on this thread",
+			       signame(sig), detail, where, AF_COUNT_MAX);
+		else
+			af_say(fd, "%s (%s) in %s, %lu allocation%s after an injected failure on this "
+				   "thread",
+			       signame(sig), detail, where, after, after == 1 ? "" : "s");
 		unsigned last = atomic_load(&recent_next);
 		for (unsigned i = 0; i < RECENT && i < last; i++) {
 			struct recent *r = &recent[(last - 1 - i) % RECENT];

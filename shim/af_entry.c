@@ -33,8 +33,11 @@ static inline int quick(int fn, size_t n, void *ra)
 	int k = AF_LIKELY(n >= t->iv_lo && n < t->iv_hi) ? t->iv_k : af_quick_size_interval(t, n);
 	uint64_t key = af_qkey((uintptr_t)ra, fn, k);
 	struct af_qsite *q = &t->qsite[((uintptr_t)ra >> 2) & 31];
-	return AF_LIKELY(q->key == key && q->mod->alive) ? q->none
-							 : af_quick_verdict(q, key, fn, k, (uintptr_t)ra);
+	int v = AF_LIKELY(q->key == key && q->mod->alive) ? q->verdict
+							    : af_quick_verdict(q, key, fn, k, (uintptr_t)ra);
+	if (AF_LIKELY(v == AF_Q_PLAIN))
+		return 1;
+	return v == AF_Q_DRAW && af_quick_draw(t, q->rule);
 }
 
 /* errno without a call into libc on every free: libc's errno is in static

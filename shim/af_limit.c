@@ -147,6 +147,28 @@ void af_limit_thread_exit(struct af_thread *t)
 	give_back(atomic_exchange_explicit(&t->credit, 0, memory_order_relaxed));
 }
 
+static pthread_key_t private_key;
+static pthread_once_t private_once = PTHREAD_ONCE_INIT;
+
+static void private_exit(void *p)
+{
+	struct af_thread *t = p;
+	af_ifree(t->draws);
+	t->draws = NULL;
+	t->private_gone = 1; /* later draws use the rules' shared streams */
+}
+
+static void private_init(void)
+{
+	pthread_key_create(&private_key, private_exit);
+}
+
+void af_thread_register_exit(struct af_thread *t)
+{
+	pthread_once(&private_once, private_init);
+	pthread_setspecific(private_key, t);
+}
+
 static void thread_exit(void *p)
 {
 	struct af_thread *t = p;

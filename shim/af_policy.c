@@ -1192,7 +1192,24 @@ void af_rule_reset(struct af_rule *r)
 	atomic_store(&r->space_left, (int64_t)r->space);
 }
 
+int af_rule_probability_only(const struct af_rule *r)
+{
+	return r->action == AF_ACT_FAIL && !r->prob_all &&
+	       (r->given & TRIGGER_KEYS) == (1u << AF_K_PROBABILITY);
+}
+
+int af_rule_draw(const struct af_rule *r, uint64_t n, uint64_t salt)
+{
+	uint64_t seed = salt ? r->seed ^ af_mix64(salt) : r->seed;
+	return af_mix64(seed + n * 0x9e3779b97f4a7c15ull) < r->prob;
+}
+
 int af_rule_should_fail(struct af_rule *r, uint64_t size)
+{
+	return af_rule_should_fail_stream(r, size, NULL, 0);
+}
+
+int af_rule_should_fail_stream(struct af_rule *r, uint64_t size, uint64_t *draws, uint64_t salt)
 {
 	if (r->nth) {
 		uint64_t k = atomic_fetch_add_explicit(&r->nth_count, 1, memory_order_relaxed) + 1;
@@ -1219,8 +1236,9 @@ int af_rule_should_fail(struct af_rule *r, uint64_t size)
 			return 0;
 	}
 	if (!r->prob_all) {
-		uint64_t n = atomic_fetch_add_explicit(&r->draws, 1, memory_order_relaxed);
-		if (af_mix64(r->seed + n * 0x9e3779b97f4a7c15ull) >= r->prob)
+		uint64_t n = draws ? (*draws)++
+				   : atomic_fetch_add_explicit(&r->draws, 1, memory_order_relaxed);
+		if (!af_rule_draw(r, n, salt))
 			return 0;
 	}
 fail:;

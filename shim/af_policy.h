@@ -177,8 +177,21 @@ size_t af_settings_format(const struct af_settings *s, char *buf, size_t cap);
 
 /* The trigger predicate of a matched `fail` rule, checked in the order of
    Linux's should_fail(): nth, times, space, interval, probability.
-   Thread-safe; 1 means inject. */
+   Thread-safe; 1 means inject. Probability draws come from the rule's
+   process-wide stream. */
 int af_rule_should_fail(struct af_rule *r, uint64_t size);
+
+/* The same with the caller's own draw stream for probability: *draws
+   counts its draws and salt tells streams apart (salt 0 is the rule's
+   documented stream). The shim gives each thread one, so that a draw
+   writes no shared memory. */
+int af_rule_should_fail_stream(struct af_rule *r, uint64_t size, uint64_t *draws, uint64_t salt);
+
+/* 1 when probability is the rule's only trigger (and it is below 100%):
+   such a rule can be decided by one draw. */
+int af_rule_probability_only(const struct af_rule *r);
+/* The draw itself: 1 when the n-th draw of stream salt fires. */
+int af_rule_draw(const struct af_rule *r, uint64_t n, uint64_t salt);
 /* Rewinds the triggers to their initial state (the fail-nth hook). */
 void af_rule_reset(struct af_rule *r);
 
