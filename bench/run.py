@@ -158,15 +158,17 @@ def explore():
     target = os.path.join(B, "bench", "explore-target")
     spawn = os.path.join(B, "bench", "spawn-loop")
     print("### allocfail explore throughput\n")
+    import json
+    d = tempfile.mkdtemp()
+    out = os.path.join(d, "report.json")
     runs = []
     for _ in range(args.reps):
         t0 = time.perf_counter()
-        r = subprocess.run([TOOL, "explore", "-q", "--jobs", "1", "--json", "/dev/stdout", "--", target],
-                           env=env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        subprocess.run([TOOL, "explore", "-q", "--jobs", "1", "--json", out, "--", target],
+                       env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         el = time.perf_counter() - t0
-        import json
-        text = r.stdout.decode()
-        doc = json.loads(text[text.index("{\"allocfail\""):])
+        with open(out) as f:
+            doc = json.load(f)
         runs.append(doc["runs"] / el)
     bare = []
     for _ in range(args.reps):
@@ -186,17 +188,17 @@ def explore():
                 f.write(f"{i} line {i * 7 % 1013}\n")
             inp = f.name
         t0 = time.perf_counter()
-        r = subprocess.run([TOOL, "explore", "-q", "--json", "/dev/stdout", "--stdin", inp, "--",
-                            real, "-e", "s/1/one/g", "-e", "/9$/d"], env=env(), stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL)
+        subprocess.run([TOOL, "explore", "-q", "--json", out, "--stdin", inp, "--",
+                        real, "-e", "s/1/one/g", "-e", "/9$/d"], env=env(), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         el = time.perf_counter() - t0
-        import json
-        text = r.stdout.decode()
-        doc = json.loads(text[text.index("{\"allocfail\""):])
+        with open(out) as f:
+            doc = json.load(f)
         os.unlink(inp)
         print(f"sed -e s/1/one/g -e /9$/d over 20000 lines: {len(doc['sites'])} call sites explored in "
               f"{doc['runs']} runs, {el:.1f} s, {NCPU} jobs: "
               f"{len(doc['sites']) / el * 60:.0f} sites per minute\n")
+    shutil.rmtree(d)
 
 
 header()
