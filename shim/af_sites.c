@@ -25,10 +25,13 @@ struct af_site {
 	uint64_t first_size;
 	_Atomic uint64_t calls, bytes, small, costly, injected, retries, ooms;
 	_Atomic int warned;
+	struct af_site *all; /* every site, newest first: the exit and fork
+				walks visit the sites, not the table's slots */
 };
 
 static _Atomic(struct af_site *) *table;
 static unsigned used;
+static struct af_site *_Atomic sites; /* the list through af_site.all */
 static struct af_site overflow; /* when the table is full */
 
 static inline unsigned hash_pc(uintptr_t pc)
@@ -100,6 +103,8 @@ struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq)
 			s->first_size = rq->size;
 		}
 		atomic_store_explicit(&table[slot], s, memory_order_release);
+		s->all = atomic_load_explicit(&sites, memory_order_relaxed);
+		atomic_store_explicit(&sites, s, memory_order_release);
 		used++;
 		if (af_g.census_fd >= 0)
 			census_site(s, rq);
@@ -133,10 +138,7 @@ int af_site_warn_once(struct af_site *s)
 void af_sites_atfork_child(void)
 {
 	/* the child counts its own allocations; the sites stay known */
-	for (unsigned i = 0; table && i < SITE_SIZE; i++) {
-		struct af_site *s = atomic_load(&table[i]);
-		if (!s)
-			continue;
+	for (struct af_site *s = atomic_load(&sites); s; s = s->all) {
 		atomic_store(&s->calls, 0);
 		atomic_store(&s->bytes, 0);
 		atomic_store(&s->small, 0);
@@ -150,9 +152,8 @@ void af_sites_atfork_child(void)
 static int collect(struct af_site **out, int max)
 {
 	int n = 0;
-	for (unsigned i = 0; table && i < SITE_SIZE && n < max; i++) {
-		struct af_site *s = atomic_load(&table[i]);
-		if (s && atomic_load(&s->calls) + atomic_load(&s->injected) > 0)
+	for (struct af_site *s = atomic_load(&sites); s && n < max; s = s->all) {
+		if (atomic_load(&s->calls) + atomic_load(&s->injected) > 0)
 			out[n++] = s;
 	}
 	/* by calls, descending; ties by address for a stable order */
@@ -170,10 +171,8 @@ static int collect(struct af_site **out, int max)
 
 static void census_counts(void)
 {
-	int n = 0;
-	for (unsigned i = 0; table && i < SITE_SIZE; i++) {
-		struct af_site *s = atomic_load(&table[i]);
-		if (!s || !atomic_load(&s->calls))
+	for (struct af_site *s = atomic_load(&sites); s; s = s->all) {
+		if (!atomic_load(&s->calls))
 			continue;
 		char line[768], name[512];
 		struct af_buf b;
@@ -194,9 +193,7 @@ static void census_counts(void)
 			   (unsigned long long)atomic_load(&s->injected));
 		if (!b.truncated)
 			af_write_all(af_g.census_fd, line, b.len);
-		n++;
 	}
-	(void)n;
 }
 
 static void summary(void)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,23 +116,36 @@ int run_child(const struct runspec *s, struct runres *r)
 			close(pf[i].fd);
 	r->err[r->err_len] = 0;
 	/* wait, still honouring the timeout (the child may have closed its
-	   outputs and kept running) */
+	   outputs and kept running): on a pidfd when the kernel has them, so
+	   that the exit is seen at once, else by polling */
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
 		pid_t w = waitpid(pid, &r->wstatus, r->timed_out || s->timeout <= 0 ? 0 : WNOHANG);
 		if (w == pid)
 			break;
-		if (w < 0 && errno != EINTR)
+		if (w < 0 && errno != EINTR) {
+			if (pidfd >= 0)
+				close(pidfd);
 			return -1;
+		}
 		if (w == 0) {
-			if (now() - start >= s->timeout) {
+			double left = s->timeout - (now() - start);
+			if (left <= 0) {
 				r->timed_out = 1;
 				kill(-pid, SIGKILL);
 				continue;
 			}
-			struct timespec ts = {0, 2000000};
-			nanosleep(&ts, NULL);
+			if (pidfd >= 0) {
+				struct pollfd pp = {pidfd, POLLIN, 0};
+				poll(&pp, 1, (int)(left * 1000) + 1);
+			} else {
+				struct timespec ts = {0, 2000000};
+				nanosleep(&ts, NULL);
+			}
 		}
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	/* the whole group goes, including anything the program left behind */
 	kill(-pid, SIGKILL);
 	int e;
