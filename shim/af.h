@@ -115,8 +115,8 @@ struct af_global {
 	struct af_match match;
 	uint64_t threshold; /* largest small request */
 	int need_stack;     /* load libunwind */
-	int log_fd;         /* JSON log, -1: none */
-	int census_fd;      /* census stream for the command, -1: none */
+	_Atomic int log_fd;    /* JSON log, -1: none (af_out_write) */
+	_Atomic int census_fd; /* census stream for the command, -1: none */
 	int stderr_fd;
 	int seed_random;
 	uint64_t seed;
@@ -286,7 +286,12 @@ void af_report_canary(const struct af_req *rq, const uintptr_t *frames, int nfra
 void af_report_oom(const struct af_req *rq, const uintptr_t *frames, int nframes, int cs,
 		   unsigned tries, uint64_t ns, int action);
 
-int af_log_open_fd(const char *path, const char **why);
+/* The log and the census (AF_OUT_*): opened high, refusing symbolic
+   links and anything but files and terminals; each write checks that the
+   descriptor is still the file (see af_log.c). */
+enum { AF_OUT_LOG, AF_OUT_CENSUS };
+int af_out_open(int which, const char *path, const char **why);
+void af_out_write(int which, const char *s, size_t n);
 void af_report_seed(uint64_t seed);
 void af_log_frame(struct af_buf *b, uintptr_t pc);
 /* Source file and line of a code address (libdw), cached; -1 if unknown. */

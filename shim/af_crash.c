@@ -259,7 +259,7 @@ static void handler(int sig, siginfo_t *si, void *uc)
 			}
 			b.cap += 64;
 			af_buf_puts(&b, "]}\n");
-			af_write_all(af_g.log_fd, line, b.len);
+			af_out_write(AF_OUT_LOG, line, b.len);
 		}
 
 		/* stderr: a short block */

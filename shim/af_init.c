@@ -223,14 +223,12 @@ static void configure(void)
 		log = af_g.pol.set.log;
 	if (log && strcmp(log, "stderr") != 0) {
 		const char *why;
-		af_g.log_fd = af_log_open_fd(log, &why);
-		if (af_g.log_fd < 0)
+		if (af_out_open(AF_OUT_LOG, log, &why) < 0)
 			fatal("cannot open log '%s': %s", log, why);
 	}
 	if ((v = af_getenv("ALLOCFAIL_CENSUS"))) {
 		const char *why;
-		af_g.census_fd = af_log_open_fd(v, &why);
-		if (af_g.census_fd < 0)
+		if (af_out_open(AF_OUT_CENSUS, v, &why) < 0)
 			fatal("cannot open census '%s': %s", v, why);
 		af_g.mode |= AF_M_CENSUS;
 	}

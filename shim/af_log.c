@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,14 +22,87 @@
 static _Atomic uint64_t seq;
 static _Atomic unsigned stderr_injections;
 
-int af_log_open_fd(const char *path, const char **why)
+/* The log and the census are the program's descriptors too: it may close
+   them (daemons close everything above 2) and get the same number back for
+   a file of its own, where our lines would then land. So they live high
+   (from AF_OUT_MIN up, not shifting the program's numbering), and before
+   each write the descriptor is checked to still be the file we opened;
+   if not, the path is opened again. Raw system calls: this also runs in
+   the crash handler. */
+#define AF_OUT_MIN 1000
+
+static struct af_out {
+	const char *path;
+	unsigned long dev, ino;
+} outs[2];
+
+static int open_checked(const char *path, const char **why, struct stat *st)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+	/* O_NONBLOCK: a FIFO planted at the path must not block the program */
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
+			      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+				      O_NONBLOCK,
+			      0644);
 	if (fd < 0) {
-		*why = errno == ELOOP ? "it is a symbolic link, which is refused" : strerror(errno);
+		*why = errno == ELOOP	 ? "it is a symbolic link, which is refused"
+		       : errno == ENXIO ? "it is a FIFO or socket, not a regular file or a terminal"
+					: NULL; /* strerror: not in a signal handler */
 		return -1;
 	}
+	if (syscall(SYS_fstat, fd, st) < 0 || !(S_ISREG(st->st_mode) || S_ISCHR(st->st_mode))) {
+		syscall(SYS_close, fd);
+		*why = "it is not a regular file or a terminal";
+		return -1;
+	}
+	syscall(SYS_fcntl, fd, F_SETFL, O_APPEND);
+	int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, AF_OUT_MIN);
+	if (high >= 0) {
+		syscall(SYS_close, fd);
+		fd = high;
+	}
 	return fd;
+}
+
+int af_out_open(int which, const char *path, const char **why)
+{
+	struct stat st;
+	int fd = open_checked(path, why, &st);
+	if (fd < 0) {
+		if (!*why)
+			*why = strerror(errno);
+		return -1;
+	}
+	outs[which].path = path;
+	outs[which].dev = st.st_dev;
+	outs[which].ino = st.st_ino;
+	atomic_store(which == AF_OUT_LOG ? &af_g.log_fd : &af_g.census_fd, fd);
+	return fd;
+}
+
+void af_out_write(int which, const char *s, size_t n)
+{
+	_Atomic int *fdp = which == AF_OUT_LOG ? &af_g.log_fd : &af_g.census_fd;
+	int fd = atomic_load(fdp);
+	if (fd < 0)
+		return;
+	struct stat st;
+	if (syscall(SYS_fstat, fd, &st) < 0 || st.st_dev != outs[which].dev ||
+	    st.st_ino != outs[which].ino) {
+		/* not ours any more: never write into the program's file */
+		const char *why;
+		int nfd = open_checked(outs[which].path, &why, &st);
+		if (nfd < 0)
+			return;
+		int expect = fd;
+		if (!atomic_compare_exchange_strong(fdp, &expect, nfd)) {
+			syscall(SYS_close, nfd); /* another thread was first */
+			nfd = expect;
+		}
+		fd = nfd;
+		outs[which].dev = st.st_dev;
+		outs[which].ino = st.st_ino;
+	}
+	af_write_all(fd, s, n);
 }
 
 uint64_t af_log_next_seq(void)
@@ -118,7 +192,7 @@ static void request(struct af_buf *b, const struct af_req *rq, const uintptr_t *
 static void emit(struct af_buf *b)
 {
 	af_buf_puts(b, "}\n");
-	af_write_all(af_g.log_fd, b->p, b->len);
+	af_out_write(AF_OUT_LOG, b->p, b->len);
 }
 
 static void rule_name(char *buf, size_t cap, int rule)

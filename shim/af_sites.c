@@ -55,7 +55,7 @@ static void census_site(const struct af_site *s, const struct af_req *rq)
 		af_buf_fmt(&b, ",\"fn\":\"%s\",\"size\":%zu", af_fn_names[rq->fn], rq->size);
 	af_buf_puts(&b, "}\n");
 	if (!b.truncated)
-		af_write_all(af_g.census_fd, line, b.len);
+		af_out_write(AF_OUT_CENSUS, line, b.len);
 }
 
 struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq)
@@ -192,7 +192,7 @@ static void census_counts(void)
 			   (unsigned long long)atomic_load(&s->costly),
 			   (unsigned long long)atomic_load(&s->injected));
 		if (!b.truncated)
-			af_write_all(af_g.census_fd, line, b.len);
+			af_out_write(AF_OUT_CENSUS, line, b.len);
 	}
 }
 

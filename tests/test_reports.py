@@ -102,6 +102,23 @@ with tempfile.TemporaryDirectory() as d:
        "with one line saying why")
     check(not os.path.exists(target), "and nothing was written through it")
 
+    # a FIFO planted at the log path is refused too, without blocking
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    r = run([prog("crashy"), "deref"], preload=True, ALLOCFAIL_LOG=fifo, timeout=20)
+    eq(r.returncode, 125, "a FIFO at the log path: status 125")
+    eq(stderr_lines(r), [f"allocfail: cannot open log '{fifo}': it is a FIFO or socket, "
+                         "not a regular file or a terminal"], "with one line saying why")
+
+    # a program that closes the log's descriptor and opens a file of its
+    # own: the log goes on in the log, never into the program's file
+    data, log = os.path.join(d, "data"), os.path.join(d, "closefds.log")
+    r = run([prog("closefds"), data], preload=True, ALLOCFAIL_LOG=log,
+            ALLOCFAIL_RULE="fail caller=main fn=malloc size=100")
+    eq((r.returncode, r.stdout), (0, b"failed\n"), "closefds: the allocation was failed")
+    eq(open(data, "rb").read(), b"DATA\n", "the program's file holds only its own data")
+    eq([e["ev"] for e in json_lines(log)], ["inject"], "and the log holds the injection")
+
 # the census: every known call site with its count
 r = tool("sites", "--json", "--", prog("census"))
 eq(r.returncode, 0, "allocfail sites: status 0")
