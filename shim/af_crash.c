@@ -234,7 +234,11 @@ static void handler(int sig, siginfo_t *si, void *uc)
 			af_buf_json(&b, name);
 			af_buf_fmt(&b, ",\"signal\":\"%s\",\"signo\":%d,\"code\":%d,\"addr\":\"%p\"",
 				   signame(sig), sig, si->si_code, si->si_addr);
-			af_buf_fmt(&b, ",\"after\":%lu,\"crash_site\":%d,\"stack\":[", after, cs);
+			if (af_t.injected)
+				af_buf_fmt(&b, ",\"after\":%lu", after);
+			else /* nothing was injected on this thread */
+				af_buf_puts(&b, ",\"after\":null");
+			af_buf_fmt(&b, ",\"crash_site\":%d,\"stack\":[", cs);
 			for (int i = 0; i < n; i++) {
 				size_t mark = b.len;
 				if (i)
@@ -283,7 +287,11 @@ static void handler(int sig, siginfo_t *si, void *uc)
 			af_fmt(detail, sizeof detail, "address %p", si->si_addr);
 		else
 			af_fmt(detail, sizeof detail, "code %d", si->si_code);
-		if (after >= AF_COUNT_MAX)
+		if (!af_t.injected)
+			af_say(fd, "%s (%s) in %s, on a thread where no failure was injected "
+				   "(there was one on another thread)",
+			       signame(sig), detail, where);
+		else if (after >= AF_COUNT_MAX)
 			af_say(fd, "%s (%s) in %s, more than %d allocations after an injected failure "
 				   "on this thread",
 			       signame(sig), detail, where, AF_COUNT_MAX);

@@ -124,6 +124,14 @@ if os.path.exists(DEMO_ASAN):
               "ASan build: the leak on load_prices' error path is a sanitizer finding", got)
         eq(sorted(c for c, _, _ in got), ["abort", "crash", "hang", "sanitizer", "silent"],
            "ASan build: one finding of each class")
+        # its reproducer reproduces it: allocfail run --backend next sets up ASan
+        san = [f for f in doc["findings"] if f["class"] == "sanitizer"]
+        for f in san:
+            cmd = f["reproducer"].replace("allocfail run", shlex.quote(TOOL) + " run", 1)
+            p = subprocess.run(["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=30, env=clean_env())
+            check(b"LeakSanitizer: detected memory leaks" in p.stderr,
+                  "ASan build: the sanitizer finding's reproducer shows the leak", p.stderr[-600:])
 
 # error paths inside error paths
 with tempfile.TemporaryDirectory() as d:
@@ -146,6 +154,33 @@ for mode in ("nth", "every"):
         got = findings(json.loads(open(js).read()))
         check(("crash", "parse_item", line_of("struct item *it = malloc(sizeof *it);")) in got,
               f"--mode {mode}: the crash in parse_item", got)
+
+# two bugs at one injection site: JUnit fails each of them
+with tempfile.TemporaryDirectory() as d:
+    ju = os.path.join(d, "t.xml")
+    r = explore("--mode", "nth", "--jobs", "1", "--json", "-", "--junit", ju, "--", prog("twocrash"))
+    doc = json.loads(r.stdout)  # the report alone on stdout; the table went to stderr
+    crashes = sorted(f["crash_stack"][0]["function"] for f in doc["findings"] if f["class"] == "crash")
+    eq(crashes, ["first", "second"], "twocrash: two crash findings at make's call site")
+    check("CLASS" in r.stderr.decode(), "--json -: the table goes to stderr", r.stderr)
+    root = ET.parse(ju).getroot()
+    fails = root.findall(".//failure")
+    eq(len(fails), 2, "JUnit: a failure per bug, two at one site")
+    eq(root.get("failures"), "2", "JUnit: the count says so")
+
+# report paths are checked before any run; merge refuses a shard twice
+with tempfile.TemporaryDirectory() as d:
+    r = explore("--json", "/nonexistent/dir/r.json", "--", DEMO)
+    eq(r.returncode, 2, "--json in a missing directory: status 2 before any run")
+    check(b"cannot write" in r.stderr and b"CLASS" not in r.stdout, "with one line", r.stderr)
+    r = explore("--json", "-", "--sarif", "-", "--", DEMO)
+    eq(r.returncode, 2, "two reports on stdout: status 2")
+    p1 = os.path.join(d, "s1.json")
+    explore("--timeout", "1", "--shard", "1/2", "--json", p1, "--", DEMO)
+    m = tool("merge", p1, p1)
+    eq(m.returncode, 2, "merge of the same shard twice: status 2")
+    eq(m.stderr.decode().strip(), f"allocfail: merge: '{p1}' is a shard already read (the same K)",
+       "merge: says which report repeats")
 
 # --isolate: runs that write into their working directory do not collide
 with tempfile.TemporaryDirectory() as d:

@@ -881,15 +881,7 @@ int cmd_explore(int argc, char **argv)
 			  argv[i]);
 	if (!find_shim())
 		die_usage("explore: cannot find liballocfail.so (ALLOCFAIL_SHIM=PATH names it)");
-	if (o.backend && !strcmp(o.backend, "next")) {
-		/* ASan insists on coming first in the library list; under the
-		   shim it cannot, and need not */
-		const char *as = getenv("ASAN_OPTIONS");
-		char *v = xasprintf("%s%sverify_asan_link_order=0", as ? as : "", as && *as ? ":" : "");
-		setenv("ASAN_OPTIONS", v, 1);
-		free(v);
-	}
-
+	check_report_paths("explore", o.json, o.junit, o.sarif);
 	snprintf(o.tmp, sizeof o.tmp, "%s/allocfail-explore-XXXXXX",
 		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(o.tmp)) {
@@ -1013,14 +1005,7 @@ int cmd_explore(int argc, char **argv)
 		rep.budget_hit = ntasks - next_task;
 	}
 	report_sort(&rep);
-	write_table(stdout, &rep);
-	int rc = 0;
-	if (o.json && write_json(o.json, &rep) < 0)
-		rc = EXIT_INTERNAL;
-	if (o.junit && write_junit(o.junit, &rep) < 0)
-		rc = EXIT_INTERNAL;
-	if (o.sarif && write_sarif(o.sarif, &rep) < 0)
-		rc = EXIT_INTERNAL;
+	int rc = write_reports(&rep, o.json, o.junit, o.sarif);
 	if (o.keep)
 		fprintf(stderr, "allocfail: the runs' logs are in %s\n", o.tmp);
 	else

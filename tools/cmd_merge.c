@@ -42,15 +42,9 @@ int cmd_merge(int argc, char **argv)
 	}
 	if (!nfiles)
 		die_usage("merge: no report given (see allocfail merge --help)");
+	check_report_paths("merge", json, junit, sarif);
 	r.shard_k = r.shard_n = 1;
 	report_sort(&r);
-	write_table(stdout, &r);
-	int rc = 0;
-	if (json && write_json(json, &r) < 0)
-		rc = EXIT_INTERNAL;
-	if (junit && write_junit(junit, &r) < 0)
-		rc = EXIT_INTERNAL;
-	if (sarif && write_sarif(sarif, &r) < 0)
-		rc = EXIT_INTERNAL;
+	int rc = write_reports(&r, json, junit, sarif);
 	return rc ? rc : report_bugs(&r) ? 1 : 0;
 }

@@ -116,10 +116,15 @@ int cmd_report(int argc, char **argv)
 			} else if (ev && !strcmp(ev, "crash")) {
 				crashes++;
 				const struct jv *rec = json_get(v, "recent");
-				printf("#%lld crash: %s (address %s), %lld allocations after an injected failure"
-				       "  [pid %lld, thread %s]\n",
-				       seq, json_str(v, "signal"), json_str(v, "addr"), json_int(v, "after", 0),
-				       pid, thread ? thread : "?");
+				const struct jv *after = json_get(v, "after");
+				char aft[96];
+				if (after && after->t == J_NUM)
+					snprintf(aft, sizeof aft, "%lld allocations after an injected failure",
+						 (long long)after->num);
+				else
+					snprintf(aft, sizeof aft, "on a thread where no failure was injected");
+				printf("#%lld crash: %s (address %s), %s  [pid %lld, thread %s]\n", seq,
+				       json_str(v, "signal"), json_str(v, "addr"), aft, pid, thread ? thread : "?");
 				if (rec && rec->t == J_ARR && rec->n) {
 					printf("    recent injected failures:");
 					for (int k = 0; k < rec->n; k++)

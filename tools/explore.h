@@ -71,6 +71,8 @@ struct report {
 	double secs;
 	int budget_hit;  /* sites left unexplored */
 	int nondeterministic; /* the reference output changes between runs */
+	int *shards_read;     /* merge: the K of each report read */
+	int nshards_read, shard_n_read;
 };
 
 int outcome_is_bug(const struct report *r, int cls);
@@ -85,6 +87,13 @@ void write_table(FILE *f, const struct report *r);
 int write_json(const char *path, const struct report *r);
 int write_junit(const char *path, const struct report *r);
 int write_sarif(const char *path, const struct report *r);
+/* The table (on stdout, or on stderr when a report goes to stdout: '-'),
+   then the reports asked for; 0, or EXIT_INTERNAL when one could not be
+   written. */
+int write_reports(const struct report *r, const char *json, const char *junit, const char *sarif);
+/* Usage check before any work: at most one report on stdout, and each
+   file can be created. Dies with status 2 otherwise. */
+void check_report_paths(const char *cmd, const char *json, const char *junit, const char *sarif);
 /* Reads a report written by write_json and merges it into r. */
 int read_json(const char *path, struct report *r, char *err, size_t errcap);
 

@@ -2,6 +2,7 @@
    JSON read back for `allocfail merge`. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,27 +318,42 @@ static const struct finding *finding_of(const struct report *r, const struct sit
 	return NULL;
 }
 
+/* A bug finding that its site's test case does not show. */
+static int is_extra_finding(const struct report *r, const struct finding *x)
+{
+	if (!outcome_is_bug(r, x->cls))
+		return 0;
+	for (int i = 0; i < r->nsites; i++)
+		if (!strcmp(r->sites[i].site, x->inj_site) && outcome_is_bug(r, r->sites[i].outcome) &&
+		    finding_of(r, &r->sites[i]) == x)
+			return 0;
+	return 1;
+}
+
 int write_junit(const char *path, const struct report *r)
 {
 	FILE *f = open_out(path);
 	if (!f)
 		return -1;
-	int failures = 0, skipped = 0;
+	int failures = 0, skipped = 0, extra = 0;
 	for (int i = 0; i < r->nsites; i++) {
 		failures += outcome_is_bug(r, r->sites[i].outcome);
 		skipped += r->sites[i].outcome == O_UNREACHED;
 	}
+	for (int i = 0; i < r->nf; i++)
+		extra += is_extra_finding(r, &r->f[i]);
+	failures += extra;
 	char cmd[2048] = "";
 	size_t n = 0;
 	for (int i = 0; i < r->ncmd && n < sizeof cmd - 2; i++)
 		n += (size_t)snprintf(cmd + n, sizeof cmd - n, "%s%s", i ? " " : "", r->cmd[i]);
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<testsuites name=\"allocfail explore\" tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n",
-		r->nsites, failures, r->secs);
+		r->nsites + extra, failures, r->secs);
 	fprintf(f, "  <testsuite name=\"allocfail explore: ");
 	xml(f, cmd);
 	fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\" time=\"%.3f\">\n",
-		r->nsites, failures, skipped, r->secs);
+		r->nsites + extra, failures, skipped, r->secs);
 	for (int i = 0; i < r->nsites; i++) {
 		const struct siteres *s = &r->sites[i];
 		const char *slash = s->module ? strrchr(s->module, '/') : NULL;
@@ -380,6 +396,35 @@ int write_junit(const char *path, const struct report *r)
 			fprintf(f, "</system-out>");
 		}
 		fprintf(f, "</testcase>\n");
+	}
+	/* more bugs at a site than its test case shows (another crash site,
+	   or --mode nth/every): a test case each, so each bug fails once */
+	for (int i = 0; i < r->nf; i++) {
+		const struct finding *x = &r->f[i];
+		if (!is_extra_finding(r, x))
+			continue;
+		char w[1024], b[1024];
+		where(&x->inj, 0, w, sizeof w);
+		fprintf(f, "    <testcase classname=\"allocfail\" name=\"");
+		xml(f, x->inj_site);
+		fprintf(f, " ");
+		xml(f, w);
+		fprintf(f, " (%s at ", outcome_names[x->cls]);
+		xml(f, x->crash_site ? x->crash_site : "-");
+		fprintf(f, ")\" time=\"0\">\n      <failure type=\"%s\" message=\"", outcome_names[x->cls]);
+		xml(f, x->detail ? x->detail : outcome_text[x->cls]);
+		fprintf(f, "\">");
+		xml(f, outcome_text[x->cls]);
+		fprintf(f, "\nreproduce: ");
+		xml(f, x->reproducer);
+		if (x->crash.n) {
+			fprintf(f, "\ncrash stack:");
+			for (int k = 0; k < x->crash.n && k < 16; k++) {
+				fprintf(f, "\n  ");
+				xml(f, where(&x->crash, k, b, sizeof b));
+			}
+		}
+		fprintf(f, "</failure>\n    </testcase>\n");
 	}
 	fprintf(f, "  </testsuite>\n</testsuites>\n");
 	return close_out(f, path);
@@ -553,6 +598,27 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 			return -1;
 		}
 	}
+	const struct jv *sh = json_get(v, "shard");
+	int sk = sh && sh->t == J_ARR && sh->n == 2 ? (int)sh->items[0].num : 1;
+	int sn = sh && sh->t == J_ARR && sh->n == 2 ? (int)sh->items[1].num : 1;
+	const char *why = NULL;
+	if (r->nshards_read && strcmp(json_str(v, "mode") ? json_str(v, "mode") : "", r->mode ? r->mode : ""))
+		why = "was explored in another --mode";
+	else if (r->nshards_read && json_bool(v, "abort_is_bug", 0) != r->abort_is_bug)
+		why = "differs in --abort-is-bug";
+	else if (r->nshards_read && sn != r->shard_n_read)
+		why = "is a shard of another --shard K/N split";
+	for (int i = 0; !why && i < r->nshards_read; i++)
+		if (r->shards_read[i] == sk)
+			why = sn > 1 ? "is a shard already read (the same K)" : "repeats a report already read";
+	if (why) {
+		snprintf(err, errcap, "'%s' %s", path, why);
+		json_free(v);
+		return -1;
+	}
+	r->shards_read = xrealloc(r->shards_read, sizeof(int) * (size_t)(r->nshards_read + 1));
+	r->shards_read[r->nshards_read++] = sk;
+	r->shard_n_read = sn;
 	r->runs += json_int(v, "runs", 0);
 	double secs = json_get(v, "seconds") ? json_get(v, "seconds")->num : 0;
 	if (secs > r->secs)
@@ -619,4 +685,39 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	}
 	json_free(v);
 	return 0;
+}
+
+int write_reports(const struct report *r, const char *json, const char *junit, const char *sarif)
+{
+	int to_stdout = (json && !strcmp(json, "-")) || (junit && !strcmp(junit, "-")) ||
+			(sarif && !strcmp(sarif, "-"));
+	write_table(to_stdout ? stderr : stdout, r);
+	int rc = 0;
+	if (json && write_json(json, r) < 0)
+		rc = EXIT_INTERNAL;
+	if (junit && write_junit(junit, r) < 0)
+		rc = EXIT_INTERNAL;
+	if (sarif && write_sarif(sarif, r) < 0)
+		rc = EXIT_INTERNAL;
+	return rc;
+}
+
+void check_report_paths(const char *cmd, const char *json, const char *junit, const char *sarif)
+{
+	const char *paths[] = {json, junit, sarif};
+	const char *opts[] = {"--json", "--junit", "--sarif"};
+	int dash = 0;
+	for (int i = 0; i < 3; i++) {
+		if (!paths[i])
+			continue;
+		if (!strcmp(paths[i], "-")) {
+			if (dash++)
+				die_usage("%s: only one report can go to standard output ('-')", cmd);
+			continue;
+		}
+		int fd = open(paths[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die_usage("%s: %s '%s': cannot write: %s", cmd, opts[i], paths[i], strerror(errno));
+		close(fd);
+	}
 }

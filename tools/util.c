@@ -278,6 +278,15 @@ char **child_env(const struct ruleopts *o, const char *const *extra)
 		if (o->summary)
 			set_var(&env, "ALLOCFAIL_SUMMARY", "1");
 	}
+	const char *be = o && o->backend ? o->backend : getenv("ALLOCFAIL_BACKEND");
+	if (be && !strcmp(be, "next")) {
+		/* ASan insists on coming first in the library list; under the
+		   shim it cannot, and need not (the shim forwards to it) */
+		const char *as = getenv("ASAN_OPTIONS");
+		char *v = xasprintf("%s%sverify_asan_link_order=0", as ? as : "", as && *as ? ":" : "");
+		set_var(&env, "ASAN_OPTIONS", v);
+		free(v);
+	}
 	for (; extra && *extra; extra++) {
 		const char *eq = strchr(*extra, '=');
 		char name[256];
