@@ -206,12 +206,27 @@ for args, msg in [
     (["--", "/nonexistent/program"], "explore: cannot run '/nonexistent/program'"),
     (["--mode", "sometimes", "--", DEMO], "explore: --mode 'sometimes': expected first, every or nth"),
     (["--shard", "3/2", "--", DEMO], "explore: --shard '3/2': expected K/N with 1 <= K <= N"),
+    (["--shard", "1/2x", "--", DEMO], "explore: --shard '1/2x': expected K/N with 1 <= K <= N"),
+    (["--jobs", "2x", "--", DEMO], "explore: --jobs '2x': expected a number from 1 to 1024"),
+    (["--timeout", "soon", "--", DEMO],
+     "explore: --timeout 'soon': expected a duration in seconds (e.g. 10, 2.5, 500ms)"),
+    (["--scope", "nomatch*", "--", DEMO],
+     "explore: --scope 'nomatch*' matches no module that allocates in the reference run "
+     "(those are: allocfail-demo)"),
     (["--", "sh", "-c", "echo failing >&2; exit 3"],
      "explore: the reference run (no injection) already fails: exit status 3: failing"),
     ([], "explore: no command given"),
 ]:
     r = explore(*args)
     eq(r.returncode, 2, f"{args}: status 2")
+    eq(len(r.stderr.splitlines()), 1, f"{args}: one line")
     check(r.stderr.decode().startswith("allocfail: " + msg), f"{args}: says what is wrong", r.stderr)
     eq(r.stdout, b"", f"{args}: no report")
+for args, msg in [
+    (["sites", "--timeout", "abc", "--", DEMO],
+     "sites: --timeout 'abc': expected a duration in seconds (e.g. 10, 2.5, 500ms)"),
+    (["report", "--frames", "3x", "log"], "report: --frames '3x': expected a number from 1 to 1000"),
+]:
+    r = tool(*args)
+    eq((r.returncode, r.stderr.decode()), (2, "allocfail: " + msg + "\n"), f"{args}: status 2, one line")
 done()

@@ -14,6 +14,10 @@
 /* Print "allocfail: ..." on stderr. */
 void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Option values, strictly: anything else dies with status 2 and a line
+   naming the subcommand, the option and what was expected. */
+long opt_number(const char *cmd, const char *opt, const char *v, long lo, long hi);
+double opt_seconds(const char *cmd, const char *opt, const char *v);
 void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);

@@ -91,7 +91,12 @@ struct result {
 	int nnew;
 	double secs;
 	int injected;
+	char *internal; /* the run could not be made: why */
 };
+
+/* Runs that could not be made (explore then exits 125): the first why. */
+static int internal_errors;
+static char *internal_first;
 
 static struct {
 	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep;
@@ -352,7 +357,12 @@ static void run_task(const struct task *t, int id, struct result *res)
 {
 	memset(res, 0, sizeof *res);
 	char *dir = xasprintf("%s/run-%d", o.tmp, id);
-	mkdir(dir, 0700);
+	if (mkdir(dir, 0700) < 0) {
+		res->outcome = O_UNREACHED;
+		res->internal = xasprintf("cannot create %s: %s", dir, strerror(errno));
+		free(dir);
+		return;
+	}
 	char *log = xasprintf("%s/log", dir), *cen = xasprintf("%s/census", dir);
 	char *cwd = NULL;
 	if (o.isolate) {
@@ -399,7 +409,7 @@ static void run_task(const struct task *t, int id, struct result *res)
 	struct runres rr;
 	if (run_child(&rs, &rr) < 0) {
 		res->outcome = O_UNREACHED;
-		res->detail = xasprintf("internal error: cannot run: %s", strerror(errno));
+		res->internal = xasprintf("cannot run '%s': %s", o.path, strerror(errno));
 		goto out;
 	}
 	res->secs = rr.secs;
@@ -554,6 +564,11 @@ static void stack_from(const struct jv *a, struct stackv *st, int crash, int ski
 static void record(const struct task *t, struct result *res)
 {
 	runs_done++;
+	if (res->internal) {
+		if (!internal_errors++)
+			internal_first = xstrdup(res->internal);
+		return;
+	}
 	if (o.mode == MODE_NTH) {
 		if (!res->injected) {
 			if (nth_stop < 0 || t->nth < nth_stop)
@@ -663,6 +678,7 @@ static void record(const struct task *t, struct result *res)
 static void free_result(struct result *r)
 {
 	free(r->detail);
+	free(r->internal);
 	json_free(r->inj);
 	json_free(r->crash);
 	free(r->crash_site);
@@ -737,14 +753,6 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-static double parse_seconds(const char *what, const char *v)
-{
-	uint64_t ns;
-	if (af_parse_duration(v, &ns) < 0 || ns == 0)
-		die_usage("explore: %s '%s': expected a duration in seconds (e.g. 10, 2.5, 500ms)", what, v);
-	return (double)ns / 1e9;
-}
-
 static void read_exclude(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -813,21 +821,11 @@ int cmd_explore(int argc, char **argv)
 		} else if (!strcmp(a, "--exclude")) {
 			read_exclude(VALUE());
 		} else if (!strcmp(a, "--jobs") || !strcmp(a, "-j")) {
-			const char *v = VALUE();
-			char *end;
-			long j = strtol(v, &end, 10);
-			if (*end || j < 1 || j > 1024)
-				die_usage("explore: --jobs '%s': expected a number from 1 to 1024", v);
-			o.jobs = (int)j;
+			o.jobs = (int)opt_number("explore", "--jobs", VALUE(), 1, 1024);
 		} else if (!strcmp(a, "--depth")) {
-			const char *v = VALUE();
-			char *end;
-			long d = strtol(v, &end, 10);
-			if (*end || d < 0 || d > 16)
-				die_usage("explore: --depth '%s': expected a number from 0 to 16", v);
-			o.max_depth = (int)d;
+			o.max_depth = (int)opt_number("explore", "--depth", VALUE(), 0, 16);
 		} else if (!strcmp(a, "--timeout")) {
-			o.timeout = parse_seconds("--timeout", VALUE());
+			o.timeout = opt_seconds("explore", "--timeout", VALUE());
 		} else if (!strcmp(a, "--budget")) {
 			const char *v = VALUE();
 			char *end;
@@ -835,7 +833,7 @@ int cmd_explore(int argc, char **argv)
 			if (!*end && n > 0)
 				o.budget_runs = n;
 			else
-				o.budget_secs = parse_seconds("--budget", v);
+				o.budget_secs = opt_seconds("explore", "--budget", v);
 		} else if (!strcmp(a, "--stdin")) {
 			o.stdin_path = VALUE();
 			if (access(o.stdin_path, R_OK) != 0)
@@ -855,7 +853,8 @@ int cmd_explore(int argc, char **argv)
 			o.sarif = VALUE();
 		} else if (!strcmp(a, "--shard")) {
 			const char *v = VALUE();
-			if (sscanf(v, "%d/%d", &o.shard_k, &o.shard_n) != 2 || o.shard_n < 1 ||
+			char tail;
+			if (sscanf(v, "%d/%d%c", &o.shard_k, &o.shard_n, &tail) != 2 || o.shard_n < 1 ||
 			    o.shard_k < 1 || o.shard_k > o.shard_n)
 				die_usage("explore: --shard '%s': expected K/N with 1 <= K <= N", v);
 		} else if (!strcmp(a, "--keep")) {
@@ -941,11 +940,15 @@ int cmd_explore(int argc, char **argv)
 				snprintf(why, sizeof why, "%.*s", (int)strcspn(san, "\n"), san);
 			else if (WIFSIGNALED(ref[k].wstatus))
 				snprintf(why, sizeof why, "killed by %s", signame(WTERMSIG(ref[k].wstatus)));
-			else
+			else if (strstr(ref[k].err, "ASan runtime does not come first")) {
+				rm_rf(o.tmp);
+				die_usage("explore: '%s' is an AddressSanitizer build: explore it with "
+					  "--backend next", o.cmd[0]);
+			} else
 				snprintf(why, sizeof why, "exit status %d", st);
-			warnx_("explore: the reference run (no injection) already fails: %s%s%s", why,
-			       m ? ": " : "", m ? m : "");
-			warnx_("explore: it needs a command that succeeds on its own");
+			warnx_("explore: the reference run (no injection) already fails: %s%s%s "
+			       "(explore needs a command that succeeds on its own)",
+			       why, m ? ": " : "", m ? m : "");
 			free(m);
 			rm_rf(o.tmp);
 			return EXIT_USAGE;
@@ -955,6 +958,26 @@ int cmd_explore(int argc, char **argv)
 		free(cen);
 		free(extra[0]);
 		free(cargv);
+	}
+	/* a --scope that names no module of the program is a mistake, not
+	   "nothing to explore" */
+	for (int i = 0; i < o.scope.n; i++) {
+		const char *g = o.scope.v[i];
+		int hit = 0;
+		char seen[1024] = "";
+		size_t len = 0;
+		for (int k = 0; k < known.n && !hit; k++) {
+			const char *m = known.v[k]->module, *base = strrchr(m, '/');
+			base = base ? base + 1 : m;
+			hit = af_glob(g, strchr(g, '/') ? m : base);
+			if (!strstr(seen, base) && len + strlen(base) + 3 < sizeof seen)
+				len += (size_t)snprintf(seen + len, sizeof seen - len, "%s%s", len ? ", " : "", base);
+		}
+		if (!hit) {
+			rm_rf(o.tmp);
+			die_usage("explore: --scope '%s' matches no module that allocates in the reference run "
+				  "(those are: %s)", g, seen[0] ? seen : "none");
+		}
 	}
 	ref_out_hash = ref[0].out_hash;
 	ref_out_len = ref[0].out_len;
@@ -1012,6 +1035,11 @@ int cmd_explore(int argc, char **argv)
 		rm_rf(o.tmp);
 	if (stopping)
 		warnx_("explore: interrupted; the report covers the runs that finished");
+	if (internal_errors) {
+		warnx_("explore: %d run%s could not be made (%s); the report is incomplete",
+		       internal_errors, internal_errors == 1 ? "" : "s", internal_first);
+		return EXIT_INTERNAL;
+	}
 	if (rc)
 		return rc;
 	return report_bugs(&rep) ? 1 : 0;

@@ -54,6 +54,13 @@ static void stack(const struct jv *st, int max, int crash, int from)
 		printf("       ... %d more frames\n", st->n - from - max);
 }
 
+/* A log line's field for printing: "?" when a hand-made line lacks it. */
+static const char *str_or(const struct jv *v, const char *key)
+{
+	const char *s = json_str(v, key);
+	return s ? s : "?";
+}
+
 int cmd_report(int argc, char **argv)
 {
 	int max = 12, nfiles = 0;
@@ -62,10 +69,10 @@ int cmd_report(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		}
-		if (!strcmp(argv[i], "--frames") && i + 1 < argc) {
-			max = atoi(argv[++i]);
-			if (max <= 0)
-				die_usage("report: --frames needs a positive number");
+		if (!strcmp(argv[i], "--frames")) {
+			if (i + 1 >= argc)
+				die_usage("report: --frames needs a value");
+			max = (int)opt_number("report", "--frames", argv[++i], 1, 1000);
 			argv[i - 1] = argv[i] = NULL;
 			continue;
 		}
@@ -101,17 +108,17 @@ int cmd_report(int argc, char **argv)
 			if (ev && !strcmp(ev, "inject")) {
 				injections++;
 				printf("#%lld injected failure: %s(%lld), %s  [pid %lld, thread %s, rule %s]\n",
-				       seq, json_str(v, "fn"), json_int(v, "size", 0), json_str(v, "class"),
-				       pid, thread ? thread : "?", json_str(v, "rule"));
+				       seq, str_or(v, "fn"), json_int(v, "size", 0), str_or(v, "class"),
+				       pid, thread ? thread : "?", str_or(v, "rule"));
 				stack(json_get(v, "stack"), max, 0, 0);
 			} else if (ev && (!strcmp(ev, "canary") || !strcmp(ev, "oom"))) {
 				int oom = ev[0] == 'o';
 				oom ? ooms++ : canaries++;
 				printf("#%lld %s: %s(%lld) retried %lld times for %lld ms%s%s  [pid %lld]\n", seq,
 				       oom ? "out of memory" : "canary (possible allocation deadlock)",
-				       json_str(v, "fn"), json_int(v, "size", 0), json_int(v, "tries", 0),
+				       str_or(v, "fn"), json_int(v, "size", 0), json_int(v, "tries", 0),
 				       json_int(v, "ms", 0), oom ? ", oom=" : "",
-				       oom ? json_str(v, "action") : "", pid);
+				       oom ? str_or(v, "action") : "", pid);
 				stack(json_get(v, "stack"), max, 0, 0);
 			} else if (ev && !strcmp(ev, "crash")) {
 				crashes++;
@@ -124,7 +131,7 @@ int cmd_report(int argc, char **argv)
 				else
 					snprintf(aft, sizeof aft, "on a thread where no failure was injected");
 				printf("#%lld crash: %s (address %s), %s  [pid %lld, thread %s]\n", seq,
-				       json_str(v, "signal"), json_str(v, "addr"), aft, pid, thread ? thread : "?");
+				       str_or(v, "signal"), str_or(v, "addr"), aft, pid, thread ? thread : "?");
 				if (rec && rec->t == J_ARR && rec->n) {
 					printf("    recent injected failures:");
 					for (int k = 0; k < rec->n; k++)

@@ -51,10 +51,12 @@ int cmd_sites(int argc, char **argv)
 			json = 1;
 		else if (!strcmp(argv[i], "--all"))
 			all = 1;
-		else if (!strcmp(argv[i], "--stdin") && i + 1 < argc)
+		else if ((!strcmp(argv[i], "--stdin") || !strcmp(argv[i], "--timeout")) && i + 1 >= argc)
+			die_usage("sites: %s needs a value", argv[i]);
+		else if (!strcmp(argv[i], "--stdin"))
 			stdin_path = argv[++i];
-		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
-			timeout = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--timeout"))
+			timeout = opt_seconds("sites", "--timeout", argv[++i]);
 		else if (argv[i][0] == '-')
 			die_usage("sites: unknown option '%s' (see allocfail sites --help)", argv[i]);
 		else

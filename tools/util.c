@@ -360,3 +360,21 @@ int shell_status(int st)
 		return 128 + WTERMSIG(st);
 	return EXIT_INTERNAL;
 }
+
+long opt_number(const char *cmd, const char *opt, const char *v, long lo, long hi)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || errno || n < lo || n > hi)
+		die_usage("%s: %s '%s': expected a number from %ld to %ld", cmd, opt, v, lo, hi);
+	return n;
+}
+
+double opt_seconds(const char *cmd, const char *opt, const char *v)
+{
+	uint64_t ns;
+	if (af_parse_duration(v, &ns) < 0 || ns == 0)
+		die_usage("%s: %s '%s': expected a duration in seconds (e.g. 10, 2.5, 500ms)", cmd, opt, v);
+	return (double)ns / 1e9;
+}
