@@ -116,7 +116,8 @@ static inline void allocfail_resume(unsigned cookie)
  * allocfail_unreserve returns 0; -EINVAL for a token that is not one of
  * this thread's reservations; 0 (nothing) without the shim.
  * With ALLOCFAIL_SUMMARY=1 the exit summary lists each reservation's size
- * against its peak use, so estimates can be checked. */
+ * against its peak use (those still held at exit too), so estimates can
+ * be checked. */
 static inline long allocfail_reserve(size_t bytes)
 {
 	return ALLOCFAIL__FN(allocfail_impl_reserve) ? ALLOCFAIL__FN(allocfail_impl_reserve)(bytes) : 0;
@@ -132,6 +133,8 @@ static inline int allocfail_unreserve(long token)
  * The kernel's fail-nth for fuzz harnesses: arm the calling thread so that
  * its n-th allocation from now fails (1: the next one); 0 disarms. Scopes
  * and nofail rules still protect their allocations, which are not counted.
+ * While armed, the thread's fail rules do not inject: the count alone
+ * decides, so that a harness's n means the same allocation on every run.
  * Returns 0, or -ENOSYS without the shim. A libFuzzer harness takes n from
  * its input and lets coverage guidance explore the failure paths (see
  * tests/fuzz/fuzz_api_example.c). */

@@ -28,6 +28,8 @@ struct af_resv {
 	int64_t left;       /* reserve bytes not drawn yet (with a limit) */
 	int64_t used, peak; /* net bytes allocated by the thread meanwhile */
 	struct af_resv *prev;
+	struct af_resv *anext, **aprev; /* all held reservations (summary) */
+	char thread[17];
 };
 
 struct af_thread {

@@ -85,6 +85,7 @@ static struct done_resv done[DONE_MAX];
 static int ndone, ndone_lost;
 static _Atomic long next_id = 1;
 static pthread_mutex_t resv_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct af_resv *held; /* every reservation not yet released */
 
 AF_EXPORT long allocfail_impl_reserve(size_t bytes)
 {
@@ -95,7 +96,7 @@ AF_EXPORT long allocfail_impl_reserve(size_t bytes)
 	long rc;
 	if ((af_g.mode & AF_M_LIMIT) && bytes > af_g.pol.set.limit) {
 		rc = -E2BIG;
-	} else if ((af_g.mode & AF_M_LIMIT) &&
+	} else if ((af_g.mode & AF_M_LIMIT) && bytes > 0 &&
 		   af_limit_reserve((int64_t)bytes, af_g.pol.set.retry_timeout_ns) < 0) {
 		rc = -ETIMEDOUT;
 	} else {
@@ -112,6 +113,14 @@ AF_EXPORT long allocfail_impl_reserve(size_t bytes)
 			t->resv = r;
 			update_slow(t);
 			rc = r->id;
+			prctl(PR_GET_NAME, r->thread);
+			pthread_mutex_lock(&resv_lock);
+			r->anext = held;
+			r->aprev = &held;
+			if (held)
+				held->aprev = &r->anext;
+			held = r;
+			pthread_mutex_unlock(&resv_lock);
 		}
 	}
 	t->guard--;
@@ -133,12 +142,15 @@ AF_EXPORT int allocfail_impl_unreserve(long token)
 	if (r->left > 0)
 		af_limit_unreserve(r->left);
 	pthread_mutex_lock(&resv_lock);
+	*r->aprev = r->anext;
+	if (r->anext)
+		r->anext->aprev = r->aprev;
 	if (ndone < DONE_MAX) {
 		struct done_resv *d = &done[ndone++];
 		d->id = r->id;
 		d->size = r->size;
 		d->peak = r->peak;
-		prctl(PR_GET_NAME, d->thread);
+		memcpy(d->thread, r->thread, sizeof d->thread);
 	} else {
 		ndone_lost++;
 	}
@@ -182,5 +194,12 @@ void af_resv_summary(int fd)
 	}
 	if (ndone_lost)
 		af_say(fd, "... and %d more reservations", ndone_lost);
+	for (const struct af_resv *r = held; r; r = r->anext) {
+		unsigned pct = r->size ? (unsigned)(r->peak * 100 / (int64_t)r->size) : 0;
+		af_say(fd, "reservation #%ld (thread %s): %llu bytes reserved, still held at exit, "
+			   "peak use %lld (%u%%)%s",
+		       r->id, r->thread, (unsigned long long)r->size, (long long)r->peak, pct,
+		       r->peak > (int64_t)r->size ? ": the estimate is too small" : "");
+	}
 	pthread_mutex_unlock(&resv_lock);
 }

@@ -39,4 +39,15 @@ eq(out, ["token ok", "reserved thread: 0 failures in 115 allocations", "others f
 err = r.stderr.decode()
 check(re.search(r"reservation #\d+ \(thread reserve\): 2097152 bytes reserved, peak use \d+ \(\d+%\)", err),
       "the summary reports the reservation against its peak use", err)
+
+# reservations that wait: time out, granted after a free, zero bytes, held at exit
+r = tool("run", "--set", "limit=1M", "--set", "retry_timeout=200ms", "--summary", "--",
+         prog("resvwait"))
+eq(r.stdout.decode().splitlines(),
+   ["big: ok", "reserve while full: ETIMEDOUT", "reserve after a free: granted",
+    "nofail past the limit: ok", "reserve 0 when overdrawn: granted", "held at exit: granted"],
+   "a reserve waits for memory, times out cleanly, and is granted once memory is freed")
+err = r.stderr.decode()
+check(re.search(r"reservation #\d+ \(thread resvwait\): 1000 bytes reserved, still held at exit", err),
+      "the summary lists a reservation still held at exit", err)
 done()
