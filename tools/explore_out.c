@@ -142,10 +142,18 @@ void write_table(FILE *out, const struct report *r)
 		counts[r->sites[i].outcome]++;
 	fprintf(out, "allocfail explore: %d call site%s failed in %ld run%s (%.1f s): ", r->nsites,
 		r->nsites == 1 ? "" : "s", r->runs, r->runs == 1 ? "" : "s", r->secs);
+	/* handled by a non-zero exit without a word to the user: counted
+	   apart, a failure nobody could diagnose */
+	int mute = 0;
+	for (int i = 0; i < r->nsites; i++)
+		mute += r->sites[i].outcome == O_HANDLED && r->sites[i].detail &&
+			strstr(r->sites[i].detail, "without a message") != NULL;
 	int first = 1;
 	for (int c = 0; c < O_COUNT; c++)
 		if (counts[c]) {
 			fprintf(out, "%s%d %s", first ? "" : ", ", counts[c], outcome_names[c]);
+			if (c == O_HANDLED && mute)
+				fprintf(out, " (%d by an exit status without a message)", mute);
 			first = 0;
 		}
 	if (first)
@@ -158,7 +166,8 @@ void write_table(FILE *out, const struct report *r)
 		fprintf(out, "note: the budget ran out with %d call site%s unexplored\n", r->budget_hit,
 			r->budget_hit == 1 ? "" : "s");
 	if (!r->nf) {
-		fprintf(out, "no findings: every failure was handled\n");
+		fprintf(out, "no findings: every failure was handled%s\n",
+			mute ? ", though not always with a message" : "");
 		return;
 	}
 	fprintf(out, "\n%-10s %-44s %s\n", "CLASS", "INJECTION SITE", "WHAT HAPPENED");
