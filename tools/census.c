@@ -53,6 +53,17 @@ int census_read(struct census *c, const char *path)
 		}
 		const char *ev = json_str(v, "ev"), *key = json_str(v, "site");
 		if (ev && key) {
+			long pid = (long)json_int(v, "pid", 0);
+			int k = 0;
+			while (k < c->nprocs && c->procs[k].pid != pid)
+				k++;
+			if (k == c->nprocs) {
+				c->procs = xrealloc(c->procs, sizeof *c->procs * (size_t)(k + 1));
+				c->procs[k].pid = pid;
+				c->procs[k].counted = 0;
+				c->nprocs++;
+			}
+			c->procs[k].counted |= strcmp(ev, "count") == 0;
 			struct site *s = census_add(c, key, json_str(v, "module"), json_bool(v, "runtime", 0));
 			if (strcmp(ev, "site") == 0 && !s->first_fn && json_str(v, "fn")) {
 				s->first_fn = xstrdup(json_str(v, "fn"));
@@ -92,8 +103,17 @@ const char *site_class(const struct site *s)
 	return s->first_size > 32768 ? "costly" : "small";
 }
 
+int census_uncounted(const struct census *c)
+{
+	int n = 0;
+	for (int i = 0; i < c->nprocs; i++)
+		n += !c->procs[i].counted;
+	return n;
+}
+
 void census_free(struct census *c)
 {
+	free(c->procs);
 	for (int i = 0; i < c->n; i++) {
 		free(c->v[i]->key);
 		free(c->v[i]->module);

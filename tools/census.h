@@ -24,7 +24,14 @@ struct census {
 	struct site **v;
 	int n, cap;
 	int errors; /* unparseable lines */
+	/* processes that reported sites, and whether each reported its
+	   counts (written at exit: a process ended by _exit or a signal
+	   reports none) */
+	struct { long pid; int counted; } *procs;
+	int nprocs;
 };
+/* Processes whose counts are missing. */
+int census_uncounted(const struct census *c);
 
 /* Merge a census file into c; 0 on success, -1 if it cannot be read. */
 int census_read(struct census *c, const char *path);

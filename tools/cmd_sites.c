@@ -147,6 +147,11 @@ int cmd_sites(int argc, char **argv)
 			printf(", and %d in the C runtime (--all shows them)", hidden);
 		printf("\n");
 	}
+	int uncounted = census_uncounted(&c);
+	if (uncounted)
+		warnx_("sites: note: %d process%s ended without running exit handlers (_exit, a "
+		       "signal); the calls and bytes of %s sites are missing",
+		       uncounted, uncounted == 1 ? "" : "es", uncounted == 1 ? "its" : "their");
 	if (rr.timed_out)
 		warnx_("sites: the command did not finish in %g s; the census is partial", timeout);
 	else if (st != 0)
