@@ -161,25 +161,28 @@ def explore():
     import json
     d = tempfile.mkdtemp()
     out = os.path.join(d, "report.json")
-    runs = []
-    for _ in range(args.reps):
-        t0 = time.perf_counter()
-        subprocess.run([TOOL, "explore", "-q", "--jobs", "1", "--json", out, "--", target],
-                       env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        el = time.perf_counter() - t0
-        with open(out) as f:
-            doc = json.load(f)
-        runs.append(doc["runs"] / el)
+    def explore_rate(extra):
+        rates = []
+        for _ in range(args.reps):
+            t0 = time.perf_counter()
+            subprocess.run([TOOL, "explore", "-q", "--jobs", "1"] + extra + ["--json", out, "--", target],
+                           env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            el = time.perf_counter() - t0
+            with open(out) as f:
+                doc = json.load(f)
+            rates.append(doc["runs"] / el)
+        return statistics.median(rates)
+    a, fk = explore_rate([]), explore_rate(["--fork"])
     bare = []
     for _ in range(args.reps):
         r = subprocess.run([spawn, "200", target], stdout=subprocess.PIPE)
         bare.append(float(r.stdout))
-    a, b = statistics.median(runs), statistics.median(bare)
-    print("| measure | runs per second |")
-    print("|---|---|")
-    print(f"| bare fork+exec of explore-target (spawn-loop, pipes drained) | {b:.0f} |")
-    print(f"| allocfail explore --jobs 1 on explore-target (24 sites) | {a:.0f} |")
-    print(f"| ratio | {a / b:.2f} |")
+    b = statistics.median(bare)
+    print("| measure | runs per second | ratio to bare |")
+    print("|---|---|---|")
+    print(f"| bare fork+exec of explore-target (spawn-loop, pipes drained) | {b:.0f} | 1.00 |")
+    print(f"| allocfail explore --jobs 1 on explore-target (24 sites) | {a:.0f} | {a / b:.2f} |")
+    print(f"| allocfail explore --jobs 1 --fork on explore-target | {fk:.0f} | {fk / b:.2f} |")
     print()
     real = shutil.which("sed")
     if real:
@@ -187,17 +190,18 @@ def explore():
             for i in range(20000):
                 f.write(f"{i} line {i * 7 % 1013}\n")
             inp = f.name
-        t0 = time.perf_counter()
-        subprocess.run([TOOL, "explore", "-q", "--json", out, "--stdin", inp, "--",
-                        real, "-e", "s/1/one/g", "-e", "/9$/d"], env=env(), stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        el = time.perf_counter() - t0
-        with open(out) as f:
-            doc = json.load(f)
+        for extra in ([], ["--fork"]):
+            t0 = time.perf_counter()
+            subprocess.run([TOOL, "explore", "-q"] + extra + ["--json", out, "--stdin", inp, "--",
+                            real, "-e", "s/1/one/g", "-e", "/9$/d"], env=env(), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            el = time.perf_counter() - t0
+            with open(out) as f:
+                doc = json.load(f)
+            print(f"sed -e s/1/one/g -e /9$/d over 20000 lines{' --fork' if extra else ''}: "
+                  f"{len(doc['sites'])} call sites explored in {doc['runs']} runs, {el:.1f} s, {NCPU} jobs: "
+                  f"{len(doc['sites']) / el * 60:.0f} sites per minute\n")
         os.unlink(inp)
-        print(f"sed -e s/1/one/g -e /9$/d over 20000 lines: {len(doc['sites'])} call sites explored in "
-              f"{doc['runs']} runs, {el:.1f} s, {NCPU} jobs: "
-              f"{len(doc['sites']) / el * 60:.0f} sites per minute\n")
     shutil.rmtree(d)
 
 

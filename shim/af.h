@@ -100,6 +100,7 @@ enum {
 	AF_M_LIMIT = 1u << 1,   /* simulated limit accounting */
 	AF_M_CENSUS = 1u << 2,  /* count every allocation by call site */
 	AF_M_SUMMARY = 1u << 3, /* same, printed at exit */
+	AF_M_FORK = 1u << 4,    /* explore --fork: fork at listed sites */
 };
 
 struct af_global {
@@ -276,6 +277,17 @@ enum { AF_EV_INJECT, AF_EV_RETRY, AF_EV_OOM };
 void af_sites_atfork_child(void);
 void af_sites_exit(void);
 const char *af_site_name(uintptr_t pc, char *buf, size_t cap);
+void af_site_key(const struct af_site *s, char *buf, size_t cap); /* MODULE+0xOFF */
+int af_site_fork_once(struct af_site *s); /* 1 the first time */
+
+/* ---- explore --fork (af_fork.c) --------------------------------------- */
+
+int af_fork_init(const char *spec, const char **why);
+/* At a listed site's first hit: 1 in the child, which fails the request;
+   0 in the parent, after the child ended, and wherever it did not fork. */
+int af_fork_wanted(struct af_site *s); /* listed, and the process can fork */
+int af_fork_at(struct af_site *s);
+#define AF_RULE_FORK (-3) /* the injection of explore --fork's child */
 
 /* ---- diagnostics (af_log.c) ------------------------------------------- */
 
@@ -296,6 +308,9 @@ int af_out_open(int which, const char *path, const char **why);
 void af_out_write(int which, const char *s, size_t n);
 void af_report_seed(uint64_t seed);
 void af_log_frame(struct af_buf *b, uintptr_t pc);
+/* Resolve what the log will want of these frames (names, lines) now, into
+   the caches: explore --fork's children inherit them. */
+void af_resolve_frames(const uintptr_t *frames, int n);
 /* Source file and line of a code address (libdw), cached; -1 if unknown. */
 int af_srcline(struct af_addr *a, const char **file, int *line);
 int af_srcline_init(void);

@@ -434,6 +434,24 @@ void *af_alloc_slow(struct af_req *rq)
 		}
 	}
 
+	if (AF_UNLIKELY(af_g.mode & AF_M_FORK) && !inject && !shielded) {
+		struct af_site *site = af_site_get(ctx_callsite(&c), rq);
+		/* only where the program itself called the allocator: inside the
+		   C runtime (setlocale, say) a lock may be held whose owner is
+		   a thread id, which the child does not have */
+		struct af_addr *direct = af_addr_get((uintptr_t)rq->ra);
+		if (af_site_fork_once(site) && !direct->mod->runtime && !direct->mod->shim &&
+		    af_fork_wanted(site)) {
+			/* what the child's log will look up, looked up once here */
+			ctx_stack(&c);
+			af_resolve_frames(c.frames, c.nframes);
+			if (af_fork_at(site)) {
+				inject = 1;
+				rule = AF_RULE_FORK;
+			}
+		}
+	}
+
 	if (inject) {
 		/* the log and the crash record want the whole stack, not only
 		   the rules' depth af_slow may have captured */

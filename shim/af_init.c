@@ -36,7 +36,7 @@ void af_sample_lock(int lock);
 
 static const char *const known_env[] = {
     "ALLOCFAIL_RULES", "ALLOCFAIL_RULE",    "ALLOCFAIL_BACKEND", "ALLOCFAIL_LOG",
-    "ALLOCFAIL_SEED",  "ALLOCFAIL_SUMMARY", "ALLOCFAIL_CENSUS",  "ALLOCFAIL_SHIM",
+    "ALLOCFAIL_SEED",  "ALLOCFAIL_SUMMARY", "ALLOCFAIL_CENSUS",  "ALLOCFAIL_SHIM", "ALLOCFAIL_FORK",
 };
 #define NKNOWN ((int)(sizeof known_env / sizeof *known_env))
 
@@ -231,6 +231,15 @@ static void configure(void)
 		if (af_out_open(AF_OUT_CENSUS, v, &why) < 0)
 			fatal("cannot open census '%s': %s", v, why);
 		af_g.mode |= AF_M_CENSUS;
+	}
+	if ((v = af_getenv("ALLOCFAIL_FORK"))) {
+		/* set by allocfail explore --fork, which also sets the census */
+		const char *why;
+		if (!(af_g.mode & AF_M_CENSUS))
+			fatal("ALLOCFAIL_FORK needs ALLOCFAIL_CENSUS (it is explore's)");
+		if (af_fork_init(v, &why) < 0)
+			fatal("ALLOCFAIL_FORK='%s': %s", v, why);
+		af_g.mode |= AF_M_FORK;
 	}
 	if ((v = af_getenv("ALLOCFAIL_SUMMARY"))) {
 		if (strcmp(v, "1") == 0) {

@@ -127,6 +127,18 @@ static void header(struct af_buf *b, const char *ev)
 	header_seq(b, ev, af_log_next_seq());
 }
 
+void af_resolve_frames(const uintptr_t *frames, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct af_addr *a = af_addr_get(frames[i]);
+		uintptr_t off;
+		const char *file;
+		int line;
+		af_addr_func(a, &off);
+		af_srcline(a, &file, &line);
+	}
+}
+
 void af_log_frame(struct af_buf *b, uintptr_t pc)
 {
 	struct af_addr *a = af_addr_get(pc);
@@ -199,6 +211,8 @@ static void rule_name(char *buf, size_t cap, int rule)
 {
 	if (rule == -2)
 		af_fmt(buf, cap, "allocfail_fail_nth");
+	else if (rule == AF_RULE_FORK)
+		af_fmt(buf, cap, "explore --fork");
 	else if (rule >= 0)
 		af_fmt(buf, cap, "%s:%d", af_g.pol.rules[rule]->file, af_g.pol.rules[rule]->line);
 	else

@@ -25,6 +25,7 @@ struct af_site {
 	uint64_t first_size;
 	_Atomic uint64_t calls, bytes, small, costly, injected, retries, ooms;
 	_Atomic int warned;
+	int forked; /* explore --fork: its first hit was forked (af_fork.c) */
 	struct af_site *all; /* every site, newest first: the exit and fork
 				walks visit the sites, not the table's slots */
 };
@@ -39,6 +40,11 @@ static inline unsigned hash_pc(uintptr_t pc)
 	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - SITE_BITS));
 }
 
+void af_site_key(const struct af_site *s, char *buf, size_t cap)
+{
+	af_fmt(buf, cap, "%s+0x%lx", s->mod->base, (unsigned long)(s->pc - s->mod->bias));
+}
+
 static void census_site(const struct af_site *s, const struct af_req *rq)
 {
 	char line[1024];
@@ -46,7 +52,7 @@ static void census_site(const struct af_site *s, const struct af_req *rq)
 	af_buf_init(&b, line, sizeof line - 1);
 	af_buf_fmt(&b, "{\"ev\":\"site\",\"pid\":%d,\"site\":", (int)getpid());
 	char name[512];
-	af_fmt(name, sizeof name, "%s+0x%lx", s->mod->base, (unsigned long)(s->pc - s->mod->bias));
+	af_site_key(s, name, sizeof name);
 	af_buf_json(&b, name);
 	af_buf_puts(&b, ",\"module\":");
 	af_buf_json(&b, s->mod->path);
@@ -240,4 +246,12 @@ void af_sites_exit(void)
 		summary();
 		af_resv_summary(af_g.stderr_fd);
 	}
+}
+
+int af_site_fork_once(struct af_site *s)
+{
+	if (s->forked || s == &overflow)
+		return 0;
+	s->forked = 1; /* single-threaded when it matters: see af_fork.c */
+	return 1;
 }

@@ -155,6 +155,30 @@ for mode in ("nth", "every"):
         check(("crash", "parse_item", line_of("struct item *it = malloc(sizeof *it);")) in got,
               f"--mode {mode}: the crash in parse_item", got)
 
+# --fork: the same findings as runs of their own, the handled sites done by
+# children of one run (their outcomes equal), the input offset restored
+with tempfile.TemporaryDirectory() as d:
+    js = os.path.join(d, "f.json")
+    r = explore("--fork", "--timeout", "1", "--json", js, "--", DEMO)
+    doc = json.loads(open(js).read())
+    eq(findings(doc), planted, "--fork: each planted bug at its injection site, and nothing else")
+    check(doc["forked"] >= 3, "--fork: the handled sites ran as children", doc["forked"])
+    sed = system_program("sed")
+    if sed:
+        inp = os.path.join(d, "in")
+        with open(inp, "w") as f:
+            f.write("".join(f"{i} line {i * 7 % 1013}\n" for i in range(5000)))
+        outcomes = []
+        for extra in ([], ["--fork"]):
+            explore(*extra, "--stdin", inp, "--json", js, "--", sed, "-e", "s/1/one/g", "-e", "/9$/d")
+            doc = json.loads(open(js).read())
+            outcomes.append(sorted((x["site"], tuple(x["chain"] or []), x["outcome"], x["detail"])
+                                   for x in doc["sites"]))
+        check(doc["forked"] > 0, "--fork on sed: some sites ran as children", doc["forked"])
+        eq(outcomes[1], outcomes[0], "--fork on sed: every site's outcome as with runs of their own")
+    r = explore("--fork", "--isolate", "--", DEMO)
+    eq(r.returncode, 2, "--fork with --isolate: status 2")
+
 # two bugs at one injection site: JUnit fails each of them
 with tempfile.TemporaryDirectory() as d:
     ju = os.path.join(d, "t.xml")

@@ -35,6 +35,8 @@ struct strv {
 void strv_add(struct strv *s, const char *x);
 void strv_addf(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strv_free(struct strv *s);
+/* Every item followed by a newline, as one string (malloc'ed). */
+char *strv_lines(char *const *v, int n);
 
 /* Rules and settings given on a command line, validated with the shim's
    own parser so that errors are reported before anything runs. */

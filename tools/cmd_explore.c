@@ -47,6 +47,10 @@ static const char usage[] =
     "  --budget N|SECs         stop after N runs, or after SEC seconds (e.g. 300s)\n"
     "  --stdin FILE            standard input of every run (default: /dev/null)\n"
     "  --isolate               run each in its own empty temporary directory\n"
+    "  --fork                  one run for all sites: fork at each site's first hit,\n"
+    "                          the child takes the failure (single-threaded programs\n"
+    "                          that write only to stdout/stderr; checked, else falls\n"
+    "                          back to a run per site)\n"
     "  --abort-is-bug          count SIGABRT on allocation failure as a bug\n"
     "  --backend next          forward to the next allocator (ASan/LSan builds)\n"
     "  --rules FILE, --rule R  rules added to every run (e.g. nofail exclusions)\n"
@@ -76,6 +80,7 @@ struct task {
 	char **chain; /* sites failed before this one, root first */
 	long nth;     /* MODE_NTH */
 	int root;     /* index of the depth-0 ancestor (shard key) */
+	int forked;   /* done by --fork's driver run */
 };
 
 struct result {
@@ -99,7 +104,7 @@ static int internal_errors;
 static char *internal_first;
 
 static struct {
-	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep;
+	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, fork;
 	double timeout, budget_secs;
 	long budget_runs;
 	const char *stdin_path, *backend, *json, *junit, *sarif;
@@ -353,67 +358,14 @@ static char *site_key(const char *logsite)
 	return d;
 }
 
-static void run_task(const struct task *t, int id, struct result *res)
+/* What a run did (shared by runs of their own and --fork's children):
+   the injection of interest and a crash from its log, the sites it
+   reached first from its census, the outcome from its status and output. */
+static void classify(const struct task *t, struct result *res, struct runres *rr, const char *log,
+		     const char *cen)
 {
-	memset(res, 0, sizeof *res);
-	char *dir = xasprintf("%s/run-%d", o.tmp, id);
-	if (mkdir(dir, 0700) < 0) {
-		res->outcome = O_UNREACHED;
-		res->internal = xasprintf("cannot create %s: %s", dir, strerror(errno));
-		free(dir);
-		return;
-	}
-	char *log = xasprintf("%s/log", dir), *cen = xasprintf("%s/census", dir);
-	char *cwd = NULL;
-	if (o.isolate) {
-		cwd = xasprintf("%s/cwd", dir);
-		mkdir(cwd, 0700);
-	}
-	struct strv rules = {0};
-	for (int i = 0; i < o.base.inline_rules.n; i++)
-		strv_add(&rules, o.base.inline_rules.v[i]);
-	task_rules(t, &rules);
-	size_t len = 1;
-	for (int i = 0; i < rules.n; i++)
-		len += strlen(rules.v[i]) + 1;
-	char *all = xmalloc(len);
-	for (int i = 0; i < rules.n; i++) {
-		strcat(all, rules.v[i]);
-		strcat(all, "\n");
-	}
-	strv_free(&rules);
-	struct strv extra = {0};
-	strv_addf(&extra, "ALLOCFAIL_RULE=%s", all);
-	strv_addf(&extra, "ALLOCFAIL_LOG=%s", log);
-	strv_addf(&extra, "ALLOCFAIL_CENSUS=%s", cen);
-	strv_addf(&extra, "ALLOCFAIL_SEED=1");
-	free(all);
-	struct ruleopts ro = {0};
-	ro.rules_file = o.base.rules_file;
-	ro.backend = o.backend;
-	ro.clean = 1;
-	pthread_mutex_lock(&mu);
-	char **env = child_env(&ro, (const char *const *)extra.v);
-	/* child_env returns a shared vector: copy it */
-	struct strv envc = {0};
-	for (char **e = env; *e; e++)
-		strv_add(&envc, *e);
-	pthread_mutex_unlock(&mu);
-	strv_free(&extra);
-	char **argv = xmalloc(sizeof *argv * (size_t)(o.ncmd + 1));
-	argv[0] = o.path;
-	for (int i = 1; i < o.ncmd; i++)
-		argv[i] = o.cmd[i];
-	argv[o.ncmd] = NULL;
-	struct runspec rs = {argv, envc.v, o.stdin_path, cwd, o.timeout, 0};
-	struct runres rr;
-	if (run_child(&rs, &rr) < 0) {
-		res->outcome = O_UNREACHED;
-		res->internal = xasprintf("cannot run '%s': %s", o.path, strerror(errno));
-		goto out;
-	}
-	res->secs = rr.secs;
-	res->status = rr.timed_out ? -1 : shell_status(rr.wstatus);
+	res->secs = rr->secs;
+	res->status = rr->timed_out ? -1 : shell_status(rr->wstatus);
 
 	/* the log: the injection of interest, and a crash */
 	FILE *f = fopen(log, "r");
@@ -460,7 +412,7 @@ static void run_task(const struct task *t, int id, struct result *res)
 
 	/* classify */
 	int san_crash;
-	const char *san = sanitizer_line(rr.err, &san_crash);
+	const char *san = sanitizer_line(rr->err, &san_crash);
 	if (res->crash) {
 		const struct jv *st = json_get(res->crash, "stack");
 		int cs = (int)json_int(res->crash, "crash_site", 0);
@@ -471,15 +423,15 @@ static void run_task(const struct task *t, int id, struct result *res)
 		res->outcome = O_UNREACHED;
 		res->detail = xstrdup(o.mode == MODE_NTH ? "no such allocation in the run"
 							  : "the run did not reach this call site");
-	} else if (rr.timed_out) {
+	} else if (rr->timed_out) {
 		res->outcome = O_HANG;
 		res->detail = xasprintf("no exit after %g s; the process group was killed", o.timeout);
 	} else if (san && !san_crash) {
 		res->outcome = O_SANITIZER;
 		res->detail = first_line(san);
-	} else if (res->crash || WIFSIGNALED(rr.wstatus) || san_crash) {
+	} else if (res->crash || WIFSIGNALED(rr->wstatus) || san_crash) {
 		int sig = res->crash ? (int)json_int(res->crash, "signo", 0)
-			  : WIFSIGNALED(rr.wstatus) ? WTERMSIG(rr.wstatus) : SIGSEGV;
+			  : WIFSIGNALED(rr->wstatus) ? WTERMSIG(rr->wstatus) : SIGSEGV;
 		res->outcome = sig == SIGABRT ? O_ABORT : O_CRASH;
 		char *w = NULL;
 		if (res->crash) {
@@ -493,8 +445,8 @@ static void run_task(const struct task *t, int id, struct result *res)
 		else
 			res->detail = xasprintf("%s%s%s", signame(sig), w ? " in " : "", w ? w : "");
 		free(w);
-	} else if (WIFEXITED(rr.wstatus) && WEXITSTATUS(rr.wstatus) == 0) {
-		if (rr.out_hash == ref_out_hash && rr.out_len == ref_out_len) {
+	} else if (WIFEXITED(rr->wstatus) && WEXITSTATUS(rr->wstatus) == 0) {
+		if (rr->out_hash == ref_out_hash && rr->out_len == ref_out_len) {
 			res->outcome = O_HANDLED;
 			res->detail = xstrdup("exit 0 with the reference output");
 		} else if (rep.nondeterministic) {
@@ -504,15 +456,77 @@ static void run_task(const struct task *t, int id, struct result *res)
 			res->outcome = O_SILENT;
 			res->detail = xasprintf("exit 0, but stdout differs from the reference (%zu bytes, "
 						"not %zu)",
-						rr.out_len, ref_out_len);
+						rr->out_len, ref_out_len);
 		}
 	} else {
 		res->outcome = O_HANDLED;
-		char *m = message_of(rr.err);
-		res->detail = m ? xasprintf("exit %d: %s", WEXITSTATUS(rr.wstatus), m)
-				: xasprintf("exit %d without a message", WEXITSTATUS(rr.wstatus));
+		char *m = message_of(rr->err);
+		res->detail = m ? xasprintf("exit %d: %s", WEXITSTATUS(rr->wstatus), m)
+				: xasprintf("exit %d without a message", WEXITSTATUS(rr->wstatus));
 		free(m);
 	}
+}
+
+/* The command's argv, with its resolved path first (free the vector only). */
+static char **cmd_argv(void)
+{
+	char **argv = xmalloc(sizeof *argv * (size_t)(o.ncmd + 1));
+	argv[0] = o.path;
+	for (int i = 1; i < o.ncmd; i++)
+		argv[i] = o.cmd[i];
+	argv[o.ncmd] = NULL;
+	return argv;
+}
+
+static void run_task(const struct task *t, int id, struct result *res)
+{
+	memset(res, 0, sizeof *res);
+	char *dir = xasprintf("%s/run-%d", o.tmp, id);
+	if (mkdir(dir, 0700) < 0) {
+		res->outcome = O_UNREACHED;
+		res->internal = xasprintf("cannot create %s: %s", dir, strerror(errno));
+		free(dir);
+		return;
+	}
+	char *log = xasprintf("%s/log", dir), *cen = xasprintf("%s/census", dir);
+	char *cwd = NULL;
+	if (o.isolate) {
+		cwd = xasprintf("%s/cwd", dir);
+		mkdir(cwd, 0700);
+	}
+	struct strv rules = {0};
+	for (int i = 0; i < o.base.inline_rules.n; i++)
+		strv_add(&rules, o.base.inline_rules.v[i]);
+	task_rules(t, &rules);
+	char *all = strv_lines(rules.v, rules.n);
+	strv_free(&rules);
+	struct strv extra = {0};
+	strv_addf(&extra, "ALLOCFAIL_RULE=%s", all);
+	strv_addf(&extra, "ALLOCFAIL_LOG=%s", log);
+	strv_addf(&extra, "ALLOCFAIL_CENSUS=%s", cen);
+	strv_addf(&extra, "ALLOCFAIL_SEED=1");
+	free(all);
+	struct ruleopts ro = {0};
+	ro.rules_file = o.base.rules_file;
+	ro.backend = o.backend;
+	ro.clean = 1;
+	pthread_mutex_lock(&mu);
+	char **env = child_env(&ro, (const char *const *)extra.v);
+	/* child_env returns a shared vector: copy it */
+	struct strv envc = {0};
+	for (char **e = env; *e; e++)
+		strv_add(&envc, *e);
+	pthread_mutex_unlock(&mu);
+	strv_free(&extra);
+	char **argv = cmd_argv();
+	struct runspec rs = {.argv = argv, .env = envc.v, .stdin_path = o.stdin_path, .cwd = cwd, .timeout = o.timeout};
+	struct runres rr;
+	if (run_child(&rs, &rr) < 0) {
+		res->outcome = O_UNREACHED;
+		res->internal = xasprintf("cannot run '%s': %s", o.path, strerror(errno));
+		goto out;
+	}
+	classify(t, res, &rr, log, cen);
 	runres_free(&rr);
 out:
 	free(argv);
@@ -727,6 +741,8 @@ static void *worker(void *arg)
 		int id = next_task++;
 		if (o.mode == MODE_NTH && nth_stop >= 0 && t->nth > nth_stop)
 			continue;
+		if (t->forked)
+			continue;
 		inflight++;
 		struct task copy = *t; /* tasks may be reallocated meanwhile */
 		pthread_mutex_unlock(&mu);
@@ -745,6 +761,135 @@ static void *worker(void *arg)
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
 	return NULL;
+}
+
+/* --fork: one run of the program, as the reference, in which the shim
+   forks at the first hit of each call site of the queue and the child
+   takes the failure (shim/af_fork.c). Its children's outcomes count only
+   if the run itself then behaved exactly as the reference did; otherwise,
+   and for the sites it could not fork, the runs of their own follow. */
+static void fork_driver(void)
+{
+	char *dir = xasprintf("%s/fork", o.tmp);
+	if (mkdir(dir, 0700) < 0) {
+		warnx_("explore: --fork: cannot create %s: %s", dir, strerror(errno));
+		free(dir);
+		return;
+	}
+	char *sp = xasprintf("%s/sites", dir);
+	FILE *f = fopen(sp, "w");
+	int listed = 0;
+	for (int i = next_task; f && i < ntasks; i++)
+		if (!tasks[i].depth && (!o.budget_runs || listed < o.budget_runs)) {
+			fprintf(f, "%s\n", tasks[i].site);
+			listed++;
+		}
+	if (!f || fclose(f) != 0) {
+		warnx_("explore: --fork: cannot write %s", sp);
+		free(sp);
+		free(dir);
+		return;
+	}
+	free(sp);
+	struct strv rules = {0};
+	for (int i = 0; i < o.base.inline_rules.n; i++)
+		strv_add(&rules, o.base.inline_rules.v[i]);
+	for (int i = 0; i < o.exclude.n; i++)
+		strv_addf(&rules, "nofail site=%s", o.exclude.v[i]);
+	struct strv all = {0};
+	char *joined = strv_lines(rules.v, rules.n);
+	strv_free(&rules);
+	if (joined[0])
+		strv_addf(&all, "ALLOCFAIL_RULE=%s", joined);
+	free(joined);
+	strv_addf(&all, "ALLOCFAIL_LOG=%s/driver.log", dir);
+	strv_addf(&all, "ALLOCFAIL_CENSUS=%s/driver.census", dir);
+	strv_addf(&all, "ALLOCFAIL_SEED=1");
+	strv_addf(&all, "ALLOCFAIL_FORK=%ld:%s", (long)(o.timeout * 1000), dir);
+	struct ruleopts ro = {0};
+	ro.rules_file = o.base.rules_file;
+	ro.backend = o.backend;
+	ro.clean = 1;
+	char **env = child_env(&ro, (const char *const *)all.v);
+	char **argv = cmd_argv();
+	char *out = xasprintf("%s/driver.out", dir), *err = xasprintf("%s/driver.err", dir);
+	double limit = o.timeout * (listed + 2);
+	if (o.budget_secs > 0 && limit > o.budget_secs)
+		limit = o.budget_secs;
+	struct runspec rs = {.argv = argv, .env = env, .stdin_path = o.stdin_path, .timeout = limit,
+			     .out_path = out, .err_path = err};
+	struct runres rr = {0};
+	int ran = run_child(&rs, &rr) == 0;
+	free(argv);
+	free(out);
+	free(err);
+	strv_free(&all);
+	if (!ran || rr.timed_out || shell_status(rr.wstatus) != 0 || rr.out_hash != ref_out_hash ||
+	    rr.out_len != ref_out_len) {
+		warnx_("explore: --fork: the forking run did not behave as the reference did (%s); "
+		       "every call site gets a run of its own",
+		       !ran ? "it could not be run" : rr.timed_out ? "it did not finish in time"
+		       : shell_status(rr.wstatus) ? "another exit status" : "other output");
+		runres_free(&rr);
+		free(dir);
+		return;
+	}
+	runres_free(&rr);
+	runs_done++; /* the driver itself */
+
+	/* each forked child: a run like any other */
+	char *rp = xasprintf("%s/results", dir);
+	f = fopen(rp, "r");
+	free(rp);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while (f && (n = getline(&line, &cap, f)) > 0) {
+		struct jv *v = json_parse(line, (size_t)n, NULL, 0);
+		const char *site = v ? json_str(v, "site") : NULL;
+		int k = next_task;
+		while (site && k < ntasks && (tasks[k].depth || tasks[k].forked || strcmp(tasks[k].site, site)))
+			k++;
+		if (!site || k == ntasks) {
+			json_free(v);
+			continue;
+		}
+		long id = (long)json_int(v, "n", 0);
+		char *cout = xasprintf("%s/%ld.out", dir, id), *cerr = xasprintf("%s/%ld.err", dir, id);
+		char *clog = xasprintf("%s/%ld.log", dir, id), *ccen = xasprintf("%s/%ld.census", dir, id);
+		struct runres cr = {0};
+		cr.wstatus = (int)json_int(v, "wstatus", 0);
+		cr.timed_out = json_bool(v, "timed_out", 0);
+		cr.secs = json_get(v, "secs") ? json_get(v, "secs")->num : 0;
+		if (runres_read_outputs(&cr, cout, cerr) == 0 &&
+		    !(WIFEXITED(cr.wstatus) && WEXITSTATUS(cr.wstatus) == 125 && !cr.err_len)) {
+			struct task copy = tasks[k];
+			struct result res;
+			memset(&res, 0, sizeof res);
+			classify(&copy, &res, &cr, clog, ccen);
+			/* a child that did not handle the failure is run again on its
+			   own, which decides: a finding always comes from a run that
+			   its reproducer repeats, never from an artefact of forking */
+			if (res.outcome == O_HANDLED) {
+				tasks[k].forked = 1;
+				rep.forked++;
+				pthread_mutex_lock(&mu);
+				record(&copy, &res);
+				pthread_mutex_unlock(&mu);
+			}
+			free_result(&res);
+		}
+		runres_free(&cr);
+		free(cout);
+		free(cerr);
+		free(clog);
+		free(ccen);
+		json_free(v);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	free(dir);
 }
 
 static void on_signal(int sig)
@@ -843,6 +988,8 @@ int cmd_explore(int argc, char **argv)
 				o.stdin_path = xstrdup(real);
 		} else if (!strcmp(a, "--isolate")) {
 			o.isolate = 1;
+		} else if (!strcmp(a, "--fork")) {
+			o.fork = 1;
 		} else if (!strcmp(a, "--abort-is-bug")) {
 			o.abort_is_bug = 1;
 		} else if (!strcmp(a, "--json")) {
@@ -881,6 +1028,11 @@ int cmd_explore(int argc, char **argv)
 	if (!find_shim())
 		die_usage("explore: cannot find liballocfail.so (ALLOCFAIL_SHIM=PATH names it)");
 	check_report_paths("explore", o.json, o.junit, o.sarif);
+	if (o.fork && o.mode != MODE_FIRST)
+		die_usage("explore: --fork works with --mode first only");
+	if (o.fork && o.isolate)
+		die_usage("explore: --fork and --isolate do not go together: the children of one "
+			  "run share its working directory");
 	snprintf(o.tmp, sizeof o.tmp, "%s/allocfail-explore-XXXXXX",
 		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(o.tmp)) {
@@ -908,12 +1060,8 @@ int cmd_explore(int argc, char **argv)
 		ro.backend = o.backend;
 		ro.clean = 1;
 		char **env = child_env(&ro, (const char *const *)extra);
-		char **cargv = xmalloc(sizeof *cargv * (size_t)(o.ncmd + 1));
-		cargv[0] = o.path;
-		for (int j = 1; j < o.ncmd; j++)
-			cargv[j] = o.cmd[j];
-		cargv[o.ncmd] = NULL;
-		struct runspec rs = {cargv, env, o.stdin_path, NULL, o.timeout ? o.timeout : 300, 0};
+		char **cargv = cmd_argv();
+		struct runspec rs = {.argv = cargv, .env = env, .stdin_path = o.stdin_path, .timeout = o.timeout ? o.timeout : 300};
 		if (o.isolate) {
 			char *cwd = xasprintf("%s/reference-cwd-%d", o.tmp, k);
 			mkdir(cwd, 0700);
@@ -1009,6 +1157,9 @@ int cmd_explore(int argc, char **argv)
 			add_task(s->key, s->module, s->runtime, 0, NULL, 0, -1);
 		}
 	}
+
+	if (o.fork)
+		fork_driver();
 
 	pthread_t *th = xmalloc(sizeof *th * (size_t)o.jobs);
 	for (int k = 0; k < o.jobs; k++)

@@ -80,7 +80,7 @@ int cmd_sites(int argc, char **argv)
 	/* no rules, log or summary from the caller's environment: a census
 	   injects nothing */
 	char **env = child_env(NULL, (const char *const *)extra);
-	struct runspec rs = {argv + i, env, stdin_path, NULL, timeout, 0};
+	struct runspec rs = {.argv = argv + i, .env = env, .stdin_path = stdin_path, .timeout = timeout};
 	struct runres rr;
 	if (run_child(&rs, &rr) < 0)
 		die_usage("sites: cannot run '%s': %s", argv[i], strerror(errno));

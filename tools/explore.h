@@ -70,6 +70,7 @@ struct report {
 	long runs;
 	double secs;
 	int budget_hit;  /* sites left unexplored */
+	int forked;      /* sites done by --fork's children, not runs of their own */
 	int nondeterministic; /* the reference output changes between runs */
 	int *shards_read;     /* merge: the K of each report read */
 	int nshards_read, shard_n_read;

@@ -159,6 +159,8 @@ void write_table(FILE *out, const struct report *r)
 	if (first)
 		fprintf(out, "nothing to explore");
 	fprintf(out, "\n");
+	if (r->forked)
+		fprintf(out, "note: --fork: %d of these failures ran as children of one run\n", r->forked);
 	if (r->nondeterministic)
 		fprintf(out, "note: the reference output differs between two clean runs, so 'silent' "
 			     "is not judged\n");
@@ -249,9 +251,10 @@ int write_json(const char *path, const struct report *r)
 	fprintf(f, "],\"mode\":");
 	put_opt_str(f, r->mode);
 	fprintf(f, ",\"shard\":[%d,%d],\"abort_is_bug\":%s,\"reference_status\":%d,"
-		   "\"nondeterministic\":%s,\"runs\":%ld,\"seconds\":%.3f,\"unexplored\":%d,",
+		   "\"nondeterministic\":%s,\"runs\":%ld,\"forked\":%d,\"seconds\":%.3f,"
+		   "\"unexplored\":%d,",
 		r->shard_k, r->shard_n, r->abort_is_bug ? "true" : "false", r->ref_status,
-		r->nondeterministic ? "true" : "false", r->runs, r->secs, r->budget_hit);
+		r->nondeterministic ? "true" : "false", r->runs, r->forked, r->secs, r->budget_hit);
 	fprintf(f, "\n\"sites\":[");
 	for (int i = 0; i < r->nsites; i++) {
 		const struct siteres *s = &r->sites[i];
@@ -629,6 +632,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->shards_read[r->nshards_read++] = sk;
 	r->shard_n_read = sn;
 	r->runs += json_int(v, "runs", 0);
+	r->forked += (int)json_int(v, "forked", 0);
 	double secs = json_get(v, "seconds") ? json_get(v, "seconds")->num : 0;
 	if (secs > r->secs)
 		r->secs = secs; /* shards run side by side */

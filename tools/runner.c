@@ -34,6 +34,20 @@ static uint64_t fnv(uint64_t h, const char *p, size_t n)
 	return h;
 }
 
+/* n bytes of the child's stdout (i = 0) or stderr (1) */
+static void absorb(struct runres *r, int i, const char *buf, size_t n)
+{
+	if (i == 0) {
+		r->out_hash = fnv(r->out_hash, buf, n);
+		r->out_len += n;
+	} else {
+		r->err_hash = fnv(r->err_hash, buf, n);
+		size_t room = ERR_CAP - r->err_len < n ? ERR_CAP - r->err_len : n;
+		memcpy(r->err + r->err_len, buf, room);
+		r->err_len += room;
+	}
+}
+
 int run_child(const struct runspec *s, struct runres *r)
 {
 	memset(r, 0, sizeof *r);
@@ -41,7 +55,8 @@ int run_child(const struct runspec *s, struct runres *r)
 	int out[2] = {-1, -1}, err[2] = {-1, -1}, ex[2];
 	if (pipe2(ex, O_CLOEXEC) < 0)
 		return -1;
-	if (!s->passthrough && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0))
+	int files = s->out_path && s->err_path;
+	if (!s->passthrough && !files && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0))
 		return -1;
 	double start = now();
 	pid_t pid = fork();
@@ -53,7 +68,12 @@ int run_child(const struct runspec *s, struct runres *r)
 		int in = open(s->stdin_path ? s->stdin_path : "/dev/null", O_RDONLY);
 		if (in < 0 || dup2(in, 0) < 0)
 			goto fail;
-		if (!s->passthrough && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
+		if (files) {
+			int o1 = open(s->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			int o2 = open(s->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			if (o1 < 0 || o2 < 0 || dup2(o1, 1) < 0 || dup2(o2, 2) < 0)
+				goto fail;
+		} else if (!s->passthrough && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
 			goto fail;
 		if (s->cwd && chdir(s->cwd) < 0)
 			goto fail;
@@ -66,13 +86,13 @@ int run_child(const struct runspec *s, struct runres *r)
 	}
 	setpgid(pid, pid);
 	close(ex[1]);
-	if (!s->passthrough) {
+	if (!s->passthrough && !files) {
 		close(out[1]);
 		close(err[1]);
 	}
 	r->err = xmalloc(ERR_CAP + 1);
 	struct pollfd pf[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-	int open_fds = s->passthrough ? 0 : 2;
+	int open_fds = s->passthrough || files ? 0 : 2;
 	char buf[65536];
 	while (open_fds > 0) {
 		int wait_ms = -1;
@@ -100,19 +120,11 @@ int run_child(const struct runspec *s, struct runres *r)
 				open_fds--;
 				continue;
 			}
-			if (i == 0) {
-				r->out_hash = fnv(r->out_hash, buf, (size_t)n);
-				r->out_len += (size_t)n;
-			} else {
-				r->err_hash = fnv(r->err_hash, buf, (size_t)n);
-				size_t room = ERR_CAP - r->err_len < (size_t)n ? ERR_CAP - r->err_len : (size_t)n;
-				memcpy(r->err + r->err_len, buf, room);
-				r->err_len += room;
-			}
+			absorb(r, i, buf, (size_t)n);
 		}
 	}
 	for (int i = 0; i < 2; i++)
-		if (pf[i].fd >= 0 && !s->passthrough)
+		if (pf[i].fd >= 0 && !s->passthrough && !files)
 			close(pf[i].fd);
 	r->err[r->err_len] = 0;
 	/* wait, still honouring the timeout (the child may have closed its
@@ -153,6 +165,30 @@ int run_child(const struct runspec *s, struct runres *r)
 		r->exec_failed = e;
 	close(ex[0]);
 	r->secs = now() - start;
+	if (files && runres_read_outputs(r, s->out_path, s->err_path) < 0)
+		return -1;
+	return 0;
+}
+
+int runres_read_outputs(struct runres *r, const char *out_path, const char *err_path)
+{
+	r->out_hash = r->err_hash = 0xcbf29ce484222325ull;
+	r->out_len = r->err_len = 0;
+	if (!r->err)
+		r->err = xmalloc(ERR_CAP + 1);
+	const char *paths[2] = {out_path, err_path};
+	char buf[65536];
+	for (int i = 0; i < 2; i++) {
+		int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof buf)) > 0) {
+			absorb(r, i, buf, (size_t)n);
+		}
+		close(fd);
+	}
+	r->err[r->err_len] = 0;
 	return 0;
 }
 

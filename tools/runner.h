@@ -14,6 +14,8 @@ struct runspec {
 	const char *cwd;        /* NULL: inherit */
 	double timeout;         /* seconds; 0: none */
 	int passthrough;        /* 1: stdout/stderr go to ours, not captured */
+	const char *out_path, *err_path; /* stdout/stderr to these files
+					    (explore --fork), read back after */
 };
 
 struct runres {
@@ -29,5 +31,7 @@ struct runres {
 /* 0 when the child ran (whatever its status), -1 on an internal error. */
 int run_child(const struct runspec *s, struct runres *r);
 void runres_free(struct runres *r);
+/* The output part of r (hashes, lengths, stderr's text) from files. */
+int runres_read_outputs(struct runres *r, const char *out_path, const char *err_path);
 
 #endif

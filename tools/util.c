@@ -110,6 +110,20 @@ void strv_free(struct strv *s)
 	s->n = s->cap = 0;
 }
 
+char *strv_lines(char *const *v, int n)
+{
+	size_t len = 1;
+	for (int i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	char *all = xmalloc(len);
+	all[0] = 0;
+	for (int i = 0; i < n; i++) {
+		strcat(all, v[i]);
+		strcat(all, "\n");
+	}
+	return all;
+}
+
 const char *find_shim(void)
 {
 	static char path[PATH_MAX];
@@ -258,14 +272,7 @@ char **child_env(const struct ruleopts *o, const char *const *extra)
 		if (o->rules_file)
 			set_var(&env, "ALLOCFAIL_RULES", o->rules_file);
 		if (o->inline_rules.n) {
-			size_t len = 1;
-			for (int i = 0; i < o->inline_rules.n; i++)
-				len += strlen(o->inline_rules.v[i]) + 1;
-			char *all = xmalloc(len);
-			for (int i = 0; i < o->inline_rules.n; i++) {
-				strcat(all, o->inline_rules.v[i]);
-				strcat(all, "\n");
-			}
+			char *all = strv_lines(o->inline_rules.v, o->inline_rules.n);
 			set_var(&env, "ALLOCFAIL_RULE", all);
 			free(all);
 		}

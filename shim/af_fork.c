@@ -1,0 +1,308 @@
+/* af_fork.c - explore's fork-at-the-site mode (`allocfail explore --fork`).
+   ALLOCFAIL_FORK=MS:DIR. The program runs once as the reference would;
+   at the first hit of each call site listed in DIR/sites, the shim forks.
+   The child fails that allocation and runs on to its end, with its own
+   stdout, stderr, log and census under DIR/N.*; the parent waits for it
+   (killing its process group after MS milliseconds), puts back the file
+   offsets the child may have moved, records the outcome in DIR/results
+   and carries on without a failure. One program start then serves every
+   call site, instead of one start per site.
+
+   Only where it stays correct: a single-threaded process (forking a
+   threaded one would leave locks held by threads that do not exist in the
+   child), SIGCHLD at its default (a handler of the program's would reap
+   our child), and stdout and stderr regular files (so that the child can
+   take a copy of what was written before the fork). Anything else, the
+   site is not forked and explore runs it on its own. Explore checks that
+   the parent's output matched the reference run before it trusts any of
+   this. Everything here runs on the slow path, at a site's first hit. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "af.h"
+#include "af_fmt.h"
+
+extern char __libc_single_threaded __attribute__((weak));
+
+static char dir[2048];
+static uint64_t timeout_ns;
+static char *sites_buf;   /* DIR/sites, lines split in place */
+static char **sites;      /* a hash set of its keys (no libc sort: qsort
+			     may allocate) */
+static unsigned sites_mask;
+static int nforks;
+static int in_child;
+static char out_paths[2][2100]; /* the child's log and census */
+
+static unsigned hash_key(const char *k)
+{
+	unsigned h = 2166136261u;
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 16777619u;
+	return h;
+}
+
+/* Reads DIR/sites (one MODULE+0xOFFSET per line); -1 on an error. */
+int af_fork_init(const char *spec, const char **why)
+{
+	char *end;
+	unsigned long ms = strtoul(spec, &end, 10);
+	if (end == spec || *end != ':' || !end[1] || ms == 0) {
+		*why = "expected MS:DIR";
+		return -1;
+	}
+	af_fmt(dir, sizeof dir, "%s", end + 1);
+	timeout_ns = (uint64_t)ms * 1000000ull;
+	char path[2100];
+	af_fmt(path, sizeof path, "%s/sites", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		*why = "cannot read DIR/sites";
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	sites_buf = af_imalloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while (sites_buf && got < (size_t)st.st_size) {
+		ssize_t k = read(fd, sites_buf + got, (size_t)st.st_size - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	if (!sites_buf || got != (size_t)st.st_size) {
+		*why = "cannot read DIR/sites";
+		return -1;
+	}
+	sites_buf[got] = 0;
+	int n = 0;
+	for (size_t i = 0; i < got; i++)
+		n += sites_buf[i] == '\n';
+	unsigned cap = 16;
+	while (cap < 2u * (unsigned)n + 2)
+		cap *= 2;
+	sites = af_imalloc(sizeof(char *) * cap);
+	if (!sites) {
+		*why = "out of memory";
+		return -1;
+	}
+	sites_mask = cap - 1;
+	for (char *p = sites_buf; *p;) {
+		char *nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		if (*p) {
+			unsigned h = hash_key(p) & sites_mask;
+			while (sites[h] && strcmp(sites[h], p))
+				h = (h + 1) & sites_mask;
+			sites[h] = p;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+static int listed(const char *key)
+{
+	for (unsigned h = hash_key(key) & sites_mask; sites[h]; h = (h + 1) & sites_mask)
+		if (!strcmp(sites[h], key))
+			return 1;
+	return 0;
+}
+
+static int regular(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int can_fork(void)
+{
+	if (in_child || &__libc_single_threaded == NULL || !__libc_single_threaded)
+		return 0;
+	struct sigaction sa;
+	if (sigaction(SIGCHLD, NULL, &sa) < 0 || (sa.sa_flags & SA_SIGINFO) ||
+	    sa.sa_handler != SIG_DFL)
+		return 0;
+	return regular(1) && regular(2);
+}
+
+/* The child's copy of fd: a new file under DIR holding what was written to
+   fd before the fork, then dup2'ed over fd. */
+static int take_copy(int fd, const char *path)
+{
+	off_t end = lseek(fd, 0, SEEK_CUR);
+	char self[64];
+	af_fmt(self, sizeof self, "/proc/self/fd/%d", fd);
+	int src = open(self, O_RDONLY | O_CLOEXEC);
+	int dst = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (end < 0 || src < 0 || dst < 0)
+		return -1;
+	off_t at = 0;
+	while (at < end) {
+		ssize_t k = sendfile(dst, src, &at, (size_t)(end - at));
+		if (k <= 0)
+			return -1;
+	}
+	close(src);
+	if (dup2(dst, fd) < 0)
+		return -1;
+	close(dst);
+	return 0;
+}
+
+/* File offsets the child shares with the parent (its input, for one). */
+struct saved {
+	int fd;
+	off_t off;
+};
+
+static int save_offsets(struct saved *v, int max)
+{
+	int n = 0;
+	int d = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d < 0)
+		return 0;
+	char buf[4096];
+	for (;;) {
+		long k = syscall(SYS_getdents64, d, buf, sizeof buf);
+		if (k <= 0)
+			break;
+		for (long i = 0; i < k;) {
+			struct {
+				unsigned long long ino;
+				long long off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *e = (void *)(buf + i);
+			i += e->reclen;
+			int fd = 0;
+			for (const char *p = e->name; *p >= '0' && *p <= '9'; p++)
+				fd = fd * 10 + (*p - '0');
+			if (e->name[0] < '0' || e->name[0] > '9' || fd == d || fd == 1 || fd == 2 ||
+			    n == max)
+				continue;
+			off_t off = lseek(fd, 0, SEEK_CUR);
+			if (off >= 0)
+				v[n++] = (struct saved){fd, off};
+		}
+	}
+	close(d);
+	return n;
+}
+
+static void record(int n, const char *key, int status, int timed_out, uint64_t ns)
+{
+	char path[2100], line[1024];
+	af_fmt(path, sizeof path, "%s/results", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	struct af_buf b;
+	af_buf_init(&b, line, sizeof line - 1);
+	af_buf_fmt(&b, "{\"n\":%d,\"site\":", n);
+	af_buf_json(&b, key);
+	af_buf_fmt(&b, ",\"wstatus\":%d,\"timed_out\":%s,\"secs\":%llu.%09llu}\n", status,
+		   timed_out ? "true" : "false", (unsigned long long)(ns / 1000000000ull),
+		   (unsigned long long)(ns % 1000000000ull));
+	af_write_all(fd, line, b.len);
+	close(fd);
+}
+
+/* Waits for the child, at most timeout_ns; 1 if it had to be killed. */
+static int wait_child(pid_t pid, int *status)
+{
+	uint64_t start = af_now_ns();
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int killed = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			*status = 0;
+			break;
+		}
+		uint64_t el = af_now_ns() - start;
+		if (!killed && el >= timeout_ns) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			killed = 1;
+			continue;
+		}
+		int ms = killed ? 10 : (int)((timeout_ns - el) / 1000000) + 1;
+		if (pfd >= 0) {
+			struct pollfd p = {pfd, POLLIN, 0};
+			poll(&p, 1, ms);
+		} else {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	kill(-pid, SIGKILL); /* whatever it left behind */
+	return killed;
+}
+
+int af_fork_wanted(struct af_site *s)
+{
+	char key[512];
+	af_site_key(s, key, sizeof key);
+	return listed(key) && can_fork();
+}
+
+int af_fork_at(struct af_site *s)
+{
+	char key[512];
+	af_site_key(s, key, sizeof key);
+	struct saved saved[256];
+	int nsaved = save_offsets(saved, 256);
+	int n = ++nforks;
+	uint64_t start = af_now_ns();
+	pid_t pid = fork();
+	if (pid < 0)
+		return 0;
+	if (pid == 0) {
+		in_child = 1;
+		setpgid(0, 0);
+		char path[2100];
+		af_fmt(path, sizeof path, "%s/%d.out", dir, n);
+		int ok = take_copy(1, path) == 0;
+		af_fmt(path, sizeof path, "%s/%d.err", dir, n);
+		ok = ok && take_copy(2, path) == 0;
+		af_fmt(out_paths[AF_OUT_LOG], sizeof out_paths[0], "%s/%d.log", dir, n);
+		af_fmt(out_paths[AF_OUT_CENSUS], sizeof out_paths[1], "%s/%d.census", dir, n);
+		const char *why;
+		if (af_g.log_fd >= 0)
+			close(af_g.log_fd);
+		close(af_g.census_fd);
+		ok = ok && af_out_open(AF_OUT_LOG, out_paths[AF_OUT_LOG], &why) >= 0 &&
+		     af_out_open(AF_OUT_CENSUS, out_paths[AF_OUT_CENSUS], &why) >= 0;
+		if (!ok)
+			_exit(125); /* explore reports the site as not run */
+		return 1;
+	}
+	setpgid(pid, pid);
+	int status;
+	int timed_out = wait_child(pid, &status);
+	for (int i = 0; i < nsaved; i++)
+		lseek(saved[i].fd, saved[i].off, SEEK_SET);
+	record(n, key, status, timed_out, af_now_ns() - start);
+	return 0;
+}
