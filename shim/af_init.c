@@ -164,6 +164,7 @@ static void atfork_child(void)
 	pthread_mutex_unlock(&af_lock);
 	af_limit_atfork_child();
 	af_sites_atfork_child();
+	af_log_atfork_child();
 }
 
 static uint64_t random_seed(void)

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -20,6 +21,31 @@
 #define LOG_LINE 32768
 
 static _Atomic uint64_t seq;
+
+/* One buffer for log lines, not one per thread: 32 KiB of initial-exec
+   TLS would come out of every thread's stack (a thread created with a
+   64 KiB stack then failed with EINVAL). Log lines are rare (injections,
+   canaries, OOM); the crash handler has a buffer of its own. */
+static char log_buf[LOG_LINE];
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static char *log_buf_take(void)
+{
+	pthread_mutex_lock(&log_lock);
+	return log_buf;
+}
+
+static void log_buf_give(void)
+{
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* In a forked child: the forking thread is the only one, and another
+   thread may have held the lock at the fork. */
+void af_log_atfork_child(void)
+{
+	pthread_mutex_init(&log_lock, NULL);
+}
 static _Atomic unsigned stderr_injections;
 
 /* The log and the census are the program's descriptors too: it may close
@@ -230,14 +256,15 @@ void af_report_injection(const struct af_req *rq, int rule, const uintptr_t *fra
 	if (!af_t.altstack)
 		af_crash_thread(&af_t);
 	if (af_g.log_fd >= 0) {
-		static AF_TLS char line[LOG_LINE];
+		char *line = log_buf_take();
 		struct af_buf b;
-		af_buf_init(&b, line, sizeof line - 4);
+		af_buf_init(&b, line, LOG_LINE - 4);
 		header_seq(&b, "inject", sq);
 		af_buf_puts(&b, ",\"rule\":");
 		af_buf_json(&b, rn);
 		request(&b, rq, frames, n, cs);
 		emit(&b);
+		log_buf_give();
 		return;
 	}
 	unsigned k = atomic_fetch_add(&stderr_injections, 1);
@@ -262,13 +289,14 @@ void af_report_canary(const struct af_req *rq, const uintptr_t *frames, int n, i
 	       af_fn_names[rq->fn], rq->size, af_site_name(frames[cs], site, sizeof site), tries,
 	       (unsigned long long)(ns / 1000000));
 	if (af_g.log_fd >= 0) {
-		static AF_TLS char line[LOG_LINE];
+		char *line = log_buf_take();
 		struct af_buf b;
-		af_buf_init(&b, line, sizeof line - 4);
+		af_buf_init(&b, line, LOG_LINE - 4);
 		header(&b, "canary");
 		af_buf_fmt(&b, ",\"tries\":%u,\"ms\":%llu", tries, (unsigned long long)(ns / 1000000));
 		request(&b, rq, frames, n, cs);
 		emit(&b);
+		log_buf_give();
 	}
 }
 
@@ -283,9 +311,9 @@ void af_report_oom(const struct af_req *rq, const uintptr_t *frames, int n, int 
 		       af_fn_names[rq->fn], rq->size, af_site_name(frames[cs], site, sizeof site),
 		       tries, names[action]);
 	if (af_g.log_fd >= 0) {
-		static AF_TLS char line[LOG_LINE];
+		char *line = log_buf_take();
 		struct af_buf b;
-		af_buf_init(&b, line, sizeof line - 4);
+		af_buf_init(&b, line, LOG_LINE - 4);
 		header(&b, "oom");
 		af_buf_fmt(&b, ",\"action\":\"%s\",\"tries\":%u,\"ms\":%llu", names[action], tries,
 			   (unsigned long long)(ns / 1000000));
@@ -294,6 +322,7 @@ void af_report_oom(const struct af_req *rq, const uintptr_t *frames, int n, int 
 				   (unsigned long long)af_g.pol.set.limit);
 		request(&b, rq, frames, n, cs);
 		emit(&b);
+		log_buf_give();
 	}
 }
 
@@ -302,7 +331,7 @@ void af_report_seed(uint64_t seed)
 	if (af_g.log_fd >= 0) {
 		char line[512];
 		struct af_buf b;
-		af_buf_init(&b, line, sizeof line - 4);
+		af_buf_init(&b, line, LOG_LINE - 4);
 		header(&b, "seed");
 		af_buf_fmt(&b, ",\"seed\":%llu", (unsigned long long)seed);
 		emit(&b);
