@@ -244,6 +244,7 @@ struct af_addr *af_addr_get(uintptr_t pc);
 void af_addr_frameinfo(const struct af_addr *a, struct af_frameinfo *f);
 const char *af_addr_func(struct af_addr *a, uintptr_t *off);
 extern struct af_mod af_unknown_mod;
+void af_addr_unloaded(void); /* after dlclose: mark modules that are gone */
 
 int af_unwind_init(void);
 extern int (*af_unw_backtrace)(void **, int);

@@ -3,8 +3,10 @@
    lock-free _dl_find_object, function by our own ELF symbol table reader)
    and kept in a read-mostly hash table: a hit costs a hash and a load or
    two, no lock and no write.
-   dlclose: a module whose range is reused by a newly seen module is marked
-   dead, and its cached addresses stop matching; see docs/design.md. */
+   dlclose: the shim's dlclose() marks dead every module that is no longer
+   mapped where it was, and a module whose range is reused by a newly seen
+   one is marked dead too; a dead module's cached addresses and verdicts
+   stop matching (see docs/design.md). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <link.h>
@@ -304,4 +306,24 @@ void af_addr_atfork_child(void)
 {
 	/* nothing: the tables are consistent whenever af_lock is free, and
 	   fork happens with af_lock held by the prepare handler */
+}
+
+/* After a dlclose(): the modules that are gone, found by asking the loader
+   (lock-free) whether each still maps where it did. A library loaded
+   later at the same address is then seen as new, not as the old one. */
+void af_addr_unloaded(void)
+{
+	if (!_dl_find_object)
+		return;
+	pthread_mutex_lock(&af_lock);
+	for (int i = 0; i < nmods; i++) {
+		struct af_mod *m = mods[i];
+		struct dl_find_object fo;
+		if (!m->alive || m->shim)
+			continue;
+		if (_dl_find_object((void *)m->start, &fo) != 0 || fo.dlfo_link_map != m->link_map ||
+		    (uintptr_t)fo.dlfo_map_start != m->start || (uintptr_t)fo.dlfo_map_end != m->end)
+			m->alive = 0;
+	}
+	pthread_mutex_unlock(&af_lock);
 }

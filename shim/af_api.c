@@ -1,6 +1,7 @@
 /* af_api.c - the entry points behind include/allocfail.h: scopes,
    reservations and the fail-nth hook, all per thread. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -202,4 +203,22 @@ void af_resv_summary(int fd)
 		       r->peak > (int64_t)r->size ? ": the estimate is too small" : "");
 	}
 	pthread_mutex_unlock(&resv_lock);
+}
+
+/* ---- dlclose ----------------------------------------------------------- */
+
+/* Exported so that the cached facts about code addresses (module, function,
+   the rules that accept them) are dropped for a library that is unloaded:
+   another one mapped at the same address later must not inherit them. */
+AF_EXPORT int dlclose(void *handle)
+{
+	static int (*real)(void *);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "dlclose");
+	if (!real)
+		return -1;
+	int rc = real(handle);
+	if (rc == 0 && af_ready())
+		af_addr_unloaded();
+	return rc;
 }

@@ -89,4 +89,14 @@ with tempfile.TemporaryDirectory() as d:
 r = run([prog("sites")], preload=True, ALLOCFAIL_RULE="fail caller=alloc_static; fail caller=zeroed")
 eq([l.split()[0] for l in r.stdout.decode().splitlines() if l.endswith("NULL")],
    ["static", "calloc"], "ALLOCFAIL_RULE with ';'")
+
+# a library unloaded and another loaded at the same address: the rules see
+# the new one, not what was cached of the old
+twin_a, twin_b = (os.path.join(BUILD, "tests", f"libtwin{t}.so") for t in "ab")
+for rule, want in [("fail caller=twin_b", ["1 ok", "2 NULL"]),
+                   ("fail module=libtwinb.so", ["1 ok", "2 NULL"]),
+                   ("fail caller=twin_a", ["1 NULL", "2 ok"])]:
+    r = run([prog("dltwin"), twin_a, twin_b], preload=True, ALLOCFAIL_RULE=rule,
+            ALLOCFAIL_LOG="/dev/null")
+    eq(r.stdout.decode().splitlines(), want, f"dlclose, dlopen at the same address: {rule}")
 done()
