@@ -40,7 +40,6 @@ struct af_thread {
 	unsigned long fail_nth; /* 0: disarmed; else fail when it counts down to 0 */
 	unsigned long injected; /* failures injected on this thread */
 	_Atomic int64_t credit; /* simulated-limit bytes this thread may use */
-	unsigned drain_seen;
 	int64_t sample_left;    /* bytes until the next sampled allocation */
 	struct af_resv *resv;   /* innermost reservation */
 	struct af_thread *next; /* registry of live threads */

@@ -39,7 +39,7 @@ static void *raw(const struct af_req *rq, size_t align)
 	return rq->zero ? af_be_calloc(rq->size) : af_be_malloc(rq->size);
 }
 
-/* force: the request may not be refused by the limit (nofail, shim-internal,
+/* force: the request may not be refused by the limit (shim-internal,
    reservations); it is still counted. */
 static void *attempt(const struct af_req *rq, size_t align, int force)
 {
@@ -497,11 +497,14 @@ void *af_alloc_slow(struct af_req *rq)
 	if (af_g.sampling && rq->old && af_maybe_sampled(rq->old))
 		af_sample_free(rq->old);
 
-	int force = t->nofail || t->resv || action == AF_ACT_NOFAIL;
-	void *p = attempt(rq, align, force);
+	/* a reservation cannot be refused by the limit (what it did not cover
+	   shows in the summary); nofail is refused like anything else and
+	   then retried until memory is freed, as __GFP_NOFAIL loops */
+	int nofail = t->nofail || t->resv || action == AF_ACT_NOFAIL;
+	void *p = attempt(rq, align, t->resv != NULL);
 	if (AF_UNLIKELY(!p)) {
 		int sem;
-		if (force)
+		if (nofail)
 			sem = SEM_FOREVER;
 		else if (t->noretry || action == AF_ACT_NORETRY || af_g.pol.set.small_noretry ||
 			 rq->size > af_g.threshold)

@@ -1,12 +1,13 @@
 /* af_limit.c - the simulated memory limit (`set limit=SIZE`).
    A global pool holds the bytes not yet handed out. Each thread draws
    credit from it in chunks and spends it locally, so most allocations and
-   frees touch only the thread's own cache line. A thread returns credit
-   beyond two chunks, and all of it when it exits or when another thread
-   was refused (the drain epoch), so memory freed anywhere reaches a thread
-   waiting at the limit. Chunks are at most limit/256, which bounds how much
-   credit idle threads can hold back. Reservations (allocfail.h) draw from
-   the same pool. */
+   frees touch only the thread's own cache line (an atomic add on it, in
+   this slow path only). A thread returns credit beyond two chunks, and all
+   of it when it exits. When the pool refuses a request, the refused thread
+   takes every other thread's credit back into the pool and tries again, so
+   memory freed anywhere reaches a thread waiting at the limit, and idle
+   threads cannot hold back memory below the limit. Chunks are at most
+   limit/256. Reservations (allocfail.h) draw from the same pool. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <time.h>
@@ -16,7 +17,6 @@
 extern pthread_mutex_t af_lock;
 
 static _Atomic int64_t avail;
-static _Atomic unsigned drain_epoch;
 static int64_t chunk;
 static struct af_thread *threads;
 static pthread_key_t exit_key;
@@ -55,12 +55,44 @@ static void give_back(int64_t n)
 		atomic_fetch_add_explicit(&avail, n, memory_order_relaxed);
 }
 
-static inline void check_drain(struct af_thread *t)
+/* Every thread's positive credit back into the pool. The owners change
+   their credit with atomic adds only, so taking it with a compare-and-swap
+   never loses or doubles a byte; an owner that finds its credit gone draws
+   from the pool again. */
+static void steal_credit(void)
 {
-	unsigned e = atomic_load_explicit(&drain_epoch, memory_order_relaxed);
-	if (AF_UNLIKELY(e != t->drain_seen)) {
-		t->drain_seen = e;
-		give_back(atomic_exchange_explicit(&t->credit, 0, memory_order_relaxed));
+	pthread_mutex_lock(&af_lock);
+	for (struct af_thread *t = threads; t; t = t->next) {
+		int64_t c = atomic_load_explicit(&t->credit, memory_order_relaxed);
+		while (c > 0 && !atomic_compare_exchange_weak_explicit(&t->credit, &c, 0,
+								       memory_order_relaxed,
+								       memory_order_relaxed))
+			;
+		if (c > 0)
+			give_back(c);
+	}
+	pthread_mutex_unlock(&af_lock);
+}
+
+/* n bytes from the pool for the calling thread: n alone, or n and a chunk
+   of credit when the pool has it. */
+static int draw(struct af_thread *t, int64_t need, int force)
+{
+	int64_t want = need + chunk;
+	int64_t a = atomic_load_explicit(&avail, memory_order_relaxed);
+	for (;;) {
+		int64_t take;
+		if (a >= want)
+			take = want;
+		else if (a >= need || force)
+			take = need;
+		else
+			return -1;
+		if (atomic_compare_exchange_weak_explicit(&avail, &a, a - take, memory_order_relaxed,
+							  memory_order_relaxed)) {
+			atomic_fetch_add_explicit(&t->credit, take, memory_order_relaxed);
+			return 0;
+		}
 	}
 }
 
@@ -85,32 +117,19 @@ int af_limit_take(struct af_thread *t, size_t n, int force)
 			return take_direct((int64_t)n, force);
 		af_thread_register(t);
 	}
-	check_drain(t);
-	int64_t c = atomic_load_explicit(&t->credit, memory_order_relaxed);
-	if (c >= (int64_t)n) {
-		atomic_store_explicit(&t->credit, c - (int64_t)n, memory_order_relaxed);
+	int64_t c = atomic_fetch_sub_explicit(&t->credit, (int64_t)n, memory_order_relaxed);
+	if (c >= (int64_t)n)
 		return 0;
-	}
-	int64_t need = (int64_t)n - c, want = need + chunk;
-	int64_t a = atomic_load_explicit(&avail, memory_order_relaxed);
-	for (;;) {
-		int64_t take;
-		if (a >= want)
-			take = want;
-		else if (a >= need || force)
-			take = need;
-		else {
-			/* refused: ask every thread to hand its credit back */
-			atomic_fetch_add_explicit(&drain_epoch, 1, memory_order_relaxed);
-			t->drain_seen = atomic_load_explicit(&drain_epoch, memory_order_relaxed);
-			return -1;
-		}
-		if (atomic_compare_exchange_weak_explicit(&avail, &a, a - take, memory_order_relaxed,
-							  memory_order_relaxed)) {
-			atomic_store_explicit(&t->credit, c + take - (int64_t)n, memory_order_relaxed);
-			return 0;
-		}
-	}
+	/* the credit went below zero: cover it from the pool */
+	int64_t need = (int64_t)n - (c > 0 ? c : 0);
+	if (draw(t, need, force) == 0)
+		return 0;
+	/* refused: take back what other threads hold, and try once more */
+	steal_credit();
+	if (draw(t, need, force) == 0)
+		return 0;
+	atomic_fetch_add_explicit(&t->credit, (int64_t)n, memory_order_relaxed);
+	return -1;
 }
 
 void af_limit_give(struct af_thread *t, size_t n)
@@ -122,13 +141,14 @@ void af_limit_give(struct af_thread *t, size_t n)
 		}
 		af_thread_register(t);
 	}
-	check_drain(t);
-	int64_t c = atomic_load_explicit(&t->credit, memory_order_relaxed) + (int64_t)n;
-	if (c > 2 * chunk) {
-		give_back(c - chunk);
-		c = chunk;
+	int64_t c = atomic_fetch_add_explicit(&t->credit, (int64_t)n, memory_order_relaxed) + (int64_t)n;
+	while (c > 2 * chunk) {
+		if (atomic_compare_exchange_weak_explicit(&t->credit, &c, chunk, memory_order_relaxed,
+							  memory_order_relaxed)) {
+			give_back(c - chunk);
+			break;
+		}
 	}
-	atomic_store_explicit(&t->credit, c, memory_order_relaxed);
 }
 
 /* Bytes in use: the limit less what is in the pool and held as credit. */
@@ -210,8 +230,9 @@ int af_limit_reserve(int64_t n, uint64_t timeout_ns)
 								  memory_order_relaxed))
 				return 0;
 		}
-		atomic_fetch_add_explicit(&drain_epoch, 1, memory_order_relaxed);
-		check_drain(&af_t);
+		steal_credit();
+		if (atomic_load_explicit(&avail, memory_order_relaxed) >= n)
+			continue;
 		if (af_now_ns() - start >= timeout_ns)
 			return -1;
 		struct timespec ts = {0, 1000000};

@@ -49,4 +49,11 @@ eq(r.returncode, 0, "and the program exits 0")
 r = tool("run", "--set", "limit=64M", "--", prog("storm"), "8", "50000")
 base = run([prog("storm"), "8", "50000"])
 same_run(r, base, "8 threads under a generous limit")
+# memory freed by an idle thread reaches a small request waiting at the
+# limit; a nofail request waits for memory instead of passing the limit
+r = tool("run", "--set", "limit=1M", "--set", "retry_timeout=3s", "--", prog("limitwait"))
+eq(r.stdout.decode().splitlines(),
+   ["start", "filled: yes", "small after another thread freed: ok", "nofail at the limit: ok after a wait"],
+   "limitwait: the waiter gets the idle thread's freed memory; nofail waits")
+check(b"out of memory" not in r.stderr, "limitwait: no OOM action", r.stderr)
 done()

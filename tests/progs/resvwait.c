@@ -1,7 +1,7 @@
 /* resvwait.c - reservations that must wait: under `limit=1M` and
    `retry_timeout=200ms`, a reserve that does not fit times out; one that
    fits once another thread frees memory is granted; a zero-byte reserve
-   is granted even when nofail allocations overdrew the pool; and one
+   is granted even when a reservation's thread overdrew the pool; and one
    reservation is still held at exit, for the summary. */
 #include <errno.h>
 #include <pthread.h>
@@ -34,13 +34,13 @@ int main(void)
 	pthread_join(t, NULL);
 	allocfail_unreserve(r);
 
-	unsigned c = allocfail_nofail_save();
-	void *over = malloc(2 << 20); /* nofail: past the limit */
-	allocfail_nofail_restore(c);
-	printf("nofail past the limit: %s\n", over ? "ok" : "failed");
+	long small = allocfail_reserve(1000);
+	void *over = malloc(2 << 20); /* beyond the reserve: it cannot fail */
+	printf("past the reserve and the limit: %s\n", over ? "ok" : "failed");
 	r = allocfail_reserve(0);
 	printf("reserve 0 when overdrawn: %s\n", r > 0 ? "granted" : "refused");
 	allocfail_unreserve(r);
+	allocfail_unreserve(small);
 	free(over);
 
 	printf("held at exit: %s\n", allocfail_reserve(1000) > 0 ? "granted" : "refused");
