@@ -195,10 +195,19 @@ static void configure(void)
 	if ((v = af_getenv("ALLOCFAIL_RULES"))) {
 		if (!*v)
 			fatal("ALLOCFAIL_RULES is empty: expected the path of a rule file");
-		if (af_policy_parse_file(&af_g.pol, v, &err) < 0)
+		if (af_policy_parse_file(&af_g.pol, v, &err) < 0) {
+			/* the file itself: name the variable; its contents: file:line:col */
+			if (!strncmp(err.msg, "cannot read rules file", 22))
+				fatal("ALLOCFAIL_RULES: %s", err.msg);
 			af_fatal_config(err.msg);
+		}
 	}
 	if ((v = af_getenv("ALLOCFAIL_RULE"))) {
+		const char *q = v;
+		while (*q == ' ' || *q == '\t' || *q == '\n' || *q == ';')
+			q++;
+		if (!*q)
+			fatal("ALLOCFAIL_RULE is empty: expected rules, such as 'fail caller=parse nth=1'");
 		if (af_policy_parse_text(&af_g.pol, v, strlen(v), "ALLOCFAIL_RULE", &err) < 0)
 			af_fatal_config(err.msg);
 	}
@@ -217,20 +226,22 @@ static void configure(void)
 	}
 	af_policy_finish(&af_g.pol);
 
-	const char *log = af_getenv("ALLOCFAIL_LOG");
+	const char *log = af_getenv("ALLOCFAIL_LOG"), *from = "ALLOCFAIL_LOG";
 	if (log && !*log)
 		fatal("ALLOCFAIL_LOG is empty: expected a file path or 'stderr'");
-	if (!log)
+	if (!log) {
 		log = af_g.pol.set.log;
+		from = "set log=";
+	}
 	if (log && strcmp(log, "stderr") != 0) {
 		const char *why;
 		if (af_out_open(AF_OUT_LOG, log, &why) < 0)
-			fatal("cannot open log '%s': %s", log, why);
+			fatal("%s: cannot open log '%s': %s", from, log, why);
 	}
 	if ((v = af_getenv("ALLOCFAIL_CENSUS"))) {
 		const char *why;
 		if (af_out_open(AF_OUT_CENSUS, v, &why) < 0)
-			fatal("cannot open census '%s': %s", v, why);
+			fatal("ALLOCFAIL_CENSUS: cannot open census '%s': %s", v, why);
 		af_g.mode |= AF_M_CENSUS;
 	}
 	if ((v = af_getenv("ALLOCFAIL_FORK"))) {

@@ -7,12 +7,14 @@ cases = [
      "ALLOCFAIL_RULE:1:6: unknown key 'calller' (did you mean 'caller'?)"),
     ({"ALLOCFAIL_RULE": "set limit=lots"}, "ALLOCFAIL_RULE:1:11: invalid limit 'lots'"),
     ({"ALLOCFAIL_RULES": "/nonexistent/rules"},
-     "cannot read rules file '/nonexistent/rules': No such file or directory"),
+     "ALLOCFAIL_RULES: cannot read rules file '/nonexistent/rules': No such file or directory"),
     ({"ALLOCFAIL_RULES": ""}, "ALLOCFAIL_RULES is empty"),
     ({"ALLOCFAIL_SEED": "x"}, "ALLOCFAIL_SEED='x': expected an unsigned 64-bit integer"),
     ({"ALLOCFAIL_SUMMARY": "yes"}, "ALLOCFAIL_SUMMARY='yes': expected 1 or 0"),
     ({"ALLOCFAIL_RULZ": "x"}, "unknown environment variable ALLOCFAIL_RULZ (did you mean ALLOCFAIL_RULE?)"),
-    ({"ALLOCFAIL_LOG": "/nonexistent/dir/log"}, "cannot open log '/nonexistent/dir/log'"),
+    ({"ALLOCFAIL_LOG": "/nonexistent/dir/log"}, "ALLOCFAIL_LOG: cannot open log '/nonexistent/dir/log'"),
+    ({"ALLOCFAIL_RULE": " ; "}, "ALLOCFAIL_RULE is empty: expected rules"),
+    ({"ALLOCFAIL_RULE": "set log=/nonexistent/dir/log"}, "set log=: cannot open log"),
 ]
 for env, msg in cases:
     r = run([prog("family")], preload=True, **env)
@@ -21,4 +23,16 @@ for env, msg in cases:
     lines = stderr_lines(r)
     eq(len(lines), 1, f"{env}: exactly one line")
     check(lines and lines[0].startswith("allocfail: " + msg), f"{env}: the line says what is wrong", lines)
+
+# allocfail run: bad --rule/--set values, before anything runs
+for args, msg in [
+    (["--rule", ""], "--rule '': expected a rule, such as 'fail caller=parse nth=1'"),
+    (["--set", "limit=1M; fail nth=1"], "--set 'limit=1M; fail nth=1': expected KEY=VALUE ... (settings only)"),
+    (["--set", "limt=1M"], "--set:1:1: unknown setting 'limt' (did you mean 'limit'?)"),
+    (["--rules", "/nonexistent/rules"], "--rules: cannot read rules file '/nonexistent/rules'"),
+]:
+    r = tool("run", *args, "--", prog("family"))
+    eq((r.returncode, r.stdout), (2, b""), f"run {args}: status 2, nothing ran")
+    lines = stderr_lines(r)
+    check(len(lines) == 1 and lines[0].startswith("allocfail: " + msg), f"run {args}: one line saying what", lines)
 done()

@@ -98,7 +98,7 @@ with tempfile.TemporaryDirectory() as d:
     r = run([prog("crashy"), "deref"], preload=True, ALLOCFAIL_LOG=link,
             ALLOCFAIL_RULE="fail caller=parse_record")
     eq(r.returncode, 125, "a symlink at the log path: status 125")
-    eq(stderr_lines(r), [f"allocfail: cannot open log '{link}': it is a symbolic link, which is refused"],
+    eq(stderr_lines(r), [f"allocfail: ALLOCFAIL_LOG: cannot open log '{link}': it is a symbolic link, which is refused"],
        "with one line saying why")
     check(not os.path.exists(target), "and nothing was written through it")
 
@@ -107,7 +107,7 @@ with tempfile.TemporaryDirectory() as d:
     os.mkfifo(fifo)
     r = run([prog("crashy"), "deref"], preload=True, ALLOCFAIL_LOG=fifo, timeout=20)
     eq(r.returncode, 125, "a FIFO at the log path: status 125")
-    eq(stderr_lines(r), [f"allocfail: cannot open log '{fifo}': it is a FIFO or socket, "
+    eq(stderr_lines(r), [f"allocfail: ALLOCFAIL_LOG: cannot open log '{fifo}': it is a FIFO or socket, "
                          "not a regular file or a terminal"], "with one line saying why")
 
     # a program that closes the log's descriptor and opens a file of its

@@ -185,14 +185,18 @@ int ruleopts_parse(struct ruleopts *o, int argc, char **argv, int *i)
 			die_usage("--rules given twice (use include lines to combine files)");
 		char real[PATH_MAX];
 		if (!realpath(val, real))
-			die_usage("cannot read rules file '%s': %s", val, strerror(errno));
+			die_usage("--rules: cannot read rules file '%s': %s", val, strerror(errno));
 		o->rules_file = xstrdup(real);
 		break;
 	}
-	case 1: strv_add(&o->inline_rules, val); break;
+	case 1:
+		if (!val[strspn(val, " \t\n;")])
+			die_usage("--rule '%s': expected a rule, such as 'fail caller=parse nth=1'", val);
+		strv_add(&o->inline_rules, val);
+		break;
 	case 2:
-		if (!strchr(val, '='))
-			die_usage("--set '%s': expected KEY=VALUE", val);
+		if (!strchr(val, '=') || strpbrk(val, ";\n#"))
+			die_usage("--set '%s': expected KEY=VALUE ... (settings only)", val);
 		strv_addf(&o->inline_rules, "set %s", val);
 		break;
 	case 3: o->log = val; break;
@@ -222,8 +226,15 @@ void ruleopts_check(const struct ruleopts *o)
 	for (int i = 0; i < o->inline_rules.n; i++) {
 		const char *r = o->inline_rules.v[i];
 		int is_set = strncmp(r, "set ", 4) == 0 && i >= 0;
-		if (af_policy_parse_text(&p, r, strlen(r), is_set ? "--set" : "--rule", &err) < 0)
+		if (af_policy_parse_text(&p, r, strlen(r), is_set ? "--set" : "--rule", &err) < 0) {
+			/* columns of a --set count from its value, not from the
+			   "set " put in front of it */
+			int line, col, at = 0;
+			if (is_set && sscanf(err.msg, "--set:%d:%d:%n", &line, &col, &at) == 2 && at &&
+			    col > 4)
+				die_usage("--set:%d:%d:%s", line, col - 4, err.msg + at);
 			die_usage("%s", err.msg);
+		}
 	}
 	af_policy_free(&p);
 }
