@@ -58,8 +58,11 @@ with tempfile.TemporaryDirectory() as d:
           "with the program's message as detail", read_stock)
 
     # every reproducer reproduces its finding
+    check(all(f["reproducer"].startswith(shlex.quote(TOOL) + " run ") for f in doc["findings"]),
+          "reproducers call this build of allocfail, which is not on PATH",
+          [f["reproducer"] for f in doc["findings"]])
     for f in doc["findings"]:
-        cmd = f["reproducer"].replace("allocfail run", shlex.quote(TOOL) + " run", 1)
+        cmd = f["reproducer"]  # names this very build of allocfail (not on PATH)
         try:
             p = subprocess.run(["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                timeout=3, env=clean_env())
@@ -127,7 +130,7 @@ if os.path.exists(DEMO_ASAN):
         # its reproducer reproduces it: allocfail run --backend next sets up ASan
         san = [f for f in doc["findings"] if f["class"] == "sanitizer"]
         for f in san:
-            cmd = f["reproducer"].replace("allocfail run", shlex.quote(TOOL) + " run", 1)
+            cmd = f["reproducer"]  # names this very build of allocfail (not on PATH)
             p = subprocess.run(["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                timeout=30, env=clean_env())
             check(b"LeakSanitizer: detected memory leaks" in p.stderr,
@@ -178,6 +181,16 @@ with tempfile.TemporaryDirectory() as d:
         eq(outcomes[1], outcomes[0], "--fork on sed: every site's outcome as with runs of their own")
     r = explore("--fork", "--isolate", "--", DEMO)
     eq(r.returncode, 2, "--fork with --isolate: status 2")
+
+# a failed assert() is a crash; a deliberate abort is an abort
+with tempfile.TemporaryDirectory() as d:
+    js = os.path.join(d, "a.json")
+    explore("--depth", "0", "--json", js, "--", prog("asserts"))
+    got = sorted((f["class"], f["injection_stack"][0]["function"], f["detail"].split(":")[0])
+                 for f in json.loads(open(js).read())["findings"])
+    eq(got, [("abort", "xmalloc", "SIGABRT in xmalloc (progs/asserts.c"),
+             ("crash", "checked", "assertion failed")],
+       "asserts: a failed assertion is a crash, xmalloc's abort an abort")
 
 # two bugs at one injection site: JUnit fails each of them
 with tempfile.TemporaryDirectory() as d:

@@ -59,6 +59,9 @@ char **child_env(const struct ruleopts *o, const char *const *extra);
 
 /* Resolve cmd through PATH; NULL if not found (errno set). */
 char *find_command(const char *cmd);
+/* How to call this command in a printed command line: 'allocfail' when
+   PATH finds this very program, else its full path. */
+const char *self_command(void);
 /* 1 when path is a statically linked ELF executable (LD_PRELOAD cannot
    reach it), 0 otherwise. */
 int is_static_elf(const char *path);

@@ -226,7 +226,9 @@ static char *reproducer(const struct task *t)
 	char *out = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&out, &len);
-	fputs("allocfail run", m);
+	char *me = shell_quote(self_command());
+	fprintf(m, "%s run", me);
+	free(me);
 	if (o.backend)
 		fprintf(m, " --backend %s", o.backend);
 	if (o.base.rules_file) {
@@ -432,19 +434,30 @@ static void classify(const struct task *t, struct result *res, struct runres *rr
 	} else if (res->crash || WIFSIGNALED(rr->wstatus) || san_crash) {
 		int sig = res->crash ? (int)json_int(res->crash, "signo", 0)
 			  : WIFSIGNALED(rr->wstatus) ? WTERMSIG(rr->wstatus) : SIGSEGV;
-		res->outcome = sig == SIGABRT ? O_ABORT : O_CRASH;
-		char *w = NULL;
+		/* SIGABRT is a deliberate xmalloc-style abort, unless it is an
+		   assertion that failed: a broken invariant, i.e. a crash */
+		const char *as = sig == SIGABRT ? strstr(rr->err, "Assertion `") : NULL;
+		res->outcome = sig == SIGABRT && !as ? O_ABORT : O_CRASH;
+		char *w = NULL, *top = NULL;
 		if (res->crash) {
 			const struct jv *st = json_get(res->crash, "stack");
 			int cs = (int)json_int(res->crash, "crash_site", 0);
 			if (st && st->t == J_ARR && cs < st->n)
 				w = frame_where(&st->items[cs], cs == 0);
+			/* the crash itself was in the C runtime: say where too */
+			if (st && st->t == J_ARR && cs > 0 && cs < st->n && sig != SIGABRT)
+				top = frame_where(&st->items[0], 1);
 		}
 		if (san_crash)
 			res->detail = first_line(san);
+		else if (as)
+			res->detail = xasprintf("assertion failed: %.*s", (int)strcspn(as, "\n"), as);
+		else if (top)
+			res->detail = xasprintf("%s in %s, called from %s", signame(sig), top, w);
 		else
 			res->detail = xasprintf("%s%s%s", signame(sig), w ? " in " : "", w ? w : "");
 		free(w);
+		free(top);
 	} else if (WIFEXITED(rr->wstatus) && WEXITSTATUS(rr->wstatus) == 0) {
 		if (rr->out_hash == ref_out_hash && rr->out_len == ref_out_len) {
 			res->outcome = O_HANDLED;

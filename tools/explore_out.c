@@ -157,7 +157,7 @@ void write_table(FILE *out, const struct report *r)
 			first = 0;
 		}
 	if (first)
-		fprintf(out, "nothing to explore");
+		fprintf(out, "nothing to explore: no allocation call site in scope");
 	fprintf(out, "\n");
 	if (r->forked)
 		fprintf(out, "note: --fork: %d of these failures ran as children of one run\n", r->forked);
@@ -168,8 +168,9 @@ void write_table(FILE *out, const struct report *r)
 		fprintf(out, "note: the budget ran out with %d call site%s unexplored\n", r->budget_hit,
 			r->budget_hit == 1 ? "" : "s");
 	if (!r->nf) {
-		fprintf(out, "no findings: every failure was handled%s\n",
-			mute ? ", though not always with a message" : "");
+		if (r->nsites)
+			fprintf(out, "no findings: every failure was handled%s\n",
+				mute ? ", though not always with a message" : "");
 		return;
 	}
 	fprintf(out, "\n%-10s %-44s %s\n", "CLASS", "INJECTION SITE", "WHAT HAPPENED");

@@ -396,3 +396,20 @@ double opt_seconds(const char *cmd, const char *opt, const char *v)
 		die_usage("%s: %s '%s': expected a duration in seconds (e.g. 10, 2.5, 500ms)", cmd, opt, v);
 	return (double)ns / 1e9;
 }
+
+const char *self_command(void)
+{
+	static char *name;
+	if (name)
+		return name;
+	char self[PATH_MAX], found[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return name = xstrdup("allocfail");
+	self[n] = 0;
+	char *p = find_command("allocfail");
+	int same = p && realpath(p, found) && !strcmp(found, self);
+	free(p);
+	name = xstrdup(same ? "allocfail" : self);
+	return name;
+}
