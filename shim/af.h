@@ -294,6 +294,8 @@ int af_fork_at(struct af_site *s);
 void af_log_open(const char *path);
 void af_log_line(const char *json, size_t n); /* one whole line */
 void af_log_atfork_child(void);
+void af_crash_atfork_child(void);
+void af_api_atfork_child(void);
 void af_report_injection(const struct af_req *rq, int rule, const uintptr_t *frames,
 			 int nframes, int cs);
 void af_report_canary(const struct af_req *rq, const uintptr_t *frames, int nframes, int cs,

@@ -191,7 +191,10 @@ static struct af_addr *insert(uintptr_t pc, struct dl_find_object *fo, int found
 		/* table full: resolve into this thread's scratch entry */
 		if (!cache_full_warned) {
 			cache_full_warned = 1;
-			af_say(af_g.stderr_fd, "address cache full: matching by stack gets slower");
+			af_say(af_g.stderr_fd, "%s: matching by stack gets slower",
+			       slot != CACHE_SIZE && cache_used < CACHE_SIZE / 4 * 3
+				       ? "no memory for the address cache"
+				       : "address cache full");
 		}
 		a = &scratch;
 		memset(a, 0, sizeof *a);

@@ -88,6 +88,12 @@ static _Atomic long next_id = 1;
 static pthread_mutex_t resv_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct af_resv *held; /* every reservation not yet released */
 
+/* In a forked child: another thread may have held the lock at the fork. */
+void af_api_atfork_child(void)
+{
+	pthread_mutex_init(&resv_lock, NULL);
+}
+
 AF_EXPORT long allocfail_impl_reserve(size_t bytes)
 {
 	if (!af_ready())

@@ -338,6 +338,12 @@ static void handler(int sig, siginfo_t *si, void *uc)
 	/* a fault re-executes the instruction and faults again */
 }
 
+/* In a forked child: another thread may have held the lock at the fork. */
+void af_crash_atfork_child(void)
+{
+	pthread_mutex_init(&crash_lock, NULL);
+}
+
 void af_crash_arm(void)
 {
 	pthread_mutex_lock(&crash_lock);

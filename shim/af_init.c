@@ -165,6 +165,8 @@ static void atfork_child(void)
 	af_limit_atfork_child();
 	af_sites_atfork_child();
 	af_log_atfork_child();
+	af_crash_atfork_child();
+	af_api_atfork_child();
 }
 
 static uint64_t random_seed(void)

@@ -90,6 +90,29 @@ r = run([prog("sites")], preload=True, ALLOCFAIL_RULE="fail caller=alloc_static;
 eq([l.split()[0] for l in r.stdout.decode().splitlines() if l.endswith("NULL")],
    ["static", "calloc"], "ALLOCFAIL_RULE with ';'")
 
+# the triggers end to end, through the shim (tests/unit covers the predicate)
+def trig(rule, n=20, size=100, **env):
+    r = run([prog("trig"), str(n), str(size)], preload=True, ALLOCFAIL_RULE=rule,
+            ALLOCFAIL_LOG="/dev/null", **env)
+    return r.stdout.decode().strip()
+
+for rule, want in [("fail caller=one interval=3", "3 6 9 12 15 18"),
+                   ("fail caller=one times=2", "1 2"),
+                   ("fail caller=one nth=5", "5"),
+                   ("fail caller=one space=1000", "10 11 12 13 14 15 16 17 18 19 20"),
+                   ("fail caller=one interval=2 times=3", "2 4 6"),
+                   ("fail caller=one size=>100", ""),
+                   ("fail caller=one probability=0%", "")]:
+    eq(trig(rule), want, f"trig: {rule}")
+n = int(trig("fail caller=one probability=10%", 100000, ALLOCFAIL_SEED="7"))
+# binomial(100000, 0.1): sd ~95; 6 sd either side
+check(abs(n - 10000) < 570, "trig: probability=10% over 100000 calls within 6 sd of 10000", n)
+eq(trig("fail caller=one probability=10%", 100000, ALLOCFAIL_SEED="7"), str(n),
+   "trig: the same seed fails the same number of calls")
+a = trig("fail caller=one probability=30%", 40, ALLOCFAIL_SEED="11")
+eq(trig("fail caller=one probability=30%", 40, ALLOCFAIL_SEED="11"), a, "trig: the same seed, the same calls")
+check(a != trig("fail caller=one probability=30%", 40, ALLOCFAIL_SEED="12"), "trig: another seed, other calls")
+
 # a library unloaded and another loaded at the same address: the rules see
 # the new one, not what was cached of the old
 twin_a, twin_b = (os.path.join(BUILD, "tests", f"libtwin{t}.so") for t in "ab")
