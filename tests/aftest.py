@@ -63,8 +63,36 @@ def run(argv, preload=False, env=None, input=None, timeout=120, cwd=None, **extr
         e["LD_PRELOAD"] = SHIM
     if isinstance(input, str):
         input = input.encode()
-    return subprocess.run(argv, env=e, input=input, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=timeout, cwd=cwd)
+    # a group of its own, killed whole on timeout: nothing a hung program
+    # started outlives the test
+    import signal
+    p = subprocess.Popen(argv, env=e, stdin=subprocess.PIPE if input is not None else None,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        raise
+    return subprocess.CompletedProcess(argv, p.returncode, out, err)
+
+
+def shell_group(cmd, timeout, env=None):
+    """sh -c cmd in a process group of its own; on timeout the whole group
+    is killed (a plain subprocess timeout kills sh and leaves what it
+    started running). Returns a CompletedProcess, returncode 'hang' when it
+    timed out."""
+    import signal
+    p = subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env if env is not None else clean_env(), start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        return subprocess.CompletedProcess(cmd, "hang", out, err)
 
 
 def tool(*args, **kw):

@@ -63,12 +63,8 @@ with tempfile.TemporaryDirectory() as d:
           [f["reproducer"] for f in doc["findings"]])
     for f in doc["findings"]:
         cmd = f["reproducer"]  # names this very build of allocfail (not on PATH)
-        try:
-            p = subprocess.run(["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               timeout=3, env=clean_env())
-            status = p.returncode
-        except subprocess.TimeoutExpired:
-            status = "hang"
+        p = shell_group(cmd, 3)
+        status = p.returncode
         expect = {"crash": 139, "abort": 134, "hang": "hang", "silent": 0}[f["class"]]
         eq(status, expect, f"the reproducer of the {f['class']} finding reproduces it")
         if f["class"] == "silent":
@@ -131,8 +127,7 @@ if os.path.exists(DEMO_ASAN):
         san = [f for f in doc["findings"] if f["class"] == "sanitizer"]
         for f in san:
             cmd = f["reproducer"]  # names this very build of allocfail (not on PATH)
-            p = subprocess.run(["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               timeout=30, env=clean_env())
+            p = shell_group(cmd, 30)
             check(b"LeakSanitizer: detected memory leaks" in p.stderr,
                   "ASan build: the sanitizer finding's reproducer shows the leak", p.stderr[-600:])
 
