@@ -49,14 +49,39 @@ static inline int *errno_ptr(void)
 }
 
 
-AF_EXPORT void *malloc(size_t n)
+/* The entry points test the plain path first and leave everything else to
+   a function of its own, by a tail call: the quick path needs registers,
+   and sharing a function with it cost the plain path five pushes and pops
+   (measured: 1.22x jemalloc per malloc/free pair before). */
+static __attribute__((noinline)) void *malloc_other(size_t n, void *ra)
 {
-	if (plain() || quick(AF_FN_MALLOC, n, RA)) {
+	if (quick(AF_FN_MALLOC, n, ra)) {
 		void *p = afje_malloc(af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
 	}
-	return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA);
+	return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, ra);
+}
+
+AF_EXPORT void *malloc(size_t n)
+{
+	if (AF_LIKELY(plain())) {
+		void *p = afje_malloc(af_min16(n));
+		if (AF_LIKELY(p != NULL))
+			return p;
+		return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA);
+	}
+	return malloc_other(n, RA);
+}
+
+static __attribute__((noinline)) void *calloc_other(size_t n, void *ra)
+{
+	if (quick(AF_FN_CALLOC, n, ra)) {
+		void *p = afje_calloc(1, af_min16(n));
+		if (AF_LIKELY(p != NULL))
+			return p;
+	}
+	return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, ra);
 }
 
 AF_EXPORT void *calloc(size_t nmemb, size_t size)
@@ -66,12 +91,13 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (plain() || quick(AF_FN_CALLOC, n, RA)) {
+	if (AF_LIKELY(plain())) {
 		void *p = afje_calloc(1, af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
+		return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA);
 	}
-	return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA);
+	return calloc_other(n, RA);
 }
 
 AF_EXPORT void free(void *p)
