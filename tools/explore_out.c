@@ -331,6 +331,28 @@ static const struct finding *finding_of(const struct report *r, const struct sit
 	return NULL;
 }
 
+/* One <failure>: the class, what happened, the reproducer and the crash
+   stack when there is one. */
+static void junit_failure(FILE *f, int cls, const char *detail, const char *reproducer,
+			  const struct stackv *crash)
+{
+	fprintf(f, "      <failure type=\"%s\" message=\"", outcome_names[cls]);
+	xml(f, detail ? detail : outcome_text[cls]);
+	fprintf(f, "\">");
+	xml(f, outcome_text[cls]);
+	fprintf(f, "\nreproduce: ");
+	xml(f, reproducer);
+	if (crash && crash->n) {
+		fprintf(f, "\ncrash stack:");
+		for (int k = 0; k < crash->n && k < 16; k++) {
+			char b[1024];
+			fprintf(f, "\n  ");
+			xml(f, where(crash, k, b, sizeof b));
+		}
+	}
+	fprintf(f, "</failure>\n");
+}
+
 /* A bug finding that its site's test case does not show. */
 static int is_extra_finding(const struct report *r, const struct finding *x)
 {
@@ -382,21 +404,9 @@ int write_junit(const char *path, const struct report *r)
 		fprintf(f, "\" time=\"%.3f\">", s->secs);
 		if (outcome_is_bug(r, s->outcome)) {
 			const struct finding *x = finding_of(r, s);
-			fprintf(f, "\n      <failure type=\"%s\" message=\"", outcome_names[s->outcome]);
-			xml(f, s->detail ? s->detail : outcome_text[s->outcome]);
-			fprintf(f, "\">");
-			xml(f, outcome_text[s->outcome]);
-			fprintf(f, "\nreproduce: ");
-			xml(f, s->reproducer);
-			if (x && x->crash.n) {
-				fprintf(f, "\ncrash stack:");
-				for (int k = 0; k < x->crash.n && k < 16; k++) {
-					char b[1024];
-					fprintf(f, "\n  ");
-					xml(f, where(&x->crash, k, b, sizeof b));
-				}
-			}
-			fprintf(f, "</failure>\n    ");
+			fprintf(f, "\n");
+			junit_failure(f, s->outcome, s->detail, s->reproducer, x ? &x->crash : NULL);
+			fprintf(f, "    ");
 		} else if (s->outcome == O_UNREACHED) {
 			fprintf(f, "<skipped message=\"the failure run did not reach this call site\"/>");
 		} else {
@@ -416,7 +426,7 @@ int write_junit(const char *path, const struct report *r)
 		const struct finding *x = &r->f[i];
 		if (!is_extra_finding(r, x))
 			continue;
-		char w[1024], b[1024];
+		char w[1024];
 		where(&x->inj, 0, w, sizeof w);
 		fprintf(f, "    <testcase classname=\"allocfail\" name=\"");
 		xml(f, x->inj_site);
@@ -424,20 +434,9 @@ int write_junit(const char *path, const struct report *r)
 		xml(f, w);
 		fprintf(f, " (%s at ", outcome_names[x->cls]);
 		xml(f, x->crash_site ? x->crash_site : "-");
-		fprintf(f, ")\" time=\"0\">\n      <failure type=\"%s\" message=\"", outcome_names[x->cls]);
-		xml(f, x->detail ? x->detail : outcome_text[x->cls]);
-		fprintf(f, "\">");
-		xml(f, outcome_text[x->cls]);
-		fprintf(f, "\nreproduce: ");
-		xml(f, x->reproducer);
-		if (x->crash.n) {
-			fprintf(f, "\ncrash stack:");
-			for (int k = 0; k < x->crash.n && k < 16; k++) {
-				fprintf(f, "\n  ");
-				xml(f, where(&x->crash, k, b, sizeof b));
-			}
-		}
-		fprintf(f, "</failure>\n    </testcase>\n");
+		fprintf(f, ")\" time=\"0\">\n");
+		junit_failure(f, x->cls, x->detail, x->reproducer, &x->crash);
+		fprintf(f, "    </testcase>\n");
 	}
 	fprintf(f, "  </testsuite>\n</testsuites>\n");
 	return close_out(f, path);
