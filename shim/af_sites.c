@@ -25,7 +25,7 @@ struct af_site {
 	uint64_t first_size;
 	_Atomic uint64_t calls, bytes, small, costly, injected, retries, ooms;
 	_Atomic int warned;
-	int forked; /* explore --fork: its first hit was forked (af_fork.c) */
+	_Atomic int forked; /* explore --fork: its first hit was seen (af_fork.c) */
 	struct af_site *all; /* every site, newest first: the exit and fork
 				walks visit the sites, not the table's slots */
 };
@@ -250,8 +250,5 @@ void af_sites_exit(void)
 
 int af_site_fork_once(struct af_site *s)
 {
-	if (s->forked || s == &overflow)
-		return 0;
-	s->forked = 1; /* single-threaded when it matters: see af_fork.c */
-	return 1;
+	return s != &overflow && atomic_exchange_explicit(&s->forked, 1, memory_order_relaxed) == 0;
 }
