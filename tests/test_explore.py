@@ -187,6 +187,12 @@ with tempfile.TemporaryDirectory() as d:
              ("crash", "checked", "assertion failed")],
        "asserts: a failed assertion is a crash, xmalloc's abort an abort")
 
+# one call site making most allocations: the table says that only its
+# first hit was failed
+r = explore("--", prog("trig"), "200")
+check(re.search(r"note: trig\+0x[0-9a-f]+ makes 200 of the 2\d\d allocations in scope; only its first",
+                r.stdout.decode()), "a dominant call site gets a note", r.stdout)
+
 # two bugs at one injection site: JUnit fails each of them
 with tempfile.TemporaryDirectory() as d:
     ju = os.path.join(d, "t.xml")

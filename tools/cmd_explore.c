@@ -1143,6 +1143,25 @@ int cmd_explore(int argc, char **argv)
 	ref_out_hash = ref[0].out_hash;
 	ref_out_len = ref[0].out_len;
 	rep.nondeterministic = ref[0].out_hash != ref[1].out_hash || ref[0].out_len != ref[1].out_len;
+	if (o.mode == MODE_FIRST) {
+		/* one call site taking most allocations (an allocator wrapper, a
+		   C runtime call): its first hit says little about the others */
+		uint64_t total = 0;
+		const struct site *top = NULL;
+		for (int k = 0; k < known.n; k++) {
+			const struct site *s = known.v[k];
+			if (!in_scope(s->module, s->runtime))
+				continue;
+			total += s->calls;
+			if (!top || s->calls > top->calls)
+				top = s;
+		}
+		if (top && total >= 100 && top->calls * 2 > total)
+			rep.hint = xasprintf("%s makes %llu of the %llu allocations in scope; only its first is "
+					     "failed here (--mode every or --mode nth go further)",
+					     top->key, (unsigned long long)top->calls,
+					     (unsigned long long)total);
+	}
 	rep.ref_status = 0;
 	if (!o.timeout) {
 		double slow = ref[0].secs > ref[1].secs ? ref[0].secs : ref[1].secs;

@@ -71,6 +71,7 @@ struct report {
 	double secs;
 	int budget_hit;  /* sites left unexplored */
 	int forked;      /* sites done by --fork's children, not runs of their own */
+	char *hint;      /* a note for the table (not in the JSON), or NULL */
 	int nondeterministic; /* the reference output changes between runs */
 	int *shards_read;     /* merge: the K of each report read */
 	int nshards_read, shard_n_read;

@@ -159,6 +159,8 @@ void write_table(FILE *out, const struct report *r)
 	if (first)
 		fprintf(out, "nothing to explore: no allocation call site in scope");
 	fprintf(out, "\n");
+	if (r->hint)
+		fprintf(out, "note: %s\n", r->hint);
 	if (r->forked)
 		fprintf(out, "note: --fork: %d of these failures ran as children of one run\n", r->forked);
 	if (r->nondeterministic)
