@@ -66,7 +66,7 @@ struct af_thread {
 	} qsite[32];
 	int pending;       /* rule + 1 whose draw fired in quick() */
 	/* probability draws: this thread's own stream of each rule */
-	uint64_t *draws;   /* nrules counters, allocated on first use */
+	struct af_stream *draws; /* this thread's stream of each rule, on first use */
 	uint64_t salt;     /* 0 for the first thread to draw */
 	int private_gone;  /* past the thread's exit destructor */
 	/* frame addresses seen lately (in=/notin=) */

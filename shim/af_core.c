@@ -21,7 +21,7 @@
 
 _Atomic uint64_t af_early_bytes; /* served before the configuration */
 
-static uint64_t *thread_draws(struct af_thread *t);
+static struct af_stream *thread_draws(struct af_thread *t);
 static int should_fail(struct af_thread *t, struct af_rule *r, uint64_t size);
 
 /* ---- raw allocation with limit accounting ----------------------------- */
@@ -538,12 +538,13 @@ static _Atomic uint64_t next_salt;
 /* This thread's draw counters (nrules), allocated on first use; the first
    thread to draw gets salt 0, the rule's documented stream, so that a
    single-threaded program repeats exactly under the same seed. */
-static uint64_t *thread_draws(struct af_thread *t)
+static struct af_stream *thread_draws(struct af_thread *t)
 {
 	if (AF_UNLIKELY(!t->draws)) {
 		if (t->private_gone)
 			return NULL;
-		t->draws = af_imalloc(sizeof(uint64_t) * (size_t)(af_g.pol.nrules ? af_g.pol.nrules : 1));
+		t->draws = af_imalloc(sizeof(struct af_stream) *
+				      (size_t)(af_g.pol.nrules ? af_g.pol.nrules : 1));
 		t->salt = atomic_fetch_add(&next_salt, 1);
 		af_thread_register_exit(t);
 	}
@@ -552,7 +553,7 @@ static uint64_t *thread_draws(struct af_thread *t)
 
 static int should_fail(struct af_thread *t, struct af_rule *r, uint64_t size)
 {
-	uint64_t *d = thread_draws(t);
+	struct af_stream *d = thread_draws(t);
 	return d ? af_rule_should_fail_stream(r, size, &d[r->index], t->salt)
 		 : af_rule_should_fail(r, size);
 }
@@ -632,10 +633,10 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
    does, and then the slow path injects without drawing again. */
 int af_quick_draw(struct af_thread *t, int rule)
 {
-	uint64_t *d = thread_draws(t);
+	struct af_stream *d = thread_draws(t);
 	if (!d)
 		return 0;
-	if (!af_rule_draw(af_g.pol.rules[rule], d[rule]++, t->salt))
+	if (!af_stream_step(af_g.pol.rules[rule], &d[rule], t->salt))
 		return 1;
 	t->pending = rule + 1;
 	return 0;
@@ -663,10 +664,10 @@ static void *medium(struct af_req *rq)
 	int go_slow = 0;
 	if (rule >= 0 && af_g.pol.rules[rule]->action == AF_ACT_FAIL) {
 		struct af_rule *r = af_g.pol.rules[rule];
-		uint64_t *d = af_rule_probability_only(r) ? thread_draws(t) : NULL;
+		struct af_stream *d = af_rule_probability_only(r) ? thread_draws(t) : NULL;
 		if (!d)
 			go_slow = 1; /* counters shared by definition: the slow path */
-		else if (af_rule_draw(r, d[r->index]++, t->salt)) {
+		else if (af_stream_step(r, &d[r->index], t->salt)) {
 			rq->decided = rule;
 			go_slow = 1;
 		} else {

@@ -37,6 +37,15 @@ static inline int quick(int fn, size_t n, void *ra)
 							    : af_quick_verdict(q, key, fn, k, (uintptr_t)ra);
 	if (AF_LIKELY(v == AF_Q_PLAIN))
 		return 1;
+	if (v == AF_Q_DRAW && AF_LIKELY(t->draws != NULL)) {
+		/* a probability rule's stream: a call that neither fails nor
+		   needs the next gap drawn is a decrement (af_stream_step) */
+		struct af_stream *st = &t->draws[q->rule];
+		if (AF_LIKELY(st->left > 1)) {
+			st->left--;
+			return 1;
+		}
+	}
 	return v == AF_Q_DRAW && af_quick_draw(t, q->rule);
 }
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1198,10 +1199,33 @@ int af_rule_probability_only(const struct af_rule *r)
 	       (r->given & TRIGGER_KEYS) == (1u << AF_K_PROBABILITY);
 }
 
-int af_rule_draw(const struct af_rule *r, uint64_t n, uint64_t salt)
+/* The process-wide stream (no thread's own): one draw per call, from a
+   shared counter. */
+static int shared_draw(struct af_rule *r)
+{
+	uint64_t n = atomic_fetch_add_explicit(&r->draws, 1, memory_order_relaxed);
+	return af_mix64(r->seed + n * 0x9e3779b97f4a7c15ull) < r->prob;
+}
+
+/* The k-th gap of a stream: calls up to and including the next failure,
+   Geometric(p) on 1, 2, ... by inversion of a uniform draw in (0, 1]. */
+static uint64_t stream_gap(const struct af_rule *r, uint64_t k, uint64_t salt)
 {
 	uint64_t seed = salt ? r->seed ^ af_mix64(salt) : r->seed;
-	return af_mix64(seed + n * 0x9e3779b97f4a7c15ull) < r->prob;
+	uint64_t z = af_mix64(seed + k * 0x9e3779b97f4a7c15ull);
+	double u = (double)((z >> 11) + 1) * 0x1.0p-53;
+	double p = (double)r->prob * 0x1.0p-64;
+	double g = floor(log(u) / log1p(-p));
+	return g >= 1e18 ? (uint64_t)1e18 : (uint64_t)g + 1;
+}
+
+int af_stream_step(const struct af_rule *r, struct af_stream *st, uint64_t salt)
+{
+	if (!r->prob)
+		return 0;
+	if (st->left == 0)
+		st->left = stream_gap(r, st->k++, salt);
+	return --st->left == 0;
 }
 
 int af_rule_should_fail(struct af_rule *r, uint64_t size)
@@ -1209,7 +1233,8 @@ int af_rule_should_fail(struct af_rule *r, uint64_t size)
 	return af_rule_should_fail_stream(r, size, NULL, 0);
 }
 
-int af_rule_should_fail_stream(struct af_rule *r, uint64_t size, uint64_t *draws, uint64_t salt)
+int af_rule_should_fail_stream(struct af_rule *r, uint64_t size, struct af_stream *st,
+			       uint64_t salt)
 {
 	if (r->nth) {
 		uint64_t k = atomic_fetch_add_explicit(&r->nth_count, 1, memory_order_relaxed) + 1;
@@ -1235,12 +1260,8 @@ int af_rule_should_fail_stream(struct af_rule *r, uint64_t size, uint64_t *draws
 		if (c % r->interval)
 			return 0;
 	}
-	if (!r->prob_all) {
-		uint64_t n = draws ? (*draws)++
-				   : atomic_fetch_add_explicit(&r->draws, 1, memory_order_relaxed);
-		if (!af_rule_draw(r, n, salt))
-			return 0;
-	}
+	if (!r->prob_all && !(st ? af_stream_step(r, st, salt) : shared_draw(r)))
+		return 0;
 fail:;
 	/* Claim one of the remaining `times`; -1 is unlimited. Losing the
 	   race for the last one means this call does not fail. */

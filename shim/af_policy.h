@@ -185,13 +185,22 @@ int af_rule_should_fail(struct af_rule *r, uint64_t size);
    counts its draws and salt tells streams apart (salt 0 is the rule's
    documented stream). The shim gives each thread one, so that a draw
    writes no shared memory. */
-int af_rule_should_fail_stream(struct af_rule *r, uint64_t size, uint64_t *draws, uint64_t salt);
+struct af_stream {
+	uint64_t left; /* calls until the next failure, that one included; 0: draw */
+	uint64_t k;    /* gaps drawn so far */
+};
+int af_rule_should_fail_stream(struct af_rule *r, uint64_t size, struct af_stream *st,
+			       uint64_t salt);
 
 /* 1 when probability is the rule's only trigger (and it is below 100%):
    such a rule can be decided by one draw. */
 int af_rule_probability_only(const struct af_rule *r);
-/* The draw itself: 1 when the n-th draw of stream salt fires. */
-int af_rule_draw(const struct af_rule *r, uint64_t n, uint64_t salt);
+/* One call of a stream: 1 when it fails. A stream does not draw per call:
+   it draws the gap to its next failure (geometric, with the rule's
+   probability) and counts down, so that a call that does not fail costs a
+   decrement. The k-th gap of stream salt is a function of the rule's seed
+   alone: the same seed, the same failures. */
+int af_stream_step(const struct af_rule *r, struct af_stream *st, uint64_t salt);
 /* Rewinds the triggers to their initial state (the fail-nth hook). */
 void af_rule_reset(struct af_rule *r);
 

@@ -308,6 +308,64 @@ static void test_seed(void)
 	CHECK(strcmp(a, c) != 0);
 }
 
+/* A thread's own stream (what the shim uses): gaps to the next failure. */
+static int count_stream(uint64_t seed, const char *rule, int n, uint64_t salt, char *trace)
+{
+	char text[256];
+	snprintf(text, sizeof text, "set seed=%llu\n%s", (unsigned long long)seed, rule);
+	if (parse(text) < 0)
+		return -1;
+	struct af_stream st = {0, 0};
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		int f = af_rule_should_fail_stream(pol.rules[0], 10, &st, salt);
+		k += f;
+		if (trace)
+			trace[i] = f ? 'x' : '.';
+	}
+	return k;
+}
+
+static void test_stream(void)
+{
+	/* Binomial(100000, 0.1): mean 10000, sd 94.9; 6 sd either side */
+	for (uint64_t seed = 1; seed <= 20; seed++)
+		for (uint64_t salt = 0; salt < 3; salt++) {
+			int k = count_stream(seed, "fail probability=10%", 100000, salt, NULL);
+			if (k < 9431 || k > 10569)
+				printf("    seed %llu salt %llu: %d\n", (unsigned long long)seed,
+				       (unsigned long long)salt, k);
+			CHECK(k >= 9431 && k <= 10569);
+		}
+	/* 0.5%: mean 500, sd 22.3; 0.001% over 2M calls: mean 20, sd 4.5 */
+	int k = count_stream(7, "fail probability=0.5%", 100000, 0, NULL);
+	CHECK(k >= 366 && k <= 634);
+	k = count_stream(7, "fail probability=0.001%", 2000000, 0, NULL);
+	CHECK(k >= 0 && k <= 47);
+	CHECK_EQ(count_stream(7, "fail probability=0%", 10000, 0, NULL), 0);
+	CHECK_EQ(count_stream(7, "fail probability=100%", 1000, 0, NULL), 1000);
+	/* the same seed and salt, the same calls; another seed or salt, others */
+	char a[301] = {0}, b[301] = {0}, c[301] = {0}, d[301] = {0};
+	count_stream(42, "fail probability=30%", 300, 0, a);
+	count_stream(42, "fail probability=30%", 300, 0, b);
+	count_stream(43, "fail probability=30%", 300, 0, c);
+	count_stream(42, "fail probability=30%", 300, 1, d);
+	CHECK_STR(a, b);
+	CHECK(strcmp(a, c) != 0);
+	CHECK(strcmp(a, d) != 0);
+	/* gaps are memoryless: the fraction of failures right after a failure
+	   is the probability too (no clumping from the countdown) */
+	char t[100001] = {0};
+	count_stream(5, "fail probability=30%", 100000, 0, t);
+	int after = 0, both = 0;
+	for (int i = 1; i < 100000; i++)
+		if (t[i - 1] == 'x') {
+			after++;
+			both += t[i] == 'x';
+		}
+	CHECK(both * 100 > after * 28 && both * 100 < after * 32);
+}
+
 /* ---- the compiled matcher --------------------------------------------- */
 
 struct fake {
@@ -458,7 +516,7 @@ int main(void)
 	    T(test_errors),   T(test_normalize), T(test_sizes),       T(test_interval),
 	    T(test_times),    T(test_space),     T(test_nth),         T(test_probability),
 	    T(test_seed),     T(test_first_match), T(test_many_rules), T(test_module_paths),
-	    T(test_include),  T(test_set_kv),
+	    T(test_include),  T(test_set_kv),  T(test_stream),
 	};
 	return h_run(tests, (int)(sizeof tests / sizeof *tests));
 }
