@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,63 +35,99 @@ static uint64_t fnv(uint64_t h, const char *p, size_t n)
 	return h;
 }
 
-/* n bytes of the child's stdout (i = 0) or stderr (1) */
+/* n bytes of the child's stdout (i = 0) or stderr (1); stderr's text is
+   kept up to ERR_CAP, in a buffer that grows with it (most runs write
+   little, and a fresh megabyte per run costs more than the run) */
 static void absorb(struct runres *r, int i, const char *buf, size_t n)
 {
 	if (i == 0) {
 		r->out_hash = fnv(r->out_hash, buf, n);
 		r->out_len += n;
-	} else {
-		r->err_hash = fnv(r->err_hash, buf, n);
-		size_t room = ERR_CAP - r->err_len < n ? ERR_CAP - r->err_len : n;
-		memcpy(r->err + r->err_len, buf, room);
-		r->err_len += room;
+		return;
 	}
+	r->err_hash = fnv(r->err_hash, buf, n);
+	size_t room = ERR_CAP - r->err_len < n ? ERR_CAP - r->err_len : n;
+	if (r->err_len + room + 1 > r->err_cap) {
+		size_t cap = r->err_cap;
+		while (cap < r->err_len + room + 1)
+			cap *= 2;
+		r->err = xrealloc(r->err, cap);
+		r->err_cap = cap;
+	}
+	memcpy(r->err + r->err_len, buf, room);
+	r->err_len += room;
 }
 
+static void err_init(struct runres *r)
+{
+	if (!r->err) {
+		r->err_cap = 4096;
+		r->err = xmalloc(r->err_cap);
+	}
+	r->err_len = 0;
+	r->err[0] = 0;
+}
+
+/* The child is made with posix_spawn (vfork semantics in glibc): nothing
+   of ours is copied on write, which a fork of this process then paid for
+   on every page either side wrote until the exec. */
 int run_child(const struct runspec *s, struct runres *r)
 {
 	memset(r, 0, sizeof *r);
 	r->out_hash = r->err_hash = 0xcbf29ce484222325ull;
-	int out[2] = {-1, -1}, err[2] = {-1, -1}, ex[2];
-	if (pipe2(ex, O_CLOEXEC) < 0)
-		return -1;
+	err_init(r);
+	int out[2] = {-1, -1}, err[2] = {-1, -1};
 	int files = s->out_path && s->err_path;
 	if (!s->passthrough && !files && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0))
 		return -1;
-	double start = now();
-	pid_t pid = fork();
-	if (pid < 0)
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	if (posix_spawn_file_actions_init(&fa))
 		return -1;
-	if (pid == 0) {
-		setpgid(0, 0);
-		signal(SIGPIPE, SIG_DFL);
-		int in = open(s->stdin_path ? s->stdin_path : "/dev/null", O_RDONLY);
-		if (in < 0 || dup2(in, 0) < 0)
-			goto fail;
-		if (files) {
-			int o1 = open(s->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-			int o2 = open(s->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-			if (o1 < 0 || o2 < 0 || dup2(o1, 1) < 0 || dup2(o2, 2) < 0)
-				goto fail;
-		} else if (!s->passthrough && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
-			goto fail;
-		if (s->cwd && chdir(s->cwd) < 0)
-			goto fail;
-		execvpe(s->argv[0], s->argv, s->env);
-	fail:;
-		int e = errno;
-		if (write(ex[1], &e, sizeof e) < 0)
-			_exit(127);
-		_exit(127);
+	if (posix_spawnattr_init(&at)) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
 	}
-	setpgid(pid, pid);
-	close(ex[1]);
+	sigset_t def;
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	int bad = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF) ||
+		  posix_spawnattr_setpgroup(&at, 0) || posix_spawnattr_setsigdefault(&at, &def) ||
+		  posix_spawn_file_actions_addopen(&fa, 0, s->stdin_path ? s->stdin_path : "/dev/null",
+						   O_RDONLY, 0);
+	if (!bad && files)
+		bad = posix_spawn_file_actions_addopen(&fa, 1, s->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) ||
+		      posix_spawn_file_actions_addopen(&fa, 2, s->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	else if (!bad && !s->passthrough)
+		bad = posix_spawn_file_actions_adddup2(&fa, out[1], 1) ||
+		      posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	/* last, so that the paths above are taken from our directory */
+	if (!bad && s->cwd)
+		bad = posix_spawn_file_actions_addchdir_np(&fa, s->cwd);
+	double start = now();
+	pid_t pid = -1;
+	int e = bad ? bad : posix_spawnp(&pid, s->argv[0], &fa, &at, s->argv, s->env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (e) {
+		/* as a shell reports it: the command was not run */
+		for (int i = 0; i < 2; i++) {
+			if (out[i] >= 0)
+				close(out[i]);
+			if (err[i] >= 0)
+				close(err[i]);
+		}
+		if (bad)
+			return -1;
+		r->exec_failed = e;
+		r->wstatus = 127 << 8;
+		r->secs = now() - start;
+		return 0;
+	}
 	if (!s->passthrough && !files) {
 		close(out[1]);
 		close(err[1]);
 	}
-	r->err = xmalloc(ERR_CAP + 1);
 	struct pollfd pf[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
 	int open_fds = s->passthrough || files ? 0 : 2;
 	char buf[65536];
@@ -160,10 +197,6 @@ int run_child(const struct runspec *s, struct runres *r)
 		close(pidfd);
 	/* the whole group goes, including anything the program left behind */
 	kill(-pid, SIGKILL);
-	int e;
-	if (read(ex[0], &e, sizeof e) == (ssize_t)sizeof e)
-		r->exec_failed = e;
-	close(ex[0]);
 	r->secs = now() - start;
 	if (files && runres_read_outputs(r, s->out_path, s->err_path) < 0)
 		return -1;
@@ -173,9 +206,8 @@ int run_child(const struct runspec *s, struct runres *r)
 int runres_read_outputs(struct runres *r, const char *out_path, const char *err_path)
 {
 	r->out_hash = r->err_hash = 0xcbf29ce484222325ull;
-	r->out_len = r->err_len = 0;
-	if (!r->err)
-		r->err = xmalloc(ERR_CAP + 1);
+	r->out_len = 0;
+	err_init(r);
 	const char *paths[2] = {out_path, err_path};
 	char buf[65536];
 	for (int i = 0; i < 2; i++) {

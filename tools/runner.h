@@ -23,7 +23,7 @@ struct runres {
 	int timed_out;
 	int exec_failed; /* errno of a failed exec, else 0 */
 	uint64_t out_hash, err_hash;
-	size_t out_len, err_len;
+	size_t out_len, err_len, err_cap;
 	char *err; /* stderr text (up to 1 MiB), NUL-terminated */
 	double secs;
 };
