@@ -222,6 +222,10 @@ struct af_mod {
 	int runtime, shim, alive, id;
 	int syms_state; /* 0 not loaded, 1 loaded, -1 none */
 	void *syms;
+	/* before the table is built: the mapped file, scanned per address
+	   (af_addr_func); published once complete, for the crash handler */
+	struct af_symscan *_Atomic scan;
+	int scans;
 	int lines_state; /* the same, for the line tables */
 	struct af_lines *lines;
 };

@@ -20,8 +20,11 @@
 
 extern pthread_mutex_t af_lock;
 
-#define CACHE_BITS 18
-#define CACHE_SIZE (1u << CACHE_BITS)
+/* The address table starts at 2^12 slots (32 KiB) and doubles up to 2^20:
+   a slot lands on a page by hash, and a short run that resolves a few
+   dozen addresses should not fault in dozens of pages of a big table. */
+#define CACHE_MIN_BITS 12
+#define CACHE_MAX_BITS 20
 #define PROBES 64
 #define MAXMODS 4096
 
@@ -29,8 +32,12 @@ struct af_mod af_unknown_mod = {.path = "?", .base = "?", .alive = 1, .syms_stat
 
 static struct af_mod *mods[MAXMODS];
 static _Atomic int nmods;
-static _Atomic(struct af_addr *) *cache;
-static unsigned cache_used;
+struct addr_table {
+	unsigned bits, used;
+	struct addr_table *older; /* kept: a reader may still be probing it */
+	_Atomic(struct af_addr *) slot[];
+};
+static _Atomic(struct addr_table *) cache;
 static int cache_full_warned;
 
 /* Objects whose allocations are attributed to their caller: the C and C++
@@ -59,9 +66,45 @@ int af_is_runtime_path(const char *path)
 	return 0;
 }
 
-static inline unsigned hash_pc(uintptr_t pc)
+static inline unsigned hash_pc(uintptr_t pc, unsigned bits)
 {
-	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - CACHE_BITS));
+	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+
+/* A free slot for pc in t, or -1 when PROBES slots are taken. */
+static long free_slot(struct addr_table *t, uintptr_t pc)
+{
+	unsigned mask = (1u << t->bits) - 1, h = hash_pc(pc, t->bits);
+	for (unsigned i = 0; i < PROBES; i++)
+		if (!atomic_load_explicit(&t->slot[(h + i) & mask], memory_order_relaxed))
+			return (h + i) & mask;
+	return -1;
+}
+
+/* A table of 2^bits slots holding old's live entries, or NULL. Called with
+   af_lock held; published by the caller. */
+static struct addr_table *grow_locked(struct addr_table *old, unsigned bits)
+{
+	size_t size = sizeof(struct addr_table) + sizeof(struct af_addr *) * ((size_t)1 << bits);
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	struct addr_table *t = m;
+	t->bits = bits;
+	t->older = old;
+	for (size_t i = 0; old && i < ((size_t)1 << old->bits); i++) {
+		struct af_addr *a = atomic_load_explicit(&old->slot[i], memory_order_relaxed);
+		if (!a || !a->mod->alive)
+			continue;
+		long k = free_slot(t, a->pc);
+		if (k < 0) { /* cannot happen below 3/4 full; give up growing */
+			munmap(m, size);
+			return NULL;
+		}
+		atomic_store_explicit(&t->slot[k], a, memory_order_relaxed);
+		t->used++;
+	}
+	return t;
 }
 
 static char *copy(const char *s)
@@ -109,11 +152,29 @@ static struct af_mod *module_locked(const struct dl_find_object *fo)
 	return m;
 }
 
+/* The module's mapped symbol tables, opened once; NULL if unreadable. */
+static struct af_symscan *scan_locked(struct af_mod *m)
+{
+	struct af_symscan *sc = atomic_load_explicit(&m->scan, memory_order_relaxed);
+	if (sc || m->syms_state)
+		return sc;
+	sc = af_imalloc(sizeof *sc);
+	if (!sc || af_symscan_open(m->path, sc) < 0) {
+		if (sc)
+			af_ifree(sc);
+		m->syms_state = -1;
+		return NULL;
+	}
+	atomic_store_explicit(&m->scan, sc, memory_order_release);
+	return sc;
+}
+
 static void load_syms_locked(struct af_mod *m)
 {
 	if (m->syms_state)
 		return;
-	m->syms = af_symtab_load(m->path);
+	struct af_symscan *sc = scan_locked(m);
+	m->syms = sc ? af_symtab_build(sc) : NULL;
 	m->syms_state = m->syms ? 1 : -1;
 }
 
@@ -155,46 +216,49 @@ static void fill(struct af_addr *a, uint64_t *masks)
 static struct af_addr *insert(uintptr_t pc, struct dl_find_object *fo, int found)
 {
 	pthread_mutex_lock(&af_lock);
-	if (!cache) {
-		void *m = mmap(NULL, sizeof(*cache) * CACHE_SIZE, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m != MAP_FAILED)
-			cache = m;
-	}
+	struct addr_table *t = atomic_load_explicit(&cache, memory_order_relaxed);
+	if (!t && (t = grow_locked(NULL, CACHE_MIN_BITS)))
+		atomic_store_explicit(&cache, t, memory_order_release);
 	struct af_mod *mod = found ? module_locked(fo) : &af_unknown_mod;
 	/* another thread may have inserted it meanwhile */
-	unsigned h = hash_pc(pc), slot = CACHE_SIZE;
-	for (unsigned i = 0; cache && i < PROBES; i++) {
-		struct af_addr *a = atomic_load_explicit(&cache[(h + i) & (CACHE_SIZE - 1)],
+	for (unsigned i = 0, h = t ? hash_pc(pc, t->bits) : 0; t && i < PROBES; i++) {
+		struct af_addr *a = atomic_load_explicit(&t->slot[(h + i) & ((1u << t->bits) - 1)],
 							 memory_order_relaxed);
-		if (!a) {
-			slot = (h + i) & (CACHE_SIZE - 1);
+		if (!a)
 			break;
-		}
 		if (a->pc == pc && a->mod == mod && mod->alive) {
 			pthread_mutex_unlock(&af_lock);
 			return a;
 		}
 	}
+	long slot = t ? free_slot(t, pc) : -1;
+	/* above 3/4 full or out of probes: a table twice the size */
+	if (t && (slot < 0 || t->used + 1 > (3u << t->bits) / 4) && t->bits < CACHE_MAX_BITS) {
+		struct addr_table *g = grow_locked(t, t->bits + 1);
+		if (g) {
+			atomic_store_explicit(&cache, g, memory_order_release);
+			t = g;
+			slot = free_slot(t, pc);
+		}
+	}
+	int room = t && slot >= 0 && t->used + 1 <= (3u << t->bits) / 4;
 	int rules = (af_g.mode & AF_M_RULES) != 0;
 	int W = af_g.match.nwords;
 	struct af_addr *a = NULL;
-	if (slot != CACHE_SIZE && cache_used < CACHE_SIZE / 4 * 3)
+	if (room)
 		a = af_imalloc(sizeof *a + (rules ? sizeof(uint64_t) * 3 * (size_t)W : 0));
 	if (a) {
 		a->pc = pc;
 		a->mod = mod;
 		fill(a, rules ? (uint64_t *)(a + 1) : NULL);
-		atomic_store_explicit(&cache[slot], a, memory_order_release);
-		cache_used++;
+		atomic_store_explicit(&t->slot[slot], a, memory_order_release);
+		t->used++;
 	} else {
 		/* table full: resolve into this thread's scratch entry */
 		if (!cache_full_warned) {
 			cache_full_warned = 1;
 			af_say(af_g.stderr_fd, "%s: matching by stack gets slower",
-			       slot != CACHE_SIZE && cache_used < CACHE_SIZE / 4 * 3
-				       ? "no memory for the address cache"
-				       : "address cache full");
+			       !t || room ? "no memory for the address cache" : "address cache full");
 		}
 		a = &scratch;
 		memset(a, 0, sizeof *a);
@@ -208,10 +272,11 @@ static struct af_addr *insert(uintptr_t pc, struct dl_find_object *fo, int found
 
 struct af_addr *af_addr_get(uintptr_t pc)
 {
-	if (AF_LIKELY(cache != NULL)) {
-		unsigned h = hash_pc(pc);
+	struct addr_table *t = atomic_load_explicit(&cache, memory_order_acquire);
+	if (AF_LIKELY(t != NULL)) {
+		unsigned h = hash_pc(pc, t->bits), mask = (1u << t->bits) - 1;
 		for (unsigned i = 0; i < PROBES; i++) {
-			struct af_addr *a = atomic_load_explicit(&cache[(h + i) & (CACHE_SIZE - 1)],
+			struct af_addr *a = atomic_load_explicit(&t->slot[(h + i) & mask],
 								 memory_order_acquire);
 			if (!a)
 				break;
@@ -247,11 +312,33 @@ void af_addr_frameinfo(const struct af_addr *a, struct af_frameinfo *f)
 	f->offset = a->pc - a->mod->bias;
 }
 
+/* Names for the log and reports: the first few addresses of a module are
+   found by scanning its symbol tables, and only a module asked about more
+   often gets the sorted table. A short run that injects once then pays
+   for a scan of the few modules on that stack, not for sorting libc's
+   ten thousand symbols (docs/performance.md). Rules on names build the
+   table at once (fill). */
+#define SCANS_BEFORE_TABLE 16
+
 const char *af_addr_func(struct af_addr *a, uintptr_t *off)
 {
 	if (!a->func && a->mod->syms_state == 0) {
 		pthread_mutex_lock(&af_lock);
-		load_syms_locked(a->mod);
+		struct af_mod *m = a->mod;
+		if (!a->func && m->syms_state == 0) {
+			struct af_symscan *sc = m->scans < SCANS_BEFORE_TABLE ? scan_locked(m) : NULL;
+			uint64_t start;
+			const char *fn;
+			if (sc) {
+				m->scans++;
+				if ((fn = af_symscan_find(sc, a->pc - 1 - m->bias, &start))) {
+					a->func_off = a->pc - m->bias - start;
+					a->func = fn;
+				}
+			} else {
+				load_syms_locked(m);
+			}
+		}
 		pthread_mutex_unlock(&af_lock);
 	}
 	if (!a->func)
@@ -296,10 +383,14 @@ const char *af_addr_peek_func(uintptr_t pc, int exact)
 		struct af_mod *m = mods[i];
 		if (m->alive && m->link_map == fo.dlfo_link_map &&
 		    m->start == (uintptr_t)fo.dlfo_map_start) {
-			if (m->syms_state != 1)
-				return NULL;
-			const struct af_sym *s = af_symtab_find(m->syms, pc - m->bias - (exact ? 0 : 1));
-			return s ? s->name : NULL;
+			uint64_t vaddr = pc - m->bias - (exact ? 0 : 1), start;
+			if (m->syms_state == 1) {
+				const struct af_sym *s = af_symtab_find(m->syms, vaddr);
+				return s ? s->name : NULL;
+			}
+			/* a scan reads mapped memory only: safe here */
+			struct af_symscan *sc = atomic_load_explicit(&m->scan, memory_order_acquire);
+			return sc ? af_symscan_find(sc, vaddr, &start) : NULL;
 		}
 	}
 	return NULL;

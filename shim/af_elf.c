@@ -116,13 +116,16 @@ static int collect(const struct image *im, const ElfW(Shdr) *tab, struct af_sym 
 static int better(const struct af_sym *a, const struct af_sym *b)
 {
 	/* among aliases, prefer the public spelling (strdup over __strdup),
-	   then global, weak, local */
+	   then global, weak, local, then the first by name: an order, so that
+	   the table and the scan below pick the same name */
 	int ua = a->name[0] == '_', ub = b->name[0] == '_';
 	if (ua != ub)
 		return ua < ub;
 	static const int rank[] = {[STB_LOCAL] = 2, [STB_GLOBAL] = 0, [STB_WEAK] = 1};
 	int ra = a->bind <= STB_WEAK ? rank[a->bind] : 3, rb = b->bind <= STB_WEAK ? rank[b->bind] : 3;
-	return ra < rb;
+	if (ra != rb)
+		return ra < rb;
+	return strcmp(a->name, b->name) < 0;
 }
 
 static void sift(struct af_sym *v, int i, int n)
@@ -219,42 +222,128 @@ int af_image_debug(const char *path, const struct image *im, const char *section
 	return -1;
 }
 
+int af_symscan_open(const char *path, struct af_symscan *s)
+{
+	memset(s, 0, sizeof *s);
+	if (af_image_map(path, &s->im) < 0)
+		return -1;
+	const ElfW(Shdr) *tab = find_section(&s->im, SHT_SYMTAB);
+	if (!tab && af_image_debug(path, &s->im, NULL, &s->dbg) == 0) {
+		tab = find_section(&s->dbg, SHT_SYMTAB);
+		s->from_debug = 1;
+	}
+	s->tab = tab;
+	s->dyn = find_section(&s->im, SHT_DYNSYM);
+	return 0;
+}
+
+void af_symscan_close(struct af_symscan *s)
+{
+	af_image_unmap(&s->im);
+	af_image_unmap(&s->dbg);
+}
+
+/* The candidates for vaddr in one table: the greatest start at or below
+   it, the largest extent and the best name among the symbols there. */
+struct scanbest {
+	int have, above; /* above: a function starts above vaddr */
+	uint64_t end;
+	struct af_sym sym;
+};
+
+static void scan_table(const struct image *im, const ElfW(Shdr) *tab, uint64_t vaddr,
+		       struct scanbest *b)
+{
+	int n;
+	const ElfW(Shdr) *sh = sections(im, &n);
+	if (tab->sh_link >= (unsigned)n || tab->sh_entsize != sizeof(ElfW(Sym)))
+		return;
+	const ElfW(Shdr) *strs = &sh[tab->sh_link];
+	if (strs->sh_offset + strs->sh_size > im->len)
+		return;
+	const ElfW(Sym) *syms = (const void *)(im->base + tab->sh_offset);
+	size_t count = tab->sh_size / sizeof(ElfW(Sym));
+	const char *names = (const char *)im->base + strs->sh_offset;
+	for (size_t i = 0; i < count; i++) {
+		const ElfW(Sym) *x = &syms[i];
+		int type = ELF64_ST_TYPE(x->st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || x->st_shndx == SHN_UNDEF ||
+		    x->st_value == 0 || x->st_name >= strs->sh_size || !names[x->st_name])
+			continue;
+		if (x->st_value > vaddr) {
+			b->above = 1;
+			continue;
+		}
+		if (b->have && x->st_value < b->sym.start)
+			continue;
+		struct af_sym c = {.start = x->st_value,
+				   .end = x->st_value + x->st_size,
+				   .name = names + x->st_name,
+				   .bind = ELF64_ST_BIND(x->st_info)};
+		if (!b->have || c.start > b->sym.start) {
+			b->have = 1;
+			b->sym = c;
+			b->end = c.end;
+			continue;
+		}
+		if (c.end > b->end)
+			b->end = c.end;
+		if (better(&c, &b->sym))
+			b->sym = c;
+	}
+}
+
+const char *af_symscan_find(const struct af_symscan *s, uint64_t vaddr, uint64_t *start)
+{
+	struct scanbest b = {0};
+	const struct image *src = s->from_debug ? &s->dbg : &s->im;
+	if (s->tab)
+		scan_table(src, s->tab, vaddr, &b);
+	if (s->dyn)
+		scan_table(&s->im, s->dyn, vaddr, &b);
+	/* a zero-sized symbol (assembly) extends to the next one, which lies
+	   above vaddr since this one has the greatest start below it; the
+	   last one covers its first byte only */
+	if (b.have && b.end <= b.sym.start)
+		b.end = b.above ? vaddr + 1 : b.sym.start + 1;
+	if (!b.have || vaddr >= b.end)
+		return NULL;
+	*start = b.sym.start;
+	return b.sym.name;
+}
+
 struct af_symtab *af_symtab_load(const char *path)
 {
-	struct image im, dbg, *src = &im;
-	if (af_image_map(path, &im) < 0)
+	struct af_symscan s;
+	if (af_symscan_open(path, &s) < 0)
 		return NULL;
-	const ElfW(Shdr) *tab = find_section(&im, SHT_SYMTAB);
-	int from_debug = 0;
-	if (!tab && af_image_debug(path, &im, NULL, &dbg) == 0) {
-		src = &dbg;
-		tab = find_section(&dbg, SHT_SYMTAB);
-		from_debug = 1;
-	}
-	const ElfW(Shdr) *dyn = find_section(&im, SHT_DYNSYM);
-	int n = (tab ? collect(src, tab, NULL) : 0) + (dyn ? collect(&im, dyn, NULL) : 0);
+	struct af_symtab *st = af_symtab_build(&s);
+	if (!st)
+		af_symscan_close(&s);
+	return st;
+}
+
+struct af_symtab *af_symtab_build(const struct af_symscan *sc)
+{
+	const struct image *src = sc->from_debug ? &sc->dbg : &sc->im, *im = &sc->im;
+	const ElfW(Shdr) *tab = sc->tab, *dyn = sc->dyn;
+	int from_debug = sc->from_debug;
+	int n = (tab ? collect(src, tab, NULL) : 0) + (dyn ? collect(im, dyn, NULL) : 0);
 	struct af_symtab *st = af_mem_alloc(sizeof *st + sizeof(struct af_sym) * (size_t)(n + 1));
-	if (!st) {
-		munmap((void *)im.base, im.len);
-		if (from_debug)
-			munmap((void *)dbg.base, dbg.len);
+	if (!st)
 		return NULL;
-	}
 	st->v = (struct af_sym *)(st + 1);
 	st->has_symtab = tab != NULL;
 	st->from_debug = from_debug;
 	int k = tab ? collect(src, tab, st->v) : 0;
 	if (dyn)
-		k += collect(&im, dyn, st->v + k);
+		k += collect(im, dyn, st->v + k);
 	sort_syms(st->v, k);
 	/* merge aliases (same start): the best name leads, the others are
 	   kept for matching; the extent is the largest */
 	const char **al = af_mem_alloc(sizeof(char *) * (size_t)(k + 1));
 	if (!al) {
 		af_mem_free(st);
-		munmap((void *)im.base, im.len);
-		if (from_debug)
-			munmap((void *)dbg.base, dbg.len);
 		return NULL;
 	}
 	st->aliases = al;

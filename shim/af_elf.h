@@ -21,16 +21,35 @@ struct af_symtab {
 	const char **aliases;
 };
 
-/* NULL when the file cannot be read as ELF. */
-struct af_symtab *af_symtab_load(const char *path);
-/* The function containing vaddr, or NULL. */
-const struct af_sym *af_symtab_find(const struct af_symtab *st, uint64_t vaddr);
-
-/* A mapped ELF file, and the helpers the line reader shares. */
 struct af_image {
 	const unsigned char *base;
 	size_t len;
 };
+
+/* A file's symbol tables, mapped but not read: the function containing an
+   address by a linear scan, which costs less than building the sorted
+   table when only a few addresses are asked about (an injection's stack).
+   Both give the same answer. */
+struct af_symscan {
+	struct af_image im, dbg; /* dbg: the separate debug file, if used */
+	const void *tab, *dyn;   /* section headers of .symtab and .dynsym */
+	int from_debug;
+};
+int af_symscan_open(const char *path, struct af_symscan *s);
+void af_symscan_close(struct af_symscan *s);
+/* The name of the function containing vaddr and its start, or NULL. No
+   lock, no allocation: usable from a signal handler once open. */
+const char *af_symscan_find(const struct af_symscan *s, uint64_t vaddr, uint64_t *start);
+
+/* NULL when the file cannot be read as ELF. */
+struct af_symtab *af_symtab_load(const char *path);
+/* The sorted table from an open scan, which must stay mapped (the names
+   point into it); NULL when out of memory. */
+struct af_symtab *af_symtab_build(const struct af_symscan *s);
+/* The function containing vaddr, or NULL. */
+const struct af_sym *af_symtab_find(const struct af_symtab *st, uint64_t vaddr);
+
+/* A mapped ELF file, and the helpers the line reader shares. */
 int af_image_map(const char *path, struct af_image *im);
 void af_image_unmap(struct af_image *im);
 /* The contents of a named section present in the file (not NOBITS, not
