@@ -13,8 +13,10 @@
 
 extern pthread_mutex_t af_lock;
 
-#define SITE_BITS 16
-#define SITE_SIZE (1u << SITE_BITS)
+/* The table grows from 2^10 slots to 2^17, as the address table does
+   (af_addr.c): a run that meets a few dozen sites touches a page or two. */
+#define SITE_MIN_BITS 10
+#define SITE_MAX_BITS 17
 #define PROBES 256
 
 struct af_site {
@@ -30,14 +32,52 @@ struct af_site {
 				walks visit the sites, not the table's slots */
 };
 
-static _Atomic(struct af_site *) *table;
-static unsigned used;
+struct site_table {
+	unsigned bits, used;
+	struct site_table *older; /* kept: a reader may still be probing it */
+	_Atomic(struct af_site *) slot[];
+};
+static _Atomic(struct site_table *) table;
 static struct af_site *_Atomic sites; /* the list through af_site.all */
 static struct af_site overflow; /* when the table is full */
 
-static inline unsigned hash_pc(uintptr_t pc)
+static inline unsigned hash_pc(uintptr_t pc, unsigned bits)
 {
-	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - SITE_BITS));
+	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+
+static long free_slot(struct site_table *t, uintptr_t pc)
+{
+	unsigned mask = (1u << t->bits) - 1, h = hash_pc(pc, t->bits);
+	for (unsigned i = 0; i < PROBES; i++)
+		if (!atomic_load_explicit(&t->slot[(h + i) & mask], memory_order_relaxed))
+			return (h + i) & mask;
+	return -1;
+}
+
+/* A table of 2^bits slots holding old's sites, or NULL (af_lock held). */
+static struct site_table *grow_locked(struct site_table *old, unsigned bits)
+{
+	size_t size = sizeof(struct site_table) + sizeof(struct af_site *) * ((size_t)1 << bits);
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	struct site_table *t = m;
+	t->bits = bits;
+	t->older = old;
+	for (size_t i = 0; old && i < ((size_t)1 << old->bits); i++) {
+		struct af_site *x = atomic_load_explicit(&old->slot[i], memory_order_relaxed);
+		long k = x ? free_slot(t, x->pc) : 0;
+		if (k < 0) {
+			munmap(m, size);
+			return NULL;
+		}
+		if (x) {
+			atomic_store_explicit(&t->slot[k], x, memory_order_relaxed);
+			t->used++;
+		}
+	}
+	return t;
 }
 
 void af_site_key(const struct af_site *s, char *buf, size_t cap)
@@ -64,41 +104,41 @@ static void census_site(const struct af_site *s, const struct af_req *rq)
 		af_out_write(AF_OUT_CENSUS, line, b.len);
 }
 
+static struct af_site *lookup(struct site_table *t, uintptr_t pc, const struct af_mod *mod)
+{
+	unsigned h = hash_pc(pc, t->bits), mask = (1u << t->bits) - 1;
+	for (unsigned i = 0; i < PROBES; i++) {
+		struct af_site *s = atomic_load_explicit(&t->slot[(h + i) & mask], memory_order_acquire);
+		if (!s)
+			break;
+		if (s->pc == pc && s->mod == mod)
+			return s;
+	}
+	return NULL;
+}
+
 struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq)
 {
 	uintptr_t pc = a->pc;
-	unsigned h = hash_pc(pc);
-	if (table)
-		for (unsigned i = 0; i < PROBES; i++) {
-			struct af_site *s = atomic_load_explicit(&table[(h + i) & (SITE_SIZE - 1)],
-								 memory_order_acquire);
-			if (!s)
-				break;
-			if (s->pc == pc && s->mod == a->mod)
-				return s;
-		}
+	struct site_table *t = atomic_load_explicit(&table, memory_order_acquire);
+	struct af_site *s = t ? lookup(t, pc, a->mod) : NULL;
+	if (s)
+		return s;
 	pthread_mutex_lock(&af_lock);
-	if (!table) {
-		void *m = mmap(NULL, sizeof(*table) * SITE_SIZE, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m != MAP_FAILED)
-			table = m;
-	}
-	struct af_site *s = NULL;
-	unsigned slot = SITE_SIZE;
-	for (unsigned i = 0; table && i < PROBES; i++) {
-		struct af_site *x = atomic_load_explicit(&table[(h + i) & (SITE_SIZE - 1)],
-							 memory_order_relaxed);
-		if (!x) {
-			slot = (h + i) & (SITE_SIZE - 1);
-			break;
-		}
-		if (x->pc == pc && x->mod == a->mod) {
-			s = x;
-			break;
+	t = atomic_load_explicit(&table, memory_order_relaxed);
+	if (!t && (t = grow_locked(NULL, SITE_MIN_BITS)))
+		atomic_store_explicit(&table, t, memory_order_release);
+	s = t ? lookup(t, pc, a->mod) : NULL;
+	long slot = t && !s ? free_slot(t, pc) : -1;
+	if (t && !s && (slot < 0 || t->used + 1 > (3u << t->bits) / 4) && t->bits < SITE_MAX_BITS) {
+		struct site_table *g = grow_locked(t, t->bits + 1);
+		if (g) {
+			atomic_store_explicit(&table, g, memory_order_release);
+			t = g;
+			slot = free_slot(t, pc);
 		}
 	}
-	if (!s && slot != SITE_SIZE && used < SITE_SIZE / 4 * 3)
+	if (!s && slot >= 0 && t->used + 1 <= (3u << t->bits) / 4)
 		s = af_imalloc(sizeof *s);
 	if (s && !s->pc) {
 		s->pc = pc;
@@ -108,10 +148,10 @@ struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq)
 			s->first_fn = rq->fn;
 			s->first_size = rq->size;
 		}
-		atomic_store_explicit(&table[slot], s, memory_order_release);
+		atomic_store_explicit(&t->slot[slot], s, memory_order_release);
 		s->all = atomic_load_explicit(&sites, memory_order_relaxed);
 		atomic_store_explicit(&sites, s, memory_order_release);
-		used++;
+		t->used++;
 		if (af_g.census_fd >= 0)
 			census_site(s, rq);
 	}
