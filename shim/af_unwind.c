@@ -16,6 +16,8 @@
 int (*af_unw_backtrace)(void **, int);
 #define p_backtrace af_unw_backtrace
 static int (*p_init_local2)(void *cursor, void *uc, int flag);
+static int (*p_init_local)(void *cursor, void *uc);
+static int (*p_getcontext)(void *uc);
 static int (*p_step)(void *cursor);
 static int (*p_get_reg)(void *cursor, int reg, uint64_t *val);
 
@@ -32,6 +34,8 @@ int af_unwind_init(void)
 		set_caching(*as, AF_UNW_CACHE_PER_THREAD);
 	p_backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
 	*(void **)&p_init_local2 = dlsym(h, "_ULx86_64_init_local2");
+	*(void **)&p_init_local = dlsym(h, "_ULx86_64_init_local");
+	*(void **)&p_getcontext = dlsym(h, "_Ux86_64_getcontext");
 	*(void **)&p_step = dlsym(h, "_ULx86_64_step");
 	*(void **)&p_get_reg = dlsym(h, "_ULx86_64_get_reg");
 	return p_backtrace ? 0 : -1;
@@ -42,6 +46,40 @@ int af_unwind_ready(void)
 	return p_backtrace != NULL;
 }
 
+/* From libunwind-x86_64.h: the cursor and context sizes, the signal-frame
+   flag of unw_init_local2 and the register number of the instruction
+   pointer. */
+#define AF_UNW_CURSOR_WORDS 127
+#define AF_UNW_CONTEXT_BYTES 1024 /* sizeof(unw_context_t), a ucontext_t, is 968 */
+#define AF_UNW_INIT_SIGNAL_FRAME 1
+#define AF_UNW_X86_64_RIP 16
+
+/* unw_backtrace's fast path keeps a per-thread trace cache of 256 KiB,
+   initialized in full on a thread's first call: 64 page faults, which is a
+   large part of a short run's cost when it only needs a stack or two (a
+   call site reached through the C runtime, an injection's log line). A
+   thread's first stacks are taken frame by frame instead, through
+   libunwind's small DWARF cache; a thread that keeps asking gets the fast
+   path. Both give the same frames. */
+#define AF_STEPPED_STACKS 64
+static AF_TLS unsigned stepped;
+
+__attribute__((noinline)) static int step_backtrace(void **buf, int max)
+{
+	_Alignas(16) uint64_t ctx[AF_UNW_CONTEXT_BYTES / 8];
+	uint64_t cursor[AF_UNW_CURSOR_WORDS];
+	if (p_getcontext(ctx) < 0 || p_init_local(cursor, ctx) < 0)
+		return 0;
+	int n = 0;
+	do {
+		uint64_t ip;
+		if (p_get_reg(cursor, AF_UNW_X86_64_RIP, &ip) < 0 || ip == 0)
+			break;
+		buf[n++] = (void *)(uintptr_t)ip;
+	} while (n < max && p_step(cursor) > 0);
+	return n;
+}
+
 int af_stack(void *ra, uintptr_t *out, int max)
 {
 	out[0] = (uintptr_t)ra;
@@ -49,7 +87,13 @@ int af_stack(void *ra, uintptr_t *out, int max)
 		return 1;
 	void *buf[AF_MAX_FRAMES + 16];
 	int want = max + 16 < AF_MAX_FRAMES + 16 ? max + 16 : AF_MAX_FRAMES + 16;
-	int n = p_backtrace(buf, want);
+	int n;
+	if (stepped < AF_STEPPED_STACKS && p_getcontext && p_init_local && p_step && p_get_reg) {
+		stepped++;
+		n = step_backtrace(buf, want);
+	} else {
+		n = p_backtrace(buf, want);
+	}
 	/* the shim's own frames come first; the caller's starts at ra */
 	int i = 0;
 	while (i < n && buf[i] != ra)
@@ -61,12 +105,6 @@ int af_stack(void *ra, uintptr_t *out, int max)
 		out[k++] = (uintptr_t)buf[i];
 	return k;
 }
-
-/* From libunwind-x86_64.h: the cursor size, the signal-frame flag of
-   unw_init_local2 and the register number of the instruction pointer. */
-#define AF_UNW_CURSOR_WORDS 127
-#define AF_UNW_INIT_SIGNAL_FRAME 1
-#define AF_UNW_X86_64_RIP 16
 
 /* The stack of a signal's ucontext, from the faulting instruction on.
    libunwind's local unwinding is async-signal-safe. 0 if unavailable. */
