@@ -176,6 +176,16 @@ with tempfile.TemporaryDirectory() as d:
         eq(outcomes[1], outcomes[0], "--fork on sed: every site's outcome as with runs of their own")
     r = explore("--fork", "--isolate", "--", DEMO)
     eq(r.returncode, 2, "--fork with --isolate: status 2")
+    # two runs without injection: two references, or (--fork) one and the
+    # forking run when their outputs agree; a second reference when not
+    for extra in ([], ["--fork"]):
+        explore(*extra, "--timeout", "1", "--json", js, "--", DEMO)
+        doc = json.loads(open(js).read())
+        eq(doc["nondeterministic"], False, f"explore {' '.join(extra)}: the demo's output is stable")
+        r = explore(*extra, "--json", js, "--", "/bin/sh", "-c", "echo $$")
+        doc = json.loads(open(js).read())
+        eq(doc["nondeterministic"], True, f"explore {' '.join(extra)}: a pid in the output is not stable")
+        eq(doc["forked"], 0, f"explore {' '.join(extra)}: nothing forked when the output differs")
 
 # a failed assert() is a crash; a deliberate abort is an abort
 with tempfile.TemporaryDirectory() as d:

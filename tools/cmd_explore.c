@@ -781,6 +781,7 @@ static void *worker(void *arg)
    takes the failure (shim/af_fork.c). Its children's outcomes count only
    if the run itself then behaved exactly as the reference did; otherwise,
    and for the sites it could not fork, the runs of their own follow. */
+static int ref_confirmed;
 static void fork_driver(void)
 {
 	char *dir = xasprintf("%s/fork", o.tmp);
@@ -849,6 +850,7 @@ static void fork_driver(void)
 	}
 	runres_free(&rr);
 	runs_done++; /* the driver itself */
+	ref_confirmed = 1; /* two runs without injection, the same output */
 
 	/* each forked child: a run like any other */
 	char *rp = xasprintf("%s/results", dir);
@@ -937,6 +939,71 @@ static void read_exclude(const char *path)
 	}
 	free(line);
 	fclose(f);
+}
+
+/* A run with no injection: 0, or the status explore ends with (after a
+   message) when it could not be made or did not succeed. */
+static double ref_secs, ref_timeout;
+static int ref_runs;
+static int reference_run(int k, struct runres *r)
+{
+	char *cen = xasprintf("%s/reference-%d", o.tmp, k);
+	char *extra[] = {xasprintf("ALLOCFAIL_CENSUS=%s", cen), NULL};
+	struct ruleopts ro = {0};
+	ro.rules_file = o.base.rules_file;
+	ro.inline_rules = o.base.inline_rules;
+	ro.backend = o.backend;
+	ro.clean = 1;
+	char **env = child_env(&ro, (const char *const *)extra);
+	char **cargv = cmd_argv();
+	struct runspec rs = {.argv = cargv, .env = env, .stdin_path = o.stdin_path, .timeout = ref_timeout};
+	ref_runs++;
+	if (o.isolate) {
+		char *cwd = xasprintf("%s/reference-cwd-%d", o.tmp, k);
+		mkdir(cwd, 0700);
+		rs.cwd = cwd;
+	}
+	if (run_child(&rs, r) < 0) {
+		warnx_("explore: cannot run '%s': %s", o.cmd[0], strerror(errno));
+		rm_rf(o.tmp);
+		return EXIT_INTERNAL;
+	}
+	if ((*r).exec_failed) {
+		rm_rf(o.tmp);
+		die_usage("explore: cannot run '%s': %s", o.cmd[0], strerror((*r).exec_failed));
+	}
+	int st = shell_status((*r).wstatus);
+	int sc;
+	const char *san = sanitizer_line((*r).err, &sc);
+	if ((*r).timed_out || st != 0 || san) {
+		char *m = message_of((*r).err);
+		char why[256];
+		if ((*r).timed_out)
+			snprintf(why, sizeof why, "it did not finish in %g s", rs.timeout);
+		else if (san)
+			snprintf(why, sizeof why, "%.*s", (int)strcspn(san, "\n"), san);
+		else if (WIFSIGNALED((*r).wstatus))
+			snprintf(why, sizeof why, "killed by %s", signame(WTERMSIG((*r).wstatus)));
+		else if (strstr((*r).err, "ASan runtime does not come first")) {
+			rm_rf(o.tmp);
+			die_usage("explore: '%s' is an AddressSanitizer build: explore it with "
+				  "--backend next", o.cmd[0]);
+		} else
+			snprintf(why, sizeof why, "exit status %d", st);
+		warnx_("explore: the reference run (no injection) already fails: %s%s%s "
+		       "(explore needs a command that succeeds on its own)",
+		       why, m ? ": " : "", m ? m : "");
+		free(m);
+		rm_rf(o.tmp);
+		return EXIT_USAGE;
+	}
+	if (k == 0)
+		census_read(&known, cen);
+	ref_secs = ref_secs > r->secs ? ref_secs : r->secs;
+	free(cen);
+	free(extra[0]);
+	free(cargv);
+	return 0;
 }
 
 int cmd_explore(int argc, char **argv)
@@ -1062,63 +1129,14 @@ int cmd_explore(int argc, char **argv)
 	rep.shard_n = o.shard_n ? o.shard_n : 1;
 	rep.abort_is_bug = o.abort_is_bug;
 
-	/* the reference run, twice */
+	/* the reference run, twice; with --fork, the forking run is the
+	   second when its output is the same (fork_driver) */
 	struct runres ref[2];
-	for (int k = 0; k < 2; k++) {
-		char *cen = xasprintf("%s/reference-%d", o.tmp, k);
-		char *extra[] = {xasprintf("ALLOCFAIL_CENSUS=%s", cen), NULL};
-		struct ruleopts ro = {0};
-		ro.rules_file = o.base.rules_file;
-		ro.inline_rules = o.base.inline_rules;
-		ro.backend = o.backend;
-		ro.clean = 1;
-		char **env = child_env(&ro, (const char *const *)extra);
-		char **cargv = cmd_argv();
-		struct runspec rs = {.argv = cargv, .env = env, .stdin_path = o.stdin_path, .timeout = o.timeout ? o.timeout : 300};
-		if (o.isolate) {
-			char *cwd = xasprintf("%s/reference-cwd-%d", o.tmp, k);
-			mkdir(cwd, 0700);
-			rs.cwd = cwd;
-		}
-		if (run_child(&rs, &ref[k]) < 0) {
-			warnx_("explore: cannot run '%s': %s", o.cmd[0], strerror(errno));
-			rm_rf(o.tmp);
-			return EXIT_INTERNAL;
-		}
-		if (ref[k].exec_failed) {
-			rm_rf(o.tmp);
-			die_usage("explore: cannot run '%s': %s", o.cmd[0], strerror(ref[k].exec_failed));
-		}
-		int st = shell_status(ref[k].wstatus);
-		int sc;
-		const char *san = sanitizer_line(ref[k].err, &sc);
-		if (ref[k].timed_out || st != 0 || san) {
-			char *m = message_of(ref[k].err);
-			char why[256];
-			if (ref[k].timed_out)
-				snprintf(why, sizeof why, "it did not finish in %g s", rs.timeout);
-			else if (san)
-				snprintf(why, sizeof why, "%.*s", (int)strcspn(san, "\n"), san);
-			else if (WIFSIGNALED(ref[k].wstatus))
-				snprintf(why, sizeof why, "killed by %s", signame(WTERMSIG(ref[k].wstatus)));
-			else if (strstr(ref[k].err, "ASan runtime does not come first")) {
-				rm_rf(o.tmp);
-				die_usage("explore: '%s' is an AddressSanitizer build: explore it with "
-					  "--backend next", o.cmd[0]);
-			} else
-				snprintf(why, sizeof why, "exit status %d", st);
-			warnx_("explore: the reference run (no injection) already fails: %s%s%s "
-			       "(explore needs a command that succeeds on its own)",
-			       why, m ? ": " : "", m ? m : "");
-			free(m);
-			rm_rf(o.tmp);
-			return EXIT_USAGE;
-		}
-		if (k == 0)
-			census_read(&known, cen);
-		free(cen);
-		free(extra[0]);
-		free(cargv);
+	ref_timeout = o.timeout ? o.timeout : 300;
+	for (int k = 0; k < (o.fork ? 1 : 2); k++) {
+		int e = reference_run(k, &ref[k]);
+		if (e)
+			return e;
 	}
 	/* a --scope that names no module of the program is a mistake, not
 	   "nothing to explore" */
@@ -1142,7 +1160,8 @@ int cmd_explore(int argc, char **argv)
 	}
 	ref_out_hash = ref[0].out_hash;
 	ref_out_len = ref[0].out_len;
-	rep.nondeterministic = ref[0].out_hash != ref[1].out_hash || ref[0].out_len != ref[1].out_len;
+	if (!o.fork)
+		rep.nondeterministic = ref[0].out_hash != ref[1].out_hash || ref[0].out_len != ref[1].out_len;
 	if (o.mode == MODE_FIRST) {
 		/* one call site taking most allocations (an allocator wrapper, a
 		   C runtime call): its first hit says little about the others */
@@ -1163,12 +1182,11 @@ int cmd_explore(int argc, char **argv)
 					     (unsigned long long)total);
 	}
 	rep.ref_status = 0;
-	if (!o.timeout) {
-		double slow = ref[0].secs > ref[1].secs ? ref[0].secs : ref[1].secs;
-		o.timeout = slow * 10 > 5 ? slow * 10 : 5;
-	}
+	if (!o.timeout)
+		o.timeout = ref_secs * 10 > 5 ? ref_secs * 10 : 5;
 	runres_free(&ref[0]);
-	runres_free(&ref[1]);
+	if (!o.fork)
+		runres_free(&ref[1]);
 
 	/* the queue */
 	if (o.mode == MODE_NTH) {
@@ -1190,8 +1208,16 @@ int cmd_explore(int argc, char **argv)
 		}
 	}
 
-	if (o.fork)
+	if (o.fork) {
 		fork_driver();
+		if (!ref_confirmed) { /* the second reference run after all */
+			int e = reference_run(1, &ref[1]);
+			if (e)
+				return e;
+			rep.nondeterministic = ref[0].out_hash != ref[1].out_hash || ref[0].out_len != ref[1].out_len;
+			runres_free(&ref[1]);
+		}
+	}
 
 	pthread_t *th = xmalloc(sizeof *th * (size_t)o.jobs);
 	for (int k = 0; k < o.jobs; k++)
@@ -1201,7 +1227,7 @@ int cmd_explore(int argc, char **argv)
 	if (!o.quiet && isatty(2))
 		fputs("\r\033[K", stderr);
 
-	rep.runs = runs_done + 2;
+	rep.runs = runs_done + ref_runs;
 	rep.secs = now() - t_start;
 	if (o.mode == MODE_NTH) {
 		for (int k = next_task; k < ntasks; k++)
