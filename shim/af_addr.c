@@ -12,7 +12,6 @@
 #include <link.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "af.h"
 #include "af_elf.h"
@@ -32,12 +31,7 @@ struct af_mod af_unknown_mod = {.path = "?", .base = "?", .alive = 1, .syms_stat
 
 static struct af_mod *mods[MAXMODS];
 static _Atomic int nmods;
-struct addr_table {
-	unsigned bits, used;
-	struct addr_table *older; /* kept: a reader may still be probing it */
-	_Atomic(struct af_addr *) slot[];
-};
-static _Atomic(struct addr_table *) cache;
+static _Atomic(struct af_ptab *) cache; /* of struct af_addr (af_ptab.c) */
 static int cache_full_warned;
 
 /* Objects whose allocations are attributed to their caller: the C and C++
@@ -66,46 +60,12 @@ int af_is_runtime_path(const char *path)
 	return 0;
 }
 
-static inline unsigned hash_pc(uintptr_t pc, unsigned bits)
+static int entry_alive(const void *e)
 {
-	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+	return ((const struct af_addr *)e)->mod->alive;
 }
 
-/* A free slot for pc in t, or -1 when PROBES slots are taken. */
-static long free_slot(struct addr_table *t, uintptr_t pc)
-{
-	unsigned mask = (1u << t->bits) - 1, h = hash_pc(pc, t->bits);
-	for (unsigned i = 0; i < PROBES; i++)
-		if (!atomic_load_explicit(&t->slot[(h + i) & mask], memory_order_relaxed))
-			return (h + i) & mask;
-	return -1;
-}
-
-/* A table of 2^bits slots holding old's live entries, or NULL. Called with
-   af_lock held; published by the caller. */
-static struct addr_table *grow_locked(struct addr_table *old, unsigned bits)
-{
-	size_t size = sizeof(struct addr_table) + sizeof(struct af_addr *) * ((size_t)1 << bits);
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	struct addr_table *t = m;
-	t->bits = bits;
-	t->older = old;
-	for (size_t i = 0; old && i < ((size_t)1 << old->bits); i++) {
-		struct af_addr *a = atomic_load_explicit(&old->slot[i], memory_order_relaxed);
-		if (!a || !a->mod->alive)
-			continue;
-		long k = free_slot(t, a->pc);
-		if (k < 0) { /* cannot happen below 3/4 full; give up growing */
-			munmap(m, size);
-			return NULL;
-		}
-		atomic_store_explicit(&t->slot[k], a, memory_order_relaxed);
-		t->used++;
-	}
-	return t;
-}
+static const struct af_ptab_shape shape = {CACHE_MIN_BITS, CACHE_MAX_BITS, PROBES, entry_alive};
 
 static char *copy(const char *s)
 {
@@ -216,12 +176,10 @@ static void fill(struct af_addr *a, uint64_t *masks)
 static struct af_addr *insert(uintptr_t pc, struct dl_find_object *fo, int found)
 {
 	pthread_mutex_lock(&af_lock);
-	struct addr_table *t = atomic_load_explicit(&cache, memory_order_relaxed);
-	if (!t && (t = grow_locked(NULL, CACHE_MIN_BITS)))
-		atomic_store_explicit(&cache, t, memory_order_release);
 	struct af_mod *mod = found ? module_locked(fo) : &af_unknown_mod;
 	/* another thread may have inserted it meanwhile */
-	for (unsigned i = 0, h = t ? hash_pc(pc, t->bits) : 0; t && i < PROBES; i++) {
+	struct af_ptab *t = atomic_load_explicit(&cache, memory_order_relaxed);
+	for (unsigned i = 0, h = t ? af_ptab_hash(pc, t->bits) : 0; t && i < PROBES; i++) {
 		struct af_addr *a = atomic_load_explicit(&t->slot[(h + i) & ((1u << t->bits) - 1)],
 							 memory_order_relaxed);
 		if (!a)
@@ -231,17 +189,9 @@ static struct af_addr *insert(uintptr_t pc, struct dl_find_object *fo, int found
 			return a;
 		}
 	}
-	long slot = t ? free_slot(t, pc) : -1;
-	/* above 3/4 full or out of probes: a table twice the size */
-	if (t && (slot < 0 || t->used + 1 > (3u << t->bits) / 4) && t->bits < CACHE_MAX_BITS) {
-		struct addr_table *g = grow_locked(t, t->bits + 1);
-		if (g) {
-			atomic_store_explicit(&cache, g, memory_order_release);
-			t = g;
-			slot = free_slot(t, pc);
-		}
-	}
-	int room = t && slot >= 0 && t->used + 1 <= (3u << t->bits) / 4;
+	long slot;
+	t = af_ptab_room(&cache, pc, &shape, &slot);
+	int room = slot >= 0;
 	int rules = (af_g.mode & AF_M_RULES) != 0;
 	int W = af_g.match.nwords;
 	struct af_addr *a = NULL;
@@ -251,8 +201,7 @@ static struct af_addr *insert(uintptr_t pc, struct dl_find_object *fo, int found
 		a->pc = pc;
 		a->mod = mod;
 		fill(a, rules ? (uint64_t *)(a + 1) : NULL);
-		atomic_store_explicit(&t->slot[slot], a, memory_order_release);
-		t->used++;
+		af_ptab_put(t, slot, a);
 	} else {
 		/* table full: resolve into this thread's scratch entry */
 		if (!cache_full_warned) {
@@ -272,9 +221,9 @@ static struct af_addr *insert(uintptr_t pc, struct dl_find_object *fo, int found
 
 struct af_addr *af_addr_get(uintptr_t pc)
 {
-	struct addr_table *t = atomic_load_explicit(&cache, memory_order_acquire);
+	struct af_ptab *t = atomic_load_explicit(&cache, memory_order_acquire);
 	if (AF_LIKELY(t != NULL)) {
-		unsigned h = hash_pc(pc, t->bits), mask = (1u << t->bits) - 1;
+		unsigned h = af_ptab_hash(pc, t->bits), mask = (1u << t->bits) - 1;
 		for (unsigned i = 0; i < PROBES; i++) {
 			struct af_addr *a = atomic_load_explicit(&t->slot[(h + i) & mask],
 								 memory_order_acquire);

@@ -82,30 +82,53 @@ static const ElfW(Shdr) *find_named(const struct image *im, const char *name)
 	return NULL;
 }
 
-/* Count (out == NULL) or collect function symbols of one table. */
-static int collect(const struct image *im, const ElfW(Shdr) *tab, struct af_sym *out)
+/* One symbol table and its strings, checked against the file's size. */
+struct symview {
+	const ElfW(Sym) *syms;
+	size_t count;
+	const char *names;
+	size_t names_size;
+};
+
+static int symview(const struct image *im, const ElfW(Shdr) *tab, struct symview *v)
 {
 	int n;
 	const ElfW(Shdr) *sh = sections(im, &n);
 	if (tab->sh_link >= (unsigned)n || tab->sh_entsize != sizeof(ElfW(Sym)))
-		return 0;
+		return -1;
 	const ElfW(Shdr) *strs = &sh[tab->sh_link];
 	if (strs->sh_offset + strs->sh_size > im->len)
+		return -1;
+	v->syms = (const void *)(im->base + tab->sh_offset);
+	v->count = tab->sh_size / sizeof(ElfW(Sym));
+	v->names = (const char *)im->base + strs->sh_offset;
+	v->names_size = strs->sh_size;
+	return 0;
+}
+
+/* A named function defined here (what both readers below consider). */
+static int is_func(const struct symview *v, const ElfW(Sym) *s)
+{
+	int type = ELF64_ST_TYPE(s->st_info);
+	return (type == STT_FUNC || type == STT_GNU_IFUNC) && s->st_shndx != SHN_UNDEF &&
+	       s->st_value != 0 && s->st_name < v->names_size && v->names[s->st_name];
+}
+
+/* Count (out == NULL) or collect function symbols of one table. */
+static int collect(const struct image *im, const ElfW(Shdr) *tab, struct af_sym *out)
+{
+	struct symview v;
+	if (symview(im, tab, &v) < 0)
 		return 0;
-	const ElfW(Sym) *syms = (const void *)(im->base + tab->sh_offset);
-	size_t count = tab->sh_size / sizeof(ElfW(Sym));
-	const char *names = (const char *)im->base + strs->sh_offset;
 	int k = 0;
-	for (size_t i = 0; i < count; i++) {
-		const ElfW(Sym) *s = &syms[i];
-		int type = ELF64_ST_TYPE(s->st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s->st_shndx == SHN_UNDEF ||
-		    s->st_value == 0 || s->st_name >= strs->sh_size || !names[s->st_name])
+	for (size_t i = 0; i < v.count; i++) {
+		const ElfW(Sym) *s = &v.syms[i];
+		if (!is_func(&v, s))
 			continue;
 		if (out) {
 			out[k].start = s->st_value;
 			out[k].end = s->st_value + s->st_size;
-			out[k].name = names + s->st_name;
+			out[k].name = v.names + s->st_name;
 			out[k].bind = ELF64_ST_BIND(s->st_info);
 		}
 		k++;
@@ -254,21 +277,12 @@ struct scanbest {
 static void scan_table(const struct image *im, const ElfW(Shdr) *tab, uint64_t vaddr,
 		       struct scanbest *b)
 {
-	int n;
-	const ElfW(Shdr) *sh = sections(im, &n);
-	if (tab->sh_link >= (unsigned)n || tab->sh_entsize != sizeof(ElfW(Sym)))
+	struct symview v;
+	if (symview(im, tab, &v) < 0)
 		return;
-	const ElfW(Shdr) *strs = &sh[tab->sh_link];
-	if (strs->sh_offset + strs->sh_size > im->len)
-		return;
-	const ElfW(Sym) *syms = (const void *)(im->base + tab->sh_offset);
-	size_t count = tab->sh_size / sizeof(ElfW(Sym));
-	const char *names = (const char *)im->base + strs->sh_offset;
-	for (size_t i = 0; i < count; i++) {
-		const ElfW(Sym) *x = &syms[i];
-		int type = ELF64_ST_TYPE(x->st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || x->st_shndx == SHN_UNDEF ||
-		    x->st_value == 0 || x->st_name >= strs->sh_size || !names[x->st_name])
+	for (size_t i = 0; i < v.count; i++) {
+		const ElfW(Sym) *x = &v.syms[i];
+		if (!is_func(&v, x))
 			continue;
 		if (x->st_value > vaddr) {
 			b->above = 1;
@@ -278,7 +292,7 @@ static void scan_table(const struct image *im, const ElfW(Shdr) *tab, uint64_t v
 			continue;
 		struct af_sym c = {.start = x->st_value,
 				   .end = x->st_value + x->st_size,
-				   .name = names + x->st_name,
+				   .name = v.names + x->st_name,
 				   .bind = ELF64_ST_BIND(x->st_info)};
 		if (!b->have || c.start > b->sym.start) {
 			b->have = 1;

@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "af.h"
@@ -20,7 +19,7 @@ extern pthread_mutex_t af_lock;
 #define PROBES 256
 
 struct af_site {
-	uintptr_t pc;
+	uintptr_t pc; /* first: the key in the table (af_ptab.c) */
 	struct af_mod *mod;
 	int runtime;
 	int first_fn;
@@ -32,53 +31,10 @@ struct af_site {
 				walks visit the sites, not the table's slots */
 };
 
-struct site_table {
-	unsigned bits, used;
-	struct site_table *older; /* kept: a reader may still be probing it */
-	_Atomic(struct af_site *) slot[];
-};
-static _Atomic(struct site_table *) table;
+static _Atomic(struct af_ptab *) table; /* of struct af_site (af_ptab.c) */
+static const struct af_ptab_shape shape = {SITE_MIN_BITS, SITE_MAX_BITS, PROBES, NULL};
 static struct af_site *_Atomic sites; /* the list through af_site.all */
 static struct af_site overflow; /* when the table is full */
-
-static inline unsigned hash_pc(uintptr_t pc, unsigned bits)
-{
-	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - bits));
-}
-
-static long free_slot(struct site_table *t, uintptr_t pc)
-{
-	unsigned mask = (1u << t->bits) - 1, h = hash_pc(pc, t->bits);
-	for (unsigned i = 0; i < PROBES; i++)
-		if (!atomic_load_explicit(&t->slot[(h + i) & mask], memory_order_relaxed))
-			return (h + i) & mask;
-	return -1;
-}
-
-/* A table of 2^bits slots holding old's sites, or NULL (af_lock held). */
-static struct site_table *grow_locked(struct site_table *old, unsigned bits)
-{
-	size_t size = sizeof(struct site_table) + sizeof(struct af_site *) * ((size_t)1 << bits);
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	struct site_table *t = m;
-	t->bits = bits;
-	t->older = old;
-	for (size_t i = 0; old && i < ((size_t)1 << old->bits); i++) {
-		struct af_site *x = atomic_load_explicit(&old->slot[i], memory_order_relaxed);
-		long k = x ? free_slot(t, x->pc) : 0;
-		if (k < 0) {
-			munmap(m, size);
-			return NULL;
-		}
-		if (x) {
-			atomic_store_explicit(&t->slot[k], x, memory_order_relaxed);
-			t->used++;
-		}
-	}
-	return t;
-}
 
 void af_site_key(const struct af_site *s, char *buf, size_t cap)
 {
@@ -104,9 +60,9 @@ static void census_site(const struct af_site *s, const struct af_req *rq)
 		af_out_write(AF_OUT_CENSUS, line, b.len);
 }
 
-static struct af_site *lookup(struct site_table *t, uintptr_t pc, const struct af_mod *mod)
+static struct af_site *lookup(struct af_ptab *t, uintptr_t pc, const struct af_mod *mod)
 {
-	unsigned h = hash_pc(pc, t->bits), mask = (1u << t->bits) - 1;
+	unsigned h = af_ptab_hash(pc, t->bits), mask = (1u << t->bits) - 1;
 	for (unsigned i = 0; i < PROBES; i++) {
 		struct af_site *s = atomic_load_explicit(&t->slot[(h + i) & mask], memory_order_acquire);
 		if (!s)
@@ -120,25 +76,15 @@ static struct af_site *lookup(struct site_table *t, uintptr_t pc, const struct a
 struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq)
 {
 	uintptr_t pc = a->pc;
-	struct site_table *t = atomic_load_explicit(&table, memory_order_acquire);
+	struct af_ptab *t = atomic_load_explicit(&table, memory_order_acquire);
 	struct af_site *s = t ? lookup(t, pc, a->mod) : NULL;
 	if (s)
 		return s;
 	pthread_mutex_lock(&af_lock);
 	t = atomic_load_explicit(&table, memory_order_relaxed);
-	if (!t && (t = grow_locked(NULL, SITE_MIN_BITS)))
-		atomic_store_explicit(&table, t, memory_order_release);
 	s = t ? lookup(t, pc, a->mod) : NULL;
-	long slot = t && !s ? free_slot(t, pc) : -1;
-	if (t && !s && (slot < 0 || t->used + 1 > (3u << t->bits) / 4) && t->bits < SITE_MAX_BITS) {
-		struct site_table *g = grow_locked(t, t->bits + 1);
-		if (g) {
-			atomic_store_explicit(&table, g, memory_order_release);
-			t = g;
-			slot = free_slot(t, pc);
-		}
-	}
-	if (!s && slot >= 0 && t->used + 1 <= (3u << t->bits) / 4)
+	long slot = -1;
+	if (!s && (t = af_ptab_room(&table, pc, &shape, &slot)) && slot >= 0)
 		s = af_imalloc(sizeof *s);
 	if (s && !s->pc) {
 		s->pc = pc;
@@ -148,10 +94,9 @@ struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq)
 			s->first_fn = rq->fn;
 			s->first_size = rq->size;
 		}
-		atomic_store_explicit(&t->slot[slot], s, memory_order_release);
+		af_ptab_put(t, slot, s);
 		s->all = atomic_load_explicit(&sites, memory_order_relaxed);
 		atomic_store_explicit(&sites, s, memory_order_release);
-		t->used++;
 		if (af_g.census_fd >= 0)
 			census_site(s, rq);
 	}

@@ -64,20 +64,26 @@ int af_unwind_ready(void)
 #define AF_STEPPED_STACKS 64
 static AF_TLS unsigned stepped;
 
-__attribute__((noinline)) static int step_backtrace(void **buf, int max)
+/* The instruction pointers from an initialized cursor on. */
+static int walk(uint64_t *cursor, uintptr_t *out, int max)
 {
-	_Alignas(16) uint64_t ctx[AF_UNW_CONTEXT_BYTES / 8];
-	uint64_t cursor[AF_UNW_CURSOR_WORDS];
-	if (p_getcontext(ctx) < 0 || p_init_local(cursor, ctx) < 0)
-		return 0;
 	int n = 0;
 	do {
 		uint64_t ip;
 		if (p_get_reg(cursor, AF_UNW_X86_64_RIP, &ip) < 0 || ip == 0)
 			break;
-		buf[n++] = (void *)(uintptr_t)ip;
+		out[n++] = (uintptr_t)ip;
 	} while (n < max && p_step(cursor) > 0);
 	return n;
+}
+
+__attribute__((noinline)) static int step_backtrace(uintptr_t *buf, int max)
+{
+	_Alignas(16) uint64_t ctx[AF_UNW_CONTEXT_BYTES / 8];
+	uint64_t cursor[AF_UNW_CURSOR_WORDS];
+	if (p_getcontext(ctx) < 0 || p_init_local(cursor, ctx) < 0)
+		return 0;
+	return walk(cursor, buf, max);
 }
 
 int af_stack(void *ra, uintptr_t *out, int max)
@@ -85,24 +91,24 @@ int af_stack(void *ra, uintptr_t *out, int max)
 	out[0] = (uintptr_t)ra;
 	if (!p_backtrace || max <= 1)
 		return 1;
-	void *buf[AF_MAX_FRAMES + 16];
+	uintptr_t buf[AF_MAX_FRAMES + 16];
 	int want = max + 16 < AF_MAX_FRAMES + 16 ? max + 16 : AF_MAX_FRAMES + 16;
 	int n;
 	if (stepped < AF_STEPPED_STACKS && p_getcontext && p_init_local && p_step && p_get_reg) {
 		stepped++;
 		n = step_backtrace(buf, want);
 	} else {
-		n = p_backtrace(buf, want);
+		n = p_backtrace((void **)buf, want);
 	}
 	/* the shim's own frames come first; the caller's starts at ra */
 	int i = 0;
-	while (i < n && buf[i] != ra)
+	while (i < n && buf[i] != (uintptr_t)ra)
 		i++;
 	if (i == n)
 		return 1;
 	int k = 0;
 	for (; i < n && k < max; i++)
-		out[k++] = (uintptr_t)buf[i];
+		out[k++] = buf[i];
 	return k;
 }
 
@@ -115,12 +121,5 @@ int af_unwind_signal(void *uc, uintptr_t *out, int max)
 	uint64_t cursor[AF_UNW_CURSOR_WORDS];
 	if (p_init_local2(cursor, uc, AF_UNW_INIT_SIGNAL_FRAME) < 0)
 		return 0;
-	int n = 0;
-	do {
-		uint64_t ip;
-		if (p_get_reg(cursor, AF_UNW_X86_64_RIP, &ip) < 0 || ip == 0)
-			break;
-		out[n++] = (uintptr_t)ip;
-	} while (n < max && p_step(cursor) > 0);
-	return n;
+	return walk(cursor, out, max);
 }
