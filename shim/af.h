@@ -156,7 +156,6 @@ size_t af_be_usable(void *p);
 void af_be_purge(void);
 uint64_t af_be_allocated(void); /* bytes in use by the program, 0 if unknown */
 
-/* The shim's own memory: never injected, never counted. */
 /* af_ptab.c: lock-free-read hash tables keyed by pc (an entry's first
    member), grown under af_lock. */
 struct af_ptab {
@@ -178,6 +177,7 @@ struct af_ptab *af_ptab_room(_Atomic(struct af_ptab *) *root, uintptr_t pc,
 			     const struct af_ptab_shape *shape, long *slot);
 void af_ptab_put(struct af_ptab *t, long slot, void *entry);
 
+/* The shim's own memory: never injected, never counted. */
 void *af_imalloc(size_t n);
 void af_ifree(void *p);
 

@@ -67,6 +67,20 @@ static int entry_alive(const void *e)
 
 static const struct af_ptab_shape shape = {CACHE_MIN_BITS, CACHE_MAX_BITS, PROBES, entry_alive};
 
+/* pc's live entry in t (of module mod, when not NULL), or NULL. */
+static struct af_addr *lookup(struct af_ptab *t, uintptr_t pc, const struct af_mod *mod)
+{
+	unsigned h = af_ptab_hash(pc, t->bits), mask = (1u << t->bits) - 1;
+	for (unsigned i = 0; i < PROBES; i++) {
+		struct af_addr *a = atomic_load_explicit(&t->slot[(h + i) & mask], memory_order_acquire);
+		if (!a)
+			break;
+		if (a->pc == pc && a->mod->alive && (!mod || a->mod == mod))
+			return a;
+	}
+	return NULL;
+}
+
 static char *copy(const char *s)
 {
 	size_t n = strlen(s);
@@ -179,15 +193,10 @@ static struct af_addr *insert(uintptr_t pc, struct dl_find_object *fo, int found
 	struct af_mod *mod = found ? module_locked(fo) : &af_unknown_mod;
 	/* another thread may have inserted it meanwhile */
 	struct af_ptab *t = atomic_load_explicit(&cache, memory_order_relaxed);
-	for (unsigned i = 0, h = t ? af_ptab_hash(pc, t->bits) : 0; t && i < PROBES; i++) {
-		struct af_addr *a = atomic_load_explicit(&t->slot[(h + i) & ((1u << t->bits) - 1)],
-							 memory_order_relaxed);
-		if (!a)
-			break;
-		if (a->pc == pc && a->mod == mod && mod->alive) {
-			pthread_mutex_unlock(&af_lock);
-			return a;
-		}
+	struct af_addr *seen = t ? lookup(t, pc, mod) : NULL;
+	if (seen) {
+		pthread_mutex_unlock(&af_lock);
+		return seen;
 	}
 	long slot;
 	t = af_ptab_room(&cache, pc, &shape, &slot);
@@ -222,17 +231,9 @@ static struct af_addr *insert(uintptr_t pc, struct dl_find_object *fo, int found
 struct af_addr *af_addr_get(uintptr_t pc)
 {
 	struct af_ptab *t = atomic_load_explicit(&cache, memory_order_acquire);
-	if (AF_LIKELY(t != NULL)) {
-		unsigned h = af_ptab_hash(pc, t->bits), mask = (1u << t->bits) - 1;
-		for (unsigned i = 0; i < PROBES; i++) {
-			struct af_addr *a = atomic_load_explicit(&t->slot[(h + i) & mask],
-								 memory_order_acquire);
-			if (!a)
-				break;
-			if (a->pc == pc && a->mod->alive)
-				return a;
-		}
-	}
+	struct af_addr *hit = AF_LIKELY(t != NULL) ? lookup(t, pc, NULL) : NULL;
+	if (AF_LIKELY(hit != NULL))
+		return hit;
 	struct dl_find_object fo;
 	int found;
 	if (_dl_find_object) {

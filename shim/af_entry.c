@@ -37,16 +37,12 @@ static inline int quick(int fn, size_t n, void *ra)
 							    : af_quick_verdict(q, key, fn, k, (uintptr_t)ra);
 	if (AF_LIKELY(v == AF_Q_PLAIN))
 		return 1;
-	if (v == AF_Q_DRAW && AF_LIKELY(t->draws != NULL)) {
-		/* a probability rule's stream: a call that neither fails nor
-		   needs the next gap drawn is a decrement (af_stream_step) */
-		struct af_stream *st = &t->draws[q->rule];
-		if (AF_LIKELY(st->left > 1)) {
-			st->left--;
-			return 1;
-		}
-	}
-	return v == AF_Q_DRAW && af_quick_draw(t, q->rule);
+	if (v != AF_Q_DRAW)
+		return 0;
+	/* a probability rule: most calls are a decrement of the stream */
+	if (AF_LIKELY(t->draws != NULL) && AF_LIKELY(af_stream_skip(&t->draws[q->rule])))
+		return 1;
+	return af_quick_draw(t, q->rule);
 }
 
 /* errno without a call into libc on every free: libc's errno is in static

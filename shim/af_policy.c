@@ -1221,7 +1221,7 @@ static uint64_t stream_gap(const struct af_rule *r, uint64_t k, uint64_t salt)
 
 int af_stream_step(const struct af_rule *r, struct af_stream *st, uint64_t salt)
 {
-	if (!r->prob)
+	if (!r->prob || af_stream_skip(st))
 		return 0;
 	if (st->left == 0)
 		st->left = stream_gap(r, st->k++, salt);

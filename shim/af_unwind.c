@@ -16,8 +16,8 @@
 int (*af_unw_backtrace)(void **, int);
 #define p_backtrace af_unw_backtrace
 static int (*p_init_local2)(void *cursor, void *uc, int flag);
-static int (*p_init_local)(void *cursor, void *uc);
 static int (*p_getcontext)(void *uc);
+static int can_step; /* everything step_backtrace and walk call was found */
 static int (*p_step)(void *cursor);
 static int (*p_get_reg)(void *cursor, int reg, uint64_t *val);
 
@@ -34,10 +34,10 @@ int af_unwind_init(void)
 		set_caching(*as, AF_UNW_CACHE_PER_THREAD);
 	p_backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
 	*(void **)&p_init_local2 = dlsym(h, "_ULx86_64_init_local2");
-	*(void **)&p_init_local = dlsym(h, "_ULx86_64_init_local");
 	*(void **)&p_getcontext = dlsym(h, "_Ux86_64_getcontext");
 	*(void **)&p_step = dlsym(h, "_ULx86_64_step");
 	*(void **)&p_get_reg = dlsym(h, "_ULx86_64_get_reg");
+	can_step = p_getcontext && p_init_local2 && p_step && p_get_reg;
 	return p_backtrace ? 0 : -1;
 }
 
@@ -81,7 +81,7 @@ __attribute__((noinline)) static int step_backtrace(uintptr_t *buf, int max)
 {
 	_Alignas(16) uint64_t ctx[AF_UNW_CONTEXT_BYTES / 8];
 	uint64_t cursor[AF_UNW_CURSOR_WORDS];
-	if (p_getcontext(ctx) < 0 || p_init_local(cursor, ctx) < 0)
+	if (p_getcontext(ctx) < 0 || p_init_local2(cursor, ctx, 0) < 0)
 		return 0;
 	return walk(cursor, buf, max);
 }
@@ -94,7 +94,7 @@ int af_stack(void *ra, uintptr_t *out, int max)
 	uintptr_t buf[AF_MAX_FRAMES + 16];
 	int want = max + 16 < AF_MAX_FRAMES + 16 ? max + 16 : AF_MAX_FRAMES + 16;
 	int n;
-	if (stepped < AF_STEPPED_STACKS && p_getcontext && p_init_local && p_step && p_get_reg) {
+	if (stepped < AF_STEPPED_STACKS && can_step) {
 		stepped++;
 		n = step_backtrace(buf, want);
 	} else {

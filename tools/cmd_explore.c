@@ -941,6 +941,12 @@ static void read_exclude(const char *path)
 	fclose(f);
 }
 
+/* Two clean runs whose outputs differ: 'silent' cannot be judged. */
+static int outputs_differ(const struct runres *a, const struct runres *b)
+{
+	return a->out_hash != b->out_hash || a->out_len != b->out_len;
+}
+
 /* A run with no injection: 0, or the status explore ends with (after a
    message) when it could not be made or did not succeed. */
 static double ref_secs, ref_timeout;
@@ -968,23 +974,23 @@ static int reference_run(int k, struct runres *r)
 		rm_rf(o.tmp);
 		return EXIT_INTERNAL;
 	}
-	if ((*r).exec_failed) {
+	if (r->exec_failed) {
 		rm_rf(o.tmp);
-		die_usage("explore: cannot run '%s': %s", o.cmd[0], strerror((*r).exec_failed));
+		die_usage("explore: cannot run '%s': %s", o.cmd[0], strerror(r->exec_failed));
 	}
-	int st = shell_status((*r).wstatus);
+	int st = shell_status(r->wstatus);
 	int sc;
-	const char *san = sanitizer_line((*r).err, &sc);
-	if ((*r).timed_out || st != 0 || san) {
-		char *m = message_of((*r).err);
+	const char *san = sanitizer_line(r->err, &sc);
+	if (r->timed_out || st != 0 || san) {
+		char *m = message_of(r->err);
 		char why[256];
-		if ((*r).timed_out)
+		if (r->timed_out)
 			snprintf(why, sizeof why, "it did not finish in %g s", rs.timeout);
 		else if (san)
 			snprintf(why, sizeof why, "%.*s", (int)strcspn(san, "\n"), san);
-		else if (WIFSIGNALED((*r).wstatus))
-			snprintf(why, sizeof why, "killed by %s", signame(WTERMSIG((*r).wstatus)));
-		else if (strstr((*r).err, "ASan runtime does not come first")) {
+		else if (WIFSIGNALED(r->wstatus))
+			snprintf(why, sizeof why, "killed by %s", signame(WTERMSIG(r->wstatus)));
+		else if (strstr(r->err, "ASan runtime does not come first")) {
 			rm_rf(o.tmp);
 			die_usage("explore: '%s' is an AddressSanitizer build: explore it with "
 				  "--backend next", o.cmd[0]);
@@ -1161,7 +1167,7 @@ int cmd_explore(int argc, char **argv)
 	ref_out_hash = ref[0].out_hash;
 	ref_out_len = ref[0].out_len;
 	if (!o.fork)
-		rep.nondeterministic = ref[0].out_hash != ref[1].out_hash || ref[0].out_len != ref[1].out_len;
+		rep.nondeterministic = outputs_differ(&ref[0], &ref[1]);
 	if (o.mode == MODE_FIRST) {
 		/* one call site taking most allocations (an allocator wrapper, a
 		   C runtime call): its first hit says little about the others */
@@ -1214,7 +1220,7 @@ int cmd_explore(int argc, char **argv)
 			int e = reference_run(1, &ref[1]);
 			if (e)
 				return e;
-			rep.nondeterministic = ref[0].out_hash != ref[1].out_hash || ref[0].out_len != ref[1].out_len;
+			rep.nondeterministic = outputs_differ(&ref[0], &ref[1]);
 			runres_free(&ref[1]);
 		}
 	}

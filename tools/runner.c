@@ -78,47 +78,64 @@ int run_child(const struct runspec *s, struct runres *r)
 	err_init(r);
 	int out[2] = {-1, -1}, err[2] = {-1, -1};
 	int files = s->out_path && s->err_path;
-	if (!s->passthrough && !files && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0))
-		return -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	if (posix_spawn_file_actions_init(&fa))
-		return -1;
-	if (posix_spawnattr_init(&at)) {
-		posix_spawn_file_actions_destroy(&fa);
+	int e = posix_spawn_file_actions_init(&fa);
+	if (e) {
+		errno = e;
 		return -1;
 	}
+	if ((e = posix_spawnattr_init(&at))) {
+		posix_spawn_file_actions_destroy(&fa);
+		errno = e;
+		return -1;
+	}
+	if (!s->passthrough && !files && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0))
+		e = errno;
+	/* the child: its own process group, SIGPIPE at its default, stdin
+	   and the outputs, then the directory (so that the paths above are
+	   taken from ours) */
 	sigset_t def;
 	sigemptyset(&def);
 	sigaddset(&def, SIGPIPE);
-	int bad = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF) ||
-		  posix_spawnattr_setpgroup(&at, 0) || posix_spawnattr_setsigdefault(&at, &def) ||
-		  posix_spawn_file_actions_addopen(&fa, 0, s->stdin_path ? s->stdin_path : "/dev/null",
-						   O_RDONLY, 0);
-	if (!bad && files)
-		bad = posix_spawn_file_actions_addopen(&fa, 1, s->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) ||
-		      posix_spawn_file_actions_addopen(&fa, 2, s->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	else if (!bad && !s->passthrough)
-		bad = posix_spawn_file_actions_adddup2(&fa, out[1], 1) ||
-		      posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	/* last, so that the paths above are taken from our directory */
-	if (!bad && s->cwd)
-		bad = posix_spawn_file_actions_addchdir_np(&fa, s->cwd);
+	if (!e)
+		e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+	if (!e)
+		e = posix_spawnattr_setpgroup(&at, 0);
+	if (!e)
+		e = posix_spawnattr_setsigdefault(&at, &def);
+	if (!e)
+		e = posix_spawn_file_actions_addopen(&fa, 0, s->stdin_path ? s->stdin_path : "/dev/null",
+						     O_RDONLY, 0);
+	if (!e && files)
+		e = posix_spawn_file_actions_addopen(&fa, 1, s->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (!e && files)
+		e = posix_spawn_file_actions_addopen(&fa, 2, s->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (!e && !files && !s->passthrough)
+		e = posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	if (!e && !files && !s->passthrough)
+		e = posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	if (!e && s->cwd)
+		e = posix_spawn_file_actions_addchdir_np(&fa, s->cwd);
+	int setup = e != 0;
 	double start = now();
 	pid_t pid = -1;
-	int e = bad ? bad : posix_spawnp(&pid, s->argv[0], &fa, &at, s->argv, s->env);
+	if (!e)
+		e = posix_spawnp(&pid, s->argv[0], &fa, &at, s->argv, s->env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (e) {
-		/* as a shell reports it: the command was not run */
 		for (int i = 0; i < 2; i++) {
 			if (out[i] >= 0)
 				close(out[i]);
 			if (err[i] >= 0)
 				close(err[i]);
 		}
-		if (bad)
+		if (setup) {
+			errno = e;
 			return -1;
+		}
+		/* as a shell reports it: the command was not run */
 		r->exec_failed = e;
 		r->wstatus = 127 << 8;
 		r->secs = now() - start;
