@@ -240,6 +240,38 @@ with tempfile.TemporaryDirectory() as d:
           "--isolate: no run saw another's file", [s["detail"] for s in doc["sites"]])
     eq(os.listdir(d), ["i.json"], "--isolate: nothing is left in the directory")
 
+# where the runs' files go: $TMPDIR when set; else a tmpfs with room (they
+# are small, and creating files on a disk costs more than a short run);
+# --isolate keeps the program's own files off memory
+def tmpfs_with_room(path):
+    if not path or not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+        return False
+    kind = subprocess.run(["stat", "-f", "-c", "%t", path], stdout=subprocess.PIPE).stdout.strip()
+    st = os.statvfs(path)
+    return kind == b"1021994" and st.f_bavail * st.f_bsize >= 256 << 20
+
+
+def logs_dir(*args, **env):
+    r = tool("explore", "-q", "--keep", "--jobs", "1", *args, "--", prog("census"), timeout=300, **env)
+    m = re.search(r"the runs' logs are in (\S+)", r.stderr.decode())
+    if m:
+        subprocess.run(["rm", "-rf", m.group(1)])
+    return os.path.dirname(m.group(1)) if m else r.stderr
+
+
+with tempfile.TemporaryDirectory() as d:
+    eq(logs_dir(TMPDIR=d), d, "scratch: $TMPDIR is used when set")
+    eq(logs_dir(TMPDIR=d, XDG_RUNTIME_DIR="/dev/shm"), d, "scratch: $TMPDIR wins over a tmpfs")
+    want = "/dev/shm" if tmpfs_with_room("/dev/shm") else "/tmp"
+    eq(logs_dir(TMPDIR=None, XDG_RUNTIME_DIR=d), want,
+       f"scratch: without $TMPDIR, {want} (XDG_RUNTIME_DIR={d} is not a tmpfs)")
+    eq(logs_dir("--isolate", TMPDIR=None, XDG_RUNTIME_DIR=None), "/tmp",
+       "scratch: --isolate stays on /tmp")
+    r = tool("explore", "-q", "--", prog("census"), TMPDIR=os.path.join(d, "missing"))
+    eq((r.returncode, r.stderr.decode()),
+       (125, f"allocfail: explore: cannot create a temporary directory in {d}/missing: "
+             "No such file or directory\n"), "scratch: a $TMPDIR that is missing: status 125, one line")
+
 # --budget
 with tempfile.TemporaryDirectory() as d:
     js = os.path.join(d, "b.json")

@@ -26,6 +26,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The shim to preload: $ALLOCFAIL_SHIM, the build tree beside this
    executable, or the installed library. NULL if none exists. */
 const char *find_shim(void);
+/* Where to make a scratch directory: $TMPDIR when set; else, when the
+   files are small (memory != 0), a tmpfs with 256 MiB free
+   ($XDG_RUNTIME_DIR, /dev/shm); else /tmp. */
+const char *scratch_parent(int memory);
 
 /* A growable vector of strings (NULL-terminated). */
 struct strv {

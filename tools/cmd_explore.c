@@ -1119,10 +1119,12 @@ int cmd_explore(int argc, char **argv)
 	if (o.fork && o.isolate)
 		die_usage("explore: --fork and --isolate do not go together: the children of one "
 			  "run share its working directory");
-	snprintf(o.tmp, sizeof o.tmp, "%s/allocfail-explore-XXXXXX",
-		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	/* the runs' logs, census and --fork's output copies: in memory unless
+	   --isolate puts the program's own files there too */
+	snprintf(o.tmp, sizeof o.tmp, "%s/allocfail-explore-XXXXXX", scratch_parent(!o.isolate));
 	if (!mkdtemp(o.tmp)) {
-		warnx_("explore: cannot create a temporary directory: %s", strerror(errno));
+		warnx_("explore: cannot create a temporary directory in %s: %s",
+		       scratch_parent(!o.isolate), strerror(errno));
 		return EXIT_INTERNAL;
 	}
 	signal(SIGINT, on_signal);

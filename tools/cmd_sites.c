@@ -2,6 +2,7 @@
    print the census of its allocation call sites. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +73,13 @@ int cmd_sites(int argc, char **argv)
 	if (stdin_path && access(stdin_path, R_OK) != 0)
 		die_usage("sites: cannot read '%s': %s", stdin_path, strerror(errno));
 
-	char dir[] = "/tmp/allocfail-sites-XXXXXX";
-	if (!mkdtemp(dir))
-		die_usage("sites: cannot create a temporary directory: %s", strerror(errno));
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/allocfail-sites-XXXXXX", scratch_parent(1));
+	if (!mkdtemp(dir)) {
+		warnx_("sites: cannot create a temporary directory in %s: %s", scratch_parent(1),
+		       strerror(errno));
+		return EXIT_INTERNAL;
+	}
 	char *cpath = xasprintf("%s/census", dir);
 	char *extra[] = {xasprintf("ALLOCFAIL_CENSUS=%s", cpath), NULL};
 	/* no rules, log or summary from the caller's environment: a census

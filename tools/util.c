@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,6 +123,32 @@ char *strv_lines(char *const *v, int n)
 		strcat(all, "\n");
 	}
 	return all;
+}
+
+/* A tmpfs with room, for scratch files: creating and deleting files on a
+   disk file system costs a run more than the run itself (ext4's inode
+   allocator, measured in docs/performance.md). */
+static int roomy_tmpfs(const char *dir)
+{
+	struct statfs fs;
+	return dir && *dir == '/' && statfs(dir, &fs) == 0 && fs.f_type == 0x01021994 /* TMPFS_MAGIC */ &&
+	       (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_bsize >= (256ull << 20) &&
+	       access(dir, W_OK | X_OK) == 0;
+}
+
+const char *scratch_parent(int memory)
+{
+	const char *t = getenv("TMPDIR");
+	if (t && *t)
+		return t;
+	if (memory) {
+		const char *x = getenv("XDG_RUNTIME_DIR");
+		if (roomy_tmpfs(x))
+			return x;
+		if (roomy_tmpfs("/dev/shm"))
+			return "/dev/shm";
+	}
+	return "/tmp";
 }
 
 const char *find_shim(void)
