@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -352,6 +353,16 @@ int af_init(void)
 	return 1;
 }
 
+/* MALLOC_CONF=prof:true: jemalloc's heap profiler takes its stacks from
+   af_jeglue.c, which takes them from libunwind. Read from jemalloc's own
+   option variable: mallctl() would build its control tree, 23 page faults
+   in every process. */
+extern bool je_opt_prof;
+static int jemalloc_profiles(void)
+{
+	return je_opt_prof;
+}
+
 __attribute__((constructor)) static void af_ctor(void)
 {
 	if (atomic_load_explicit(&backend_state, memory_order_acquire) != 2)
@@ -365,6 +376,10 @@ __attribute__((constructor)) static void af_ctor(void)
 			      "need (install libunwind8)");
 		if (af_g.log_fd >= 0)
 			af_srcline_init();
+		af_t.guard--;
+	} else if (af_g.backend == AF_BE_JEMALLOC && jemalloc_profiles()) {
+		af_t.guard++;
+		af_unwind_init(); /* without it, profiles have no stacks */
 		af_t.guard--;
 	}
 }

@@ -7,13 +7,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
-#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "af_fmt.h"
 #include "af_glob.h"
+#include "af_math.h"
 
 const char *const af_fn_names[AF_FN_COUNT] = {
     "malloc",        "calloc",  "realloc", "reallocarray", "posix_memalign",
@@ -1215,7 +1215,7 @@ static uint64_t stream_gap(const struct af_rule *r, uint64_t k, uint64_t salt)
 	uint64_t z = af_mix64(seed + k * 0x9e3779b97f4a7c15ull);
 	double u = (double)((z >> 11) + 1) * 0x1.0p-53;
 	double p = (double)r->prob * 0x1.0p-64;
-	double g = floor(log(u) / log1p(-p));
+	double g = af_ln(u) / af_ln1p(-p); /* >= 0: the conversion floors it */
 	return g >= 1e18 ? (uint64_t)1e18 : (uint64_t)g + 1;
 }
 

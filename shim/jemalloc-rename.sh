@@ -21,6 +21,15 @@ for s in malloc calloc realloc free posix_memalign aligned_alloc memalign valloc
 	malloc_conf malloc_conf_2_conf_harder; do
 	echo "$s afje_$s"
 done >map
+# What jemalloc's heap profiler asks of libm and libgcc_s, served by the
+# shim itself (af_jeglue.c), so that neither library is loaded.
+cat >>map <<EOF
+log afje_log
+exp afje_exp
+round afje_round
+_Unwind_Backtrace afje_unwind_backtrace
+_Unwind_GetIP afje_unwind_getip
+EOF
 for o in *.o; do
 	"$objcopy" --redefine-syms=map "$o"
 done

@@ -1,5 +1,6 @@
 """Nothing but the malloc family and the public API leaves the shim: the
-dynamic symbol table equals the version script's list."""
+dynamic symbol table equals the version script's list; and the shim
+brings no library but libc into a process."""
 import re
 import subprocess
 from aftest import *
@@ -23,4 +24,11 @@ out = subprocess.run([nm, "-D", "--undefined-only", SHIM], stdout=subprocess.PIP
 undef = out.stdout.decode()
 check("unw_" not in undef and "_ULx86_64" not in undef,
       "libunwind is not linked (it is loaded RTLD_LOCAL at run time)", undef)
+# every library the shim needs is one more to map and relocate in each
+# process it enters: libc only (shim/af_math.c and af_jeglue.c serve what
+# jemalloc's archive asks of libm and libgcc_s)
+readelf = need("readelf")
+dyn = subprocess.run([readelf, "-d", SHIM], stdout=subprocess.PIPE, check=True).stdout.decode()
+eq(re.findall(r"\(NEEDED\)\s+Shared library: \[([^]]+)\]", dyn), ["libc.so.6"],
+   "the shim needs libc.so.6 and nothing else")
 done()

@@ -1,5 +1,6 @@
 """Every malloc-family function behaves as glibc documents, under both
 backends and without the shim."""
+import re
 from aftest import *
 
 for label, kw in [("no shim", {}), ("jemalloc", {"preload": True}),
@@ -17,4 +18,20 @@ for label, kw in [("no shim", {}), ("jemalloc", {"preload": True}),
         r = run([prog("smallstack")], **kw, **extra)
         eq((r.returncode, r.stdout), (0, b"create: ok\n"),
            f"a thread with a 64 KiB stack ({label}{', rules' if extra else ''})")
+
+# jemalloc's heap profiler, if a user turns it on: its stacks come from the
+# shim (af_jeglue.c), which needs neither libgcc_s nor libm
+import glob
+import tempfile
+with tempfile.TemporaryDirectory() as d:
+    r = run([prog("trig")], preload=True,
+            MALLOC_CONF=f"prof:true,prof_final:true,lg_prof_sample:0,prof_prefix:{d}/jeprof")
+    eq(r.returncode, 0, "MALLOC_CONF=prof:true: the program runs")
+    heaps = glob.glob(os.path.join(d, "jeprof.*.heap"))
+    eq(len(heaps), 1, "and jemalloc writes its final heap profile")
+    text = open(heaps[0]).read() if heaps else ""
+    maps = re.findall(r"^([0-9a-f]+)-([0-9a-f]+) r-xp .*/trig$", text, re.M)
+    pcs = [int(a, 16) for a in re.findall(r"0x([0-9a-f]+)", " ".join(re.findall(r"^@ (.*)$", text, re.M)))]
+    check(maps and any(int(lo, 16) <= pc < int(hi, 16) for lo, hi in maps for pc in pcs),
+          "whose stacks reach the program's own code", text[:600])
 done()
