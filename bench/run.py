@@ -161,28 +161,43 @@ def explore():
     import json
     d = tempfile.mkdtemp()
     out = os.path.join(d, "report.json")
-    def explore_rate(extra):
-        rates = []
-        for _ in range(args.reps):
-            t0 = time.perf_counter()
-            subprocess.run([TOOL, "explore", "-q", "--jobs", "1"] + extra + ["--json", out, "--", target],
-                           env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            el = time.perf_counter() - t0
-            with open(out) as f:
-                doc = json.load(f)
-            rates.append(doc["runs"] / el)
-        return statistics.median(rates)
-    a, fk = explore_rate([]), explore_rate(["--fork"])
-    bare = []
-    for _ in range(args.reps):
-        r = subprocess.run([spawn, "200", target], stdout=subprocess.PIPE)
-        bare.append(float(r.stdout))
-    b = statistics.median(bare)
+
+    def explore_rate(extra, **kw):
+        t0 = time.perf_counter()
+        subprocess.run([TOOL, "explore", "-q", "--jobs", "1"] + extra + ["--json", out, "--", target],
+                       env=env(**kw), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        el = time.perf_counter() - t0
+        with open(out) as f:
+            return json.load(f)["runs"] / el
+
+    def bare_rate():
+        r = subprocess.run([spawn, "100", target], stdout=subprocess.PIPE)
+        return float(r.stdout)
+
+    # interleaved, repetition by repetition: this VM's speed drifts by more
+    # than the differences measured; each ratio is taken within one round
+    confs = [
+        ("allocfail explore --jobs 1 on explore-target (24 sites)", [], {}),
+        ("allocfail explore --jobs 1 --fork on explore-target", ["--fork"], {}),
+        ("the same, scratch on disk (TMPDIR=/tmp)", ["--fork"], {"TMPDIR": "/tmp"}),
+    ]
+    bare, rates = [], {c[0]: [] for c in confs}
+    ratios = {c[0]: [] for c in confs}
+    for _ in range(args.reps * 2):
+        b = bare_rate()
+        bare.append(b)
+        for name, extra, kw in confs:
+            r = explore_rate(extra, **kw)
+            rates[name].append(r)
+            ratios[name].append(r / b)
+    med = statistics.median
+    print(f"Medians of {args.reps * 2} interleaved rounds; the ratio is the median of each round's ratio.\n")
     print("| measure | runs per second | ratio to bare |")
     print("|---|---|---|")
-    print(f"| bare fork+exec of explore-target (spawn-loop, pipes drained) | {b:.0f} | 1.00 |")
-    print(f"| allocfail explore --jobs 1 on explore-target (24 sites) | {a:.0f} | {a / b:.2f} |")
-    print(f"| allocfail explore --jobs 1 --fork on explore-target | {fk:.0f} | {fk / b:.2f} |")
+    print(f"| bare fork+exec of explore-target (spawn-loop, pipes drained) | {med(bare):.0f} | 1.00 |")
+    for name, _, _ in confs:
+        q = sorted(ratios[name])
+        print(f"| {name} | {med(rates[name]):.0f} | {med(q):.2f} ({q[0]:.2f}-{q[-1]:.2f}) |")
     print()
     real = shutil.which("sed")
     if real:
