@@ -31,4 +31,6 @@ readelf = need("readelf")
 dyn = subprocess.run([readelf, "-d", SHIM], stdout=subprocess.PIPE, check=True).stdout.decode()
 eq(re.findall(r"\(NEEDED\)\s+Shared library: \[([^]]+)\]", dyn), ["libc.so.6"],
    "the shim needs libc.so.6 and nothing else")
+eq(re.findall(r"\((?:RPATH|RUNPATH)\)\s+Library r\w*path: \[([^]]*)\]", dyn), [],
+   "and has no runpath (every dlopen would search it first)")
 done()
