@@ -122,7 +122,6 @@ struct af_global {
 	int stderr_fd;
 	int seed_random;
 	uint64_t seed;
-	long errno_off;     /* &errno - thread pointer (static TLS) */
 	char exe[4096];     /* /proc/self/exe */
 	size_t page;
 };
@@ -131,10 +130,7 @@ extern struct af_global af_g;
 
 static inline void af_thread_update(struct af_thread *t)
 {
-	/* the plain and quick paths reach errno at af_g.errno_off from the
-	   thread pointer; a thread where that does not hold never takes them */
-	int ok = t->slow == 0 &&
-		 (char *)&errno - (char *)__builtin_thread_pointer() == af_g.errno_off;
+	int ok = t->slow == 0;
 	t->plain = af_g.fast && ok;
 	t->quick = af_g.quick && ok;
 	t->free_plain = (af_g.fast || af_g.quick) && ok;

@@ -45,14 +45,6 @@ static inline int quick(int fn, size_t n, void *ra)
 	return af_quick_draw(t, q->rule);
 }
 
-/* errno without a call into libc on every free: libc's errno is in static
-   TLS, at the same offset from the thread pointer in every thread, which
-   the configuration measured (af_g.errno_off; 0 means unknown). */
-static inline int *errno_ptr(void)
-{
-	return (int *)((char *)__builtin_thread_pointer() + af_g.errno_off);
-}
-
 
 /* The entry points test the plain path first and leave everything else to
    a function of its own, by a tail call: the quick path needs registers,
@@ -109,11 +101,10 @@ AF_EXPORT void free(void *p)
 {
 	if (AF_UNLIKELY(p == NULL))
 		return;
+	/* jemalloc never changes the program's errno (af_jeglue.c), so the
+	   plain free is a tail call */
 	if (AF_LIKELY(af_t.free_plain)) {
-		int *ep = errno_ptr();
-		int e = *ep;
 		afje_free(p);
-		*ep = e;
 		return;
 	}
 	af_free_slow(p);

@@ -327,10 +327,6 @@ static void configure_once(void)
 	af_g.exe[n > 0 ? n : 0] = 0;
 	configure();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	/* the plain free() reaches errno through the thread pointer: libc's
-	   errno is in static TLS, at the same offset in every thread (each
-	   thread checks it, af_thread_update) */
-	af_g.errno_off = (char *)&errno - (char *)__builtin_thread_pointer();
 	af_g.fast = af_g.mode == 0 && af_g.backend == AF_BE_JEMALLOC;
 	af_g.quick = af_g.mode == AF_M_RULES && af_g.backend == AF_BE_JEMALLOC;
 	af_g.sampling = (af_g.mode & (AF_M_LIMIT | AF_M_CENSUS | AF_M_SUMMARY)) != 0;

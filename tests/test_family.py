@@ -19,6 +19,23 @@ for label, kw in [("no shim", {}), ("jemalloc", {"preload": True}),
         eq((r.returncode, r.stdout), (0, b"create: ok\n"),
            f"a thread with a 64 KiB stack ({label}{', rules' if extra else ''})")
 
+# errno stays as it was across malloc and free even when the allocator's
+# own system calls fail (a seccomp filter fails every madvise; jemalloc
+# purges freed pages at once): Debian's libjemalloc.so.2 alone changes it
+# in every free there
+purge_now = "dirty_decay_ms:0,muzzy_decay_ms:0"
+r = run([prog("errnokeep")], MALLOC_CONF=purge_now)
+if r.returncode == 2:
+    print("SKIP: no seccomp filter can be installed here:", r.stderr.decode().strip())
+else:
+    eq((r.returncode, r.stdout), (0, b"errno changed by malloc 0 times, by free 0 times\n"),
+       "errno across malloc and free, failing madvise (no shim)")
+    for label, kw in [("jemalloc", {}), ("next", {"ALLOCFAIL_BACKEND": "next"}),
+                      ("jemalloc, rules", {"ALLOCFAIL_RULE": "fail caller=no_such_fn"})]:
+        r = run([prog("errnokeep")], preload=True, MALLOC_CONF=purge_now, **kw)
+        eq((r.returncode, r.stdout), (0, b"errno changed by malloc 0 times, by free 0 times\n"),
+           f"errno across malloc and free, failing madvise ({label})")
+
 # jemalloc's heap profiler, if a user turns it on: its stacks come from the
 # shim (af_jeglue.c), which needs neither libgcc_s nor libm
 import glob
