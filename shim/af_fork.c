@@ -5,7 +5,8 @@
    stdout, stderr, log and census under DIR/N.*; the parent waits for it
    (killing its process group after MS milliseconds), puts back the file
    offsets the child may have moved, records the outcome in DIR/results
-   and carries on without a failure. One program start then serves every
+   (with the hash and length of the child's stdout, whose file it then
+   removes) and carries on without a failure. One program start then serves every
    call site, instead of one start per site.
 
    Only where it stays correct: a single-threaded process (forking a
@@ -206,9 +207,40 @@ static int save_offsets(struct saved *v, int max)
 	return n;
 }
 
+/* The child's standard output, as explore's runner takes a run's: its
+   length and 64-bit FNV-1a hash. The file is removed once read, so that
+   the children of one run never hold more than one output between them
+   (explore keeps its scratch on a tmpfs). 0 when it could be read. */
+static int hash_output(const char *path, uint64_t *hash, uint64_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	uint64_t h = 0xcbf29ce484222325ull, n = 0;
+	char buf[16384];
+	ssize_t k;
+	while ((k = read(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < k; i++) {
+			h ^= (unsigned char)buf[i];
+			h *= 0x100000001b3ull;
+		}
+		n += (uint64_t)k;
+	}
+	close(fd);
+	if (k < 0)
+		return -1;
+	unlink(path);
+	*hash = h;
+	*len = n;
+	return 0;
+}
+
 static void record(int n, const char *key, int status, int timed_out, uint64_t ns)
 {
 	char path[2100], line[1024];
+	uint64_t out_hash, out_len;
+	af_fmt(path, sizeof path, "%s/%d.out", dir, n);
+	int hashed = hash_output(path, &out_hash, &out_len) == 0;
 	af_fmt(path, sizeof path, "%s/results", dir);
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -217,9 +249,13 @@ static void record(int n, const char *key, int status, int timed_out, uint64_t n
 	af_buf_init(&b, line, sizeof line - 1);
 	af_buf_fmt(&b, "{\"n\":%d,\"site\":", n);
 	af_buf_json(&b, key);
-	af_buf_fmt(&b, ",\"wstatus\":%d,\"timed_out\":%s,\"secs\":%llu.%09llu}\n", status,
+	af_buf_fmt(&b, ",\"wstatus\":%d,\"timed_out\":%s,\"secs\":%llu.%09llu", status,
 		   timed_out ? "true" : "false", (unsigned long long)(ns / 1000000000ull),
 		   (unsigned long long)(ns % 1000000000ull));
+	if (hashed)
+		af_buf_fmt(&b, ",\"out_hash\":\"%016llx\",\"out_len\":%llu",
+			   (unsigned long long)out_hash, (unsigned long long)out_len);
+	af_buf_puts(&b, "}\n");
 	af_write_all(fd, line, b.len);
 	close(fd);
 }

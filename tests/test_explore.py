@@ -161,6 +161,17 @@ with tempfile.TemporaryDirectory() as d:
     doc = json.loads(open(js).read())
     eq(findings(doc), planted, "--fork: each planted bug at its injection site, and nothing else")
     check(doc["forked"] >= 3, "--fork: the handled sites ran as children", doc["forked"])
+    # a child's stdout is hashed by the forking run and its file removed:
+    # the scratch holds no child's output, however many sites there are
+    r = tool("explore", "-q", "--keep", "--fork", "--timeout", "1", "--", DEMO, timeout=300,
+             TMPDIR=d)
+    kept = re.search(r"the runs' logs are in (\S+)", r.stderr.decode()).group(1)
+    fork_files = sorted(os.listdir(os.path.join(kept, "fork")))
+    results = [json.loads(l) for l in open(os.path.join(kept, "fork", "results"))]
+    check(results and all(re.fullmatch(r"[0-9a-f]{16}", x["out_hash"]) for x in results),
+          "--fork: each child's stdout is recorded as a hash", results)
+    eq([f for f in fork_files if re.fullmatch(r"\d+\.out", f)], [],
+       "--fork: and no child's stdout file is left")
     sed = system_program("sed")
     if sed:
         inp = os.path.join(d, "in")

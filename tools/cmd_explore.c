@@ -876,7 +876,18 @@ static void fork_driver(void)
 		cr.wstatus = (int)json_int(v, "wstatus", 0);
 		cr.timed_out = json_bool(v, "timed_out", 0);
 		cr.secs = json_get(v, "secs") ? json_get(v, "secs")->num : 0;
-		if (runres_read_outputs(&cr, cout, cerr) == 0 &&
+		/* stdout as the forking run hashed it (it removed the file), or
+		   the file itself */
+		const char *oh = json_str(v, "out_hash");
+		int read_ok;
+		if (oh) {
+			read_ok = runres_read_outputs(&cr, NULL, cerr) == 0;
+			cr.out_hash = strtoull(oh, NULL, 16);
+			cr.out_len = (size_t)json_int(v, "out_len", 0);
+		} else {
+			read_ok = runres_read_outputs(&cr, cout, cerr) == 0;
+		}
+		if (read_ok &&
 		    !(WIFEXITED(cr.wstatus) && WEXITSTATUS(cr.wstatus) == 125 && !cr.err_len)) {
 			struct task copy = tasks[k];
 			struct result res;

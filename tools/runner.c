@@ -228,6 +228,8 @@ int runres_read_outputs(struct runres *r, const char *out_path, const char *err_
 	const char *paths[2] = {out_path, err_path};
 	char buf[65536];
 	for (int i = 0; i < 2; i++) {
+		if (!paths[i])
+			continue;
 		int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return -1;

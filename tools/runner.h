@@ -31,7 +31,8 @@ struct runres {
 /* 0 when the child ran (whatever its status), -1 on an internal error. */
 int run_child(const struct runspec *s, struct runres *r);
 void runres_free(struct runres *r);
-/* The output part of r (hashes, lengths, stderr's text) from files. */
+/* The output part of r (hashes, lengths, stderr's text) from files; a NULL
+   path leaves that part as it is (reset). */
 int runres_read_outputs(struct runres *r, const char *out_path, const char *err_path);
 
 #endif
