@@ -1,11 +1,15 @@
 /* symbolize.c - offline symbolization for the command: libdw (DWARF, with
    separate debug files) first, the shim's ELF symbol reader as fallback,
    and C++ names demangled with libstdc++'s __cxa_demangle when present.
-   Results are cached by module and offset. */
+   Results are cached by module and offset. One lock covers the cache and
+   libdw, which is not thread-safe: explore classifies runs in parallel
+   worker threads, and the frames a crash handler recorded raw are named
+   here. */
 #define _GNU_SOURCE
 #include "symbolize.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,11 +76,22 @@ static struct af_symtab *symtab(const char *path)
 	return f->st;
 }
 
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void symbolize_locked(const char *module, uint64_t off, int exact, struct sym *out);
+
 void symbolize(const char *module, uint64_t off, int exact, struct sym *out)
 {
 	memset(out, 0, sizeof *out);
 	if (!module || !*module || module[0] == '?')
 		return;
+	pthread_mutex_lock(&lock);
+	symbolize_locked(module, off, exact, out);
+	pthread_mutex_unlock(&lock);
+}
+
+static void symbolize_locked(const char *module, uint64_t off, int exact, struct sym *out)
+{
 	unsigned h = (unsigned)((off * 0x9e3779b97f4a7c15ull) >> 52) % NBUCKETS;
 	for (struct entry *e = buckets[h]; e; e = e->next)
 		if (e->off == off && e->exact == exact && strcmp(e->module, module) == 0) {
