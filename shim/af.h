@@ -117,6 +117,7 @@ struct af_global {
 	struct af_match match;
 	uint64_t threshold; /* largest small request */
 	int need_stack;     /* load libunwind */
+	int no_names;       /* ALLOCFAIL_LOG_NAMES=0: frames as module+offset only */
 	_Atomic int log_fd;    /* JSON log, -1: none (af_out_write) */
 	_Atomic int census_fd; /* census stream for the command, -1: none */
 	int stderr_fd;

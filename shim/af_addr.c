@@ -312,7 +312,7 @@ const char *af_site_name(uintptr_t pc, char *buf, size_t cap)
 {
 	struct af_addr *a = af_addr_get(pc);
 	uintptr_t off;
-	const char *fn = af_addr_func(a, &off);
+	const char *fn = af_g.no_names ? NULL : af_addr_func(a, &off);
 	if (fn)
 		af_fmt(buf, cap, "%s+0x%lx (%s)", a->mod->base, (unsigned long)(pc - a->mod->bias), fn);
 	else

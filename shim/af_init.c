@@ -38,6 +38,7 @@ void af_sample_lock(int lock);
 static const char *const known_env[] = {
     "ALLOCFAIL_RULES", "ALLOCFAIL_RULE",    "ALLOCFAIL_BACKEND", "ALLOCFAIL_LOG",
     "ALLOCFAIL_SEED",  "ALLOCFAIL_SUMMARY", "ALLOCFAIL_CENSUS",  "ALLOCFAIL_SHIM", "ALLOCFAIL_FORK",
+    "ALLOCFAIL_LOG_NAMES",
 };
 #define NKNOWN ((int)(sizeof known_env / sizeof *known_env))
 
@@ -141,8 +142,8 @@ static void check_env_names(void)
 		if (sug)
 			fatal("unknown environment variable %s (did you mean %s?)", name, sug);
 		fatal("unknown environment variable %s: allocfail reads ALLOCFAIL_RULES, "
-		      "ALLOCFAIL_RULE, ALLOCFAIL_BACKEND, ALLOCFAIL_LOG, ALLOCFAIL_SEED and "
-		      "ALLOCFAIL_SUMMARY",
+		      "ALLOCFAIL_RULE, ALLOCFAIL_BACKEND, ALLOCFAIL_LOG, ALLOCFAIL_LOG_NAMES, "
+		      "ALLOCFAIL_SEED and ALLOCFAIL_SUMMARY",
 		      name);
 	}
 }
@@ -240,6 +241,14 @@ static void configure(void)
 		const char *why;
 		if (af_out_open(AF_OUT_LOG, log, &why) < 0)
 			fatal("%s: cannot open log '%s': %s", from, log, why);
+	}
+	if ((v = af_getenv("ALLOCFAIL_LOG_NAMES"))) {
+		/* explore names the frames itself, once per address for all its
+		   runs, instead of every run reading symbol and line tables */
+		if (strcmp(v, "0") == 0)
+			af_g.no_names = 1;
+		else if (strcmp(v, "1") != 0)
+			fatal("ALLOCFAIL_LOG_NAMES='%s': expected 1 or 0", v);
 	}
 	if ((v = af_getenv("ALLOCFAIL_CENSUS"))) {
 		const char *why;
@@ -370,7 +379,7 @@ __attribute__((constructor)) static void af_ctor(void)
 		if (af_unwind_init() < 0)
 			fatal("cannot load libunwind.so.8, which the rules, the log or the census "
 			      "need (install libunwind8)");
-		if (af_g.log_fd >= 0)
+		if (af_g.log_fd >= 0 && !af_g.no_names)
 			af_srcline_init();
 		af_t.guard--;
 	} else if (af_g.backend == AF_BE_JEMALLOC && jemalloc_profiles()) {

@@ -11,6 +11,7 @@ cases = [
     ({"ALLOCFAIL_RULES": ""}, "ALLOCFAIL_RULES is empty"),
     ({"ALLOCFAIL_SEED": "x"}, "ALLOCFAIL_SEED='x': expected an unsigned 64-bit integer"),
     ({"ALLOCFAIL_SUMMARY": "yes"}, "ALLOCFAIL_SUMMARY='yes': expected 1 or 0"),
+    ({"ALLOCFAIL_LOG_NAMES": "no"}, "ALLOCFAIL_LOG_NAMES='no': expected 1 or 0"),
     ({"ALLOCFAIL_RULZ": "x"}, "unknown environment variable ALLOCFAIL_RULZ (did you mean ALLOCFAIL_RULE?)"),
     ({"ALLOCFAIL_LOG": "/nonexistent/dir/log"}, "ALLOCFAIL_LOG: cannot open log '/nonexistent/dir/log'"),
     ({"ALLOCFAIL_RULE": " ; "}, "ALLOCFAIL_RULE is empty: expected rules"),

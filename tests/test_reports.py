@@ -50,6 +50,22 @@ with tempfile.TemporaryDirectory() as d:
           "report: the crash stack symbolized with file:line", out)
     check("# 1 injected failure, 1 crash" in out, "report: counts", out)
 
+    # ALLOCFAIL_LOG_NAMES=0 (explore's runs): frames as module+offset only,
+    # and report names them the same
+    log0 = os.path.join(d, "log0")
+    r = run([prog("crashy"), "deref"], preload=True, ALLOCFAIL_LOG=log0, ALLOCFAIL_LOG_NAMES="0",
+            ALLOCFAIL_RULE="fail caller=parse_record")
+    eq(r.returncode, -11, "LOG_NAMES=0: the same SIGSEGV")
+    inj0 = json_lines(log0)[0]
+    eq([sorted(f) for f in inj0["stack"][:2]], [["module", "pc"], ["module", "pc"]],
+       "LOG_NAMES=0: the program's frames carry pc and module only")
+    eq([f["pc"] for f in inj0["stack"]], [f["pc"] for f in inj["stack"]],
+       "LOG_NAMES=0: the same frames")
+    eq(inj0["site"], inj["site"].split(" ")[0], "LOG_NAMES=0: the site without its function")
+    rep0 = tool("report", log0).stdout.decode()
+    check(re.search(rf"at parse_record \(progs/crashy.c:{malloc_line}\)", rep0),
+          "LOG_NAMES=0: report names the injection site", rep0)
+
     # the program's own handler still runs, and the status is unchanged
     r = run([prog("crashy"), "handler"], preload=True, ALLOCFAIL_RULE="fail caller=parse_record")
     eq(r.returncode, -11, "with its own handler: still SIGSEGV")

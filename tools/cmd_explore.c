@@ -518,6 +518,9 @@ static void run_task(const struct task *t, int id, struct result *res)
 	strv_addf(&extra, "ALLOCFAIL_LOG=%s", log);
 	strv_addf(&extra, "ALLOCFAIL_CENSUS=%s", cen);
 	strv_addf(&extra, "ALLOCFAIL_SEED=1");
+	/* frames unnamed: symbolize() names them here, once per address for
+	   every run, where each run read symbol and line tables again */
+	strv_addf(&extra, "ALLOCFAIL_LOG_NAMES=0");
 	free(all);
 	struct ruleopts ro = {0};
 	ro.rules_file = o.base.rules_file;
@@ -819,6 +822,7 @@ static void fork_driver(void)
 	strv_addf(&all, "ALLOCFAIL_LOG=%s/driver.log", dir);
 	strv_addf(&all, "ALLOCFAIL_CENSUS=%s/driver.census", dir);
 	strv_addf(&all, "ALLOCFAIL_SEED=1");
+	strv_addf(&all, "ALLOCFAIL_LOG_NAMES=0");
 	strv_addf(&all, "ALLOCFAIL_FORK=%ld:%s", (long)(o.timeout * 1000), dir);
 	struct ruleopts ro = {0};
 	ro.rules_file = o.base.rules_file;
