@@ -202,24 +202,32 @@ def explore():
         q = sorted(ratios[name])
         print(f"| {name} | {med(rates[name]):.0f} | {med(q):.2f} ({q[0]:.2f}-{q[-1]:.2f}) |")
     print()
-    real = shutil.which("sed")
-    if real:
-        with tempfile.NamedTemporaryFile("w", delete=False) as f:
-            for i in range(20000):
-                f.write(f"{i} line {i * 7 % 1013}\n")
-            inp = f.name
+    # real programs: call sites explored per minute, with all CPUs
+    with tempfile.NamedTemporaryFile("w", delete=False) as f:
+        for i in range(20000):
+            f.write(f"{i} line {i * 7 % 1013}\n")
+        inp = f.name
+    reals = []
+    if os.path.exists("/usr/bin/sed"):
+        reals.append(("sed -e s/1/one/g -e /9$/d over 20000 lines", ["--stdin", inp],
+                      ["/usr/bin/sed", "-e", "s/1/one/g", "-e", "/9$/d"]))
+    if os.path.exists("/usr/bin/python3"):
+        reals.append(("python3 -c 'import json; print(json.dumps([1, 2]))'", [],
+                      ["/usr/bin/python3", "-c", "import json; print(json.dumps([1, 2]))"]))
+    print("| program | mode | call sites | runs | wall | sites per minute |")
+    print("|---|---|---|---|---|---|")
+    for name, opts, argv in reals:
         for extra in ([], ["--fork"]):
             t0 = time.perf_counter()
-            subprocess.run([TOOL, "explore", "-q"] + extra + ["--json", out, "--stdin", inp, "--",
-                            real, "-e", "s/1/one/g", "-e", "/9$/d"], env=env(), stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+            subprocess.run([TOOL, "explore", "-q"] + extra + ["--json", out] + opts + ["--"] + argv,
+                           env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             el = time.perf_counter() - t0
             with open(out) as f:
                 doc = json.load(f)
-            print(f"sed -e s/1/one/g -e /9$/d over 20000 lines{' --fork' if extra else ''}: "
-                  f"{len(doc['sites'])} call sites explored in {doc['runs']} runs, {el:.1f} s, {NCPU} jobs: "
-                  f"{len(doc['sites']) / el * 60:.0f} sites per minute\n")
-        os.unlink(inp)
+            print(f"| {name} | {'--fork' if extra else 'a run per site'} | {len(doc['sites'])} | "
+                  f"{doc['runs']} | {el:.2f} s | {len(doc['sites']) / el * 60:.0f} |")
+    print(f"\n({NCPU} jobs.)\n")
+    os.unlink(inp)
     shutil.rmtree(d)
 
 
