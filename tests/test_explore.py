@@ -163,15 +163,21 @@ with tempfile.TemporaryDirectory() as d:
     check(doc["forked"] >= 3, "--fork: the handled sites ran as children", doc["forked"])
     # a child's stdout is hashed by the forking run and its file removed:
     # the scratch holds no child's output, however many sites there are
-    r = tool("explore", "-q", "--keep", "--fork", "--timeout", "1", "--", DEMO, timeout=300,
-             TMPDIR=d)
+    r = tool("explore", "-q", "--keep", "--fork", "--jobs", "2", "--timeout", "1", "--", DEMO,
+             timeout=300, TMPDIR=d)
     kept = re.search(r"the runs' logs are in (\S+)", r.stderr.decode()).group(1)
-    fork_files = sorted(os.listdir(os.path.join(kept, "fork")))
-    results = [json.loads(l) for l in open(os.path.join(kept, "fork", "results"))]
+    drivers = sorted(x for x in os.listdir(kept) if x.startswith("fork-"))
+    results = [json.loads(l) for x in drivers for l in open(os.path.join(kept, x, "results"))]
     check(results and all(re.fullmatch(r"[0-9a-f]{16}", x["out_hash"]) for x in results),
           "--fork: each child's stdout is recorded as a hash", results)
-    eq([f for f in fork_files if re.fullmatch(r"\d+\.out", f)], [],
-       "--fork: and no child's stdout file is left")
+    eq([f for x in drivers for f in os.listdir(os.path.join(kept, x)) if re.fullmatch(r"\d+\.out", f)],
+       [], "--fork: and no child's stdout file is left")
+    # with --jobs N, the sites are dealt to up to N forking runs (4 sites
+    # each at least): the demo's 8 sites, two runs of 4 with --jobs 2
+    eq(drivers, ["fork-1", "fork-2"], "--fork --jobs 2: two forking runs")
+    sites_of = [open(os.path.join(kept, x, "sites")).read().split() for x in drivers]
+    eq([len(v) for v in sites_of], [4, 4], "--fork: four sites each")
+    eq(len(set(sites_of[0]) | set(sites_of[1])), 8, "--fork: eight sites between them")
     sed = system_program("sed")
     if sed:
         inp = os.path.join(d, "in")

@@ -50,7 +50,8 @@ static const char usage[] =
     "  --fork                  one run for all sites: fork at each site's first hit,\n"
     "                          the child takes the failure (single-threaded programs\n"
     "                          that write only to stdout/stderr; checked, else falls\n"
-    "                          back to a run per site)\n"
+    "                          back to a run per site); --jobs N such runs share the\n"
+    "                          sites\n"
     "  --abort-is-bug          count SIGABRT on allocation failure as a bug\n"
     "  --backend next          forward to the next allocator (ASan/LSan builds)\n"
     "  --rules FILE, --rule R  rules added to every run (e.g. nofail exclusions)\n"
@@ -779,35 +780,27 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* --fork: one run of the program, as the reference, in which the shim
-   forks at the first hit of each call site of the queue and the child
-   takes the failure (shim/af_fork.c). Its children's outcomes count only
-   if the run itself then behaved exactly as the reference did; otherwise,
-   and for the sites it could not fork, the runs of their own follow. */
+/* --fork: runs of the program, each as the reference, in which the shim
+   forks at the first hit of each call site of its share of the queue and
+   the child takes the failure (shim/af_fork.c). A forking run's children
+   run one after another, so with --jobs N the depth-0 sites are dealt to
+   up to N forking runs that run in parallel (at least 4 sites each: every
+   one is a program start). A run's children count only if the run itself
+   then behaved exactly as the reference did; otherwise, and for the sites
+   it could not fork, the runs of their own follow. */
 static int ref_confirmed;
-static void fork_driver(void)
+
+struct driver {
+	char *dir;
+	int listed;
+	int ok; /* ran, and behaved as the reference did */
+	const char *why;
+};
+
+static void *driver_run(void *arg)
 {
-	char *dir = xasprintf("%s/fork", o.tmp);
-	if (mkdir(dir, 0700) < 0) {
-		warnx_("explore: --fork: cannot create %s: %s", dir, strerror(errno));
-		free(dir);
-		return;
-	}
-	char *sp = xasprintf("%s/sites", dir);
-	FILE *f = fopen(sp, "w");
-	int listed = 0;
-	for (int i = next_task; f && i < ntasks; i++)
-		if (!tasks[i].depth && (!o.budget_runs || listed < o.budget_runs)) {
-			fprintf(f, "%s\n", tasks[i].site);
-			listed++;
-		}
-	if (!f || fclose(f) != 0) {
-		warnx_("explore: --fork: cannot write %s", sp);
-		free(sp);
-		free(dir);
-		return;
-	}
-	free(sp);
+	struct driver *d = arg;
+	d->why = "it could not be run";
 	struct strv rules = {0};
 	for (int i = 0; i < o.base.inline_rules.n; i++)
 		strv_add(&rules, o.base.inline_rules.v[i]);
@@ -819,46 +812,52 @@ static void fork_driver(void)
 	if (joined[0])
 		strv_addf(&all, "ALLOCFAIL_RULE=%s", joined);
 	free(joined);
-	strv_addf(&all, "ALLOCFAIL_LOG=%s/driver.log", dir);
-	strv_addf(&all, "ALLOCFAIL_CENSUS=%s/driver.census", dir);
+	strv_addf(&all, "ALLOCFAIL_LOG=%s/driver.log", d->dir);
+	strv_addf(&all, "ALLOCFAIL_CENSUS=%s/driver.census", d->dir);
 	strv_addf(&all, "ALLOCFAIL_SEED=1");
 	strv_addf(&all, "ALLOCFAIL_LOG_NAMES=0");
-	strv_addf(&all, "ALLOCFAIL_FORK=%ld:%s", (long)(o.timeout * 1000), dir);
+	strv_addf(&all, "ALLOCFAIL_FORK=%ld:%s", (long)(o.timeout * 1000), d->dir);
 	struct ruleopts ro = {0};
 	ro.rules_file = o.base.rules_file;
 	ro.backend = o.backend;
 	ro.clean = 1;
+	pthread_mutex_lock(&mu);
 	char **env = child_env(&ro, (const char *const *)all.v);
+	/* child_env returns a shared vector: copy it */
+	struct strv envc = {0};
+	for (char **e = env; *e; e++)
+		strv_add(&envc, *e);
+	pthread_mutex_unlock(&mu);
+	strv_free(&all);
 	char **argv = cmd_argv();
-	char *out = xasprintf("%s/driver.out", dir), *err = xasprintf("%s/driver.err", dir);
-	double limit = o.timeout * (listed + 2);
+	char *out = xasprintf("%s/driver.out", d->dir), *err = xasprintf("%s/driver.err", d->dir);
+	double limit = o.timeout * (d->listed + 2);
 	if (o.budget_secs > 0 && limit > o.budget_secs)
 		limit = o.budget_secs;
-	struct runspec rs = {.argv = argv, .env = env, .stdin_path = o.stdin_path, .timeout = limit,
+	struct runspec rs = {.argv = argv, .env = envc.v, .stdin_path = o.stdin_path, .timeout = limit,
 			     .out_path = out, .err_path = err};
 	struct runres rr = {0};
 	int ran = run_child(&rs, &rr) == 0;
 	free(argv);
 	free(out);
 	free(err);
-	strv_free(&all);
-	if (!ran || rr.timed_out || shell_status(rr.wstatus) != 0 || rr.out_hash != ref_out_hash ||
-	    rr.out_len != ref_out_len) {
-		warnx_("explore: --fork: the forking run did not behave as the reference did (%s); "
-		       "every call site gets a run of its own",
-		       !ran ? "it could not be run" : rr.timed_out ? "it did not finish in time"
-		       : shell_status(rr.wstatus) ? "another exit status" : "other output");
+	strv_free(&envc);
+	if (ran) {
+		d->why = rr.timed_out			? "it did not finish in time"
+			 : shell_status(rr.wstatus) != 0 ? "another exit status"
+			 : rr.out_hash != ref_out_hash || rr.out_len != ref_out_len ? "other output"
+										     : NULL;
+		d->ok = d->why == NULL;
 		runres_free(&rr);
-		free(dir);
-		return;
 	}
-	runres_free(&rr);
-	runs_done++; /* the driver itself */
-	ref_confirmed = 1; /* two runs without injection, the same output */
+	return NULL;
+}
 
-	/* each forked child: a run like any other */
-	char *rp = xasprintf("%s/results", dir);
-	f = fopen(rp, "r");
+/* Each forked child of d: a run like any other. */
+static void driver_collect(const struct driver *d)
+{
+	char *rp = xasprintf("%s/results", d->dir);
+	FILE *f = fopen(rp, "r");
 	free(rp);
 	char *line = NULL;
 	size_t cap = 0;
@@ -874,8 +873,8 @@ static void fork_driver(void)
 			continue;
 		}
 		long id = (long)json_int(v, "n", 0);
-		char *cout = xasprintf("%s/%ld.out", dir, id), *cerr = xasprintf("%s/%ld.err", dir, id);
-		char *clog = xasprintf("%s/%ld.log", dir, id), *ccen = xasprintf("%s/%ld.census", dir, id);
+		char *cout = xasprintf("%s/%ld.out", d->dir, id), *cerr = xasprintf("%s/%ld.err", d->dir, id);
+		char *clog = xasprintf("%s/%ld.log", d->dir, id), *ccen = xasprintf("%s/%ld.census", d->dir, id);
 		struct runres cr = {0};
 		cr.wstatus = (int)json_int(v, "wstatus", 0);
 		cr.timed_out = json_bool(v, "timed_out", 0);
@@ -891,8 +890,7 @@ static void fork_driver(void)
 		} else {
 			read_ok = runres_read_outputs(&cr, cout, cerr) == 0;
 		}
-		if (read_ok &&
-		    !(WIFEXITED(cr.wstatus) && WEXITSTATUS(cr.wstatus) == 125 && !cr.err_len)) {
+		if (read_ok && !(WIFEXITED(cr.wstatus) && WEXITSTATUS(cr.wstatus) == 125 && !cr.err_len)) {
 			struct task copy = tasks[k];
 			struct result res;
 			memset(&res, 0, sizeof res);
@@ -919,7 +917,82 @@ static void fork_driver(void)
 	free(line);
 	if (f)
 		fclose(f);
-	free(dir);
+}
+
+static void fork_driver(void)
+{
+	int total = 0;
+	for (int i = next_task; i < ntasks; i++)
+		if (!tasks[i].depth && (!o.budget_runs || total < o.budget_runs))
+			total++;
+	int nd = o.jobs < total / 4 ? o.jobs : total / 4;
+	if (nd < 1)
+		nd = 1;
+	struct driver *dv = xmalloc(sizeof *dv * (size_t)nd);
+	FILE **sf = xmalloc(sizeof *sf * (size_t)nd);
+	int made = 0;
+	for (int k = 0; k < nd; k++) {
+		memset(&dv[k], 0, sizeof dv[k]);
+		dv[k].dir = xasprintf("%s/fork-%d", o.tmp, k + 1);
+		char *sp = xasprintf("%s/sites", dv[k].dir);
+		sf[k] = mkdir(dv[k].dir, 0700) == 0 ? fopen(sp, "w") : NULL;
+		if (!sf[k])
+			warnx_("explore: --fork: cannot write %s: %s", sp, strerror(errno));
+		free(sp);
+		made += sf[k] != NULL;
+	}
+	/* the sites dealt in turn, so that each run's share spans the program */
+	int dealt = 0;
+	for (int i = next_task; made == nd && i < ntasks && dealt < total; i++)
+		if (!tasks[i].depth) {
+			struct driver *d = &dv[dealt % nd];
+			fprintf(sf[dealt % nd], "%s\n", tasks[i].site);
+			d->listed++;
+			dealt++;
+		}
+	for (int k = 0; k < nd; k++)
+		if (sf[k] && fclose(sf[k]) != 0)
+			made = -1;
+	free(sf);
+	if (made != nd) {
+		if (made == -1)
+			warnx_("explore: --fork: cannot write the site lists in %s", o.tmp);
+		for (int k = 0; k < nd; k++)
+			free(dv[k].dir);
+		free(dv);
+		return;
+	}
+	pthread_t *th = xmalloc(sizeof *th * (size_t)nd);
+	char *started = xmalloc((size_t)nd);
+	for (int k = 1; k < nd; k++) {
+		started[k] = pthread_create(&th[k], NULL, driver_run, &dv[k]) == 0;
+		if (!started[k])
+			driver_run(&dv[k]);
+	}
+	driver_run(&dv[0]);
+	for (int k = 1; k < nd; k++)
+		if (started[k])
+			pthread_join(th[k], NULL);
+	free(started);
+	free(th);
+	int all_ok = 1;
+	for (int k = 0; k < nd; k++) {
+		if (!dv[k].ok) {
+			if (all_ok)
+				warnx_("explore: --fork: a forking run did not behave as the reference did "
+				       "(%s); its call sites get runs of their own", dv[k].why);
+			all_ok = 0;
+			continue;
+		}
+		runs_done++; /* the forking run itself */
+		driver_collect(&dv[k]);
+	}
+	/* two runs without injection, the same output; a forking run that
+	   differed calls for a second reference run, which judges */
+	ref_confirmed = all_ok;
+	for (int k = 0; k < nd; k++)
+		free(dv[k].dir);
+	free(dv);
 }
 
 static void on_signal(int sig)
