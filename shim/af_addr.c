@@ -19,9 +19,9 @@
 
 extern pthread_mutex_t af_lock;
 
-/* The address table starts at 2^12 slots (32 KiB) and doubles up to 2^20:
-   a slot lands on a page by hash, and a short run that resolves a few
-   dozen addresses should not fault in dozens of pages of a big table. */
+/* The address table starts at 2^9 slots (one 4 KiB page) and doubles up
+   to 2^20: a slot lands on a page by hash, and a short run that resolves a
+   few dozen addresses should not fault in the pages of a big table. */
 #define CACHE_MIN_BITS 9
 #define CACHE_MAX_BITS 20
 #define PROBES 64

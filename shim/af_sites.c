@@ -12,8 +12,8 @@
 
 extern pthread_mutex_t af_lock;
 
-/* The table grows from 2^10 slots to 2^17, as the address table does
-   (af_addr.c): a run that meets a few dozen sites touches a page or two. */
+/* The table grows from 2^9 slots (one page) to 2^17, as the address table
+   does (af_addr.c): a run that meets a few dozen sites touches one page. */
 #define SITE_MIN_BITS 9
 #define SITE_MAX_BITS 17
 #define PROBES 256
