@@ -160,12 +160,12 @@ static int collect(struct af_site **out, int max)
 	return n;
 }
 
-/* At exit, the counts of every site, written a few dozen lines at a time:
+/* At exit, the counts of every site, written twenty lines at a time:
    af_out_write checks that the descriptor is still ours before each write
    (one fstat), which per line was three system calls a site. */
 static void census_counts(void)
 {
-	char out[8192];
+	char out[4096]; /* on the stack of whichever thread exits: a small one */
 	size_t used = 0;
 	int pid = (int)getpid();
 	for (struct af_site *s = atomic_load(&sites); s; s = s->all) {
