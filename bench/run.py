@@ -4,7 +4,8 @@
   alloc     ns per malloc/free pair (and realloc/calloc mix) per thread, at
             1, 2 and N threads, for glibc, jemalloc alone, allocfail with
             no rules / 100 non-stack rules / one in= rule at depth 16 / a
-            probability=0.001% rule, and libfiu; each a ratio to jemalloc
+            probability=0.001% rule, with the census on (as explore's runs
+            are), and libfiu; each a ratio to jemalloc
             measured in the same run (medians of --reps runs, pinned to
             CPUs when there are enough).
   programs  wall time of sqlite3 building a 1M-row table and of a python3
@@ -87,6 +88,9 @@ def alloc():
         ("allocfail, 1 in= rule, depth 16", env(LD_PRELOAD=SHIM, ALLOCFAIL_RULE="fail in=no_such_function depth=16"), []),
         ("allocfail, probability=0.001%", env(LD_PRELOAD=SHIM, ALLOCFAIL_RULE="fail probability=0.001%",
                                               ALLOCFAIL_SEED="1", ALLOCFAIL_LOG="/dev/null"), []),
+        # every allocation counted by call site, as in explore's runs
+        ("allocfail, census (explore's runs)", env(LD_PRELOAD=SHIM,
+                                                   ALLOCFAIL_CENSUS=os.path.join(d, "census")), []),
     ]
     if FIU:
         configs.append(("libfiu, malloc at 0.001%", env(),

@@ -69,6 +69,8 @@ struct af_thread {
 	struct af_stream *draws; /* this thread's stream of each rule, on first use */
 	uint64_t salt;     /* 0 for the first thread to draw */
 	int private_gone;  /* past the thread's exit destructor */
+	struct af_tcounts *counts; /* census and summary counts, on first use */
+	int counts_gone;           /* past the counts' exit destructor */
 	/* frame addresses seen lately (in=/notin=) */
 	struct af_qframe {
 		uintptr_t pc;

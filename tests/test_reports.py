@@ -156,6 +156,22 @@ r = tool("sites", "--", prog("census"))
 check(re.search(r"census\+0x[0-9a-f]+\s+10\s+240 small\s+site_a \(progs/census.c:\d+\)", r.stdout.decode()),
       "allocfail sites prints a table", r.stdout.decode())
 
+# counts from threads (each counts in a table of its own, folded in when
+# it exits) are exact: 4 threads x (K + 1) calls at site K, and 5 more
+# calls of site 0 from main
+r = tool("sites", "--json", "--", prog("threadcount"))
+doc = json.loads(r.stdout)
+got = {s["function"]: s["calls"] for s in doc["sites"] if (s["function"] or "").startswith("site")}
+want = {f"site{k}": 4 * (k + 1) + (5 if k == 0 else 0) for k in range(80)}
+eq(got, want, "census from 4 threads: every one of 80 sites counted exactly")
+r = run([prog("threadcount")], preload=True, ALLOCFAIL_SUMMARY="1")
+total = sum(want.values())
+check(any(re.match(rf"allocfail: summary of pid \d+: (\d+) allocations", l) and
+          int(re.match(r"allocfail: summary of pid \d+: (\d+)", l).group(1)) >= total
+          for l in stderr_lines(r)), f"the summary counts at least the {total} of the sites", stderr_lines(r))
+check(any(re.search(r"^allocfail:\s+320\s+27840\s+0\s+0\s+0\s+threadcount\+0x[0-9a-f]+ \(site79\)", l)
+          for l in stderr_lines(r)), "the summary line of site79: 320 calls of 87 bytes", stderr_lines(r))
+
 # the exit summary
 r = run([prog("census")], preload=True, ALLOCFAIL_SUMMARY="1", ALLOCFAIL_RULE="fail caller=site_c nth=2")
 err = stderr_lines(r)
