@@ -848,8 +848,8 @@ static void *driver_run(void *arg)
 			 : rr.out_hash != ref_out_hash || rr.out_len != ref_out_len ? "other output"
 										     : NULL;
 		d->ok = d->why == NULL;
-		runres_free(&rr);
 	}
+	runres_free(&rr);
 	return NULL;
 }
 
