@@ -284,6 +284,13 @@ with tempfile.TemporaryDirectory() as d:
        f"scratch: without $TMPDIR, {want} (XDG_RUNTIME_DIR={d} is not a tmpfs)")
     eq(logs_dir("--isolate", TMPDIR=None, XDG_RUNTIME_DIR=None), "/tmp",
        "scratch: --isolate stays on /tmp")
+    # a relative TMPDIR: the runs (in directories of their own with
+    # --isolate) still find their logs
+    os.mkdir(os.path.join(d, "rel"))
+    r = tool("explore", "-q", "--isolate", "--json", "-", "--", prog("census"), TMPDIR="rel", cwd=d,
+             timeout=300)
+    eq((r.returncode, sorted({s["outcome"] for s in json.loads(r.stdout or b"{}").get("sites", [])})),
+       (0, ["handled"]), "scratch: a relative TMPDIR with --isolate")
     r = tool("explore", "-q", "--", prog("census"), TMPDIR=os.path.join(d, "missing"))
     eq((r.returncode, r.stderr.decode()),
        (125, f"allocfail: explore: cannot create a temporary directory in {d}/missing: "

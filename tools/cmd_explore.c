@@ -1215,6 +1215,11 @@ int cmd_explore(int argc, char **argv)
 		       scratch_parent(!o.isolate), strerror(errno));
 		return EXIT_INTERNAL;
 	}
+	/* absolute: the runs' logs are named in their environment, and
+	   --isolate runs them in directories of their own */
+	char abs_tmp[PATH_MAX];
+	if (o.tmp[0] != '/' && realpath(o.tmp, abs_tmp))
+		snprintf(o.tmp, sizeof o.tmp, "%s", abs_tmp);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	t_start = now();
