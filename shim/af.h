@@ -70,7 +70,6 @@ struct af_thread {
 	uint64_t salt;     /* 0 for the first thread to draw */
 	int private_gone;  /* past the thread's exit destructor */
 	struct af_tcounts *counts; /* census and summary counts, on first use */
-	int counts_gone;           /* past the counts' exit destructor */
 	/* frame addresses seen lately (in=/notin=) */
 	struct af_qframe {
 		uintptr_t pc;
@@ -289,6 +288,7 @@ void af_limit_thread_exit(struct af_thread *t);
 void af_thread_register(struct af_thread *t);
 /* Frees the thread's shim-private memory when it exits. */
 void af_thread_register_exit(struct af_thread *t);
+void af_sites_thread_exit(struct af_thread *t); /* from that destructor */
 
 /* ---- per-site statistics, census, summary (af_sites.c) ---------------- */
 

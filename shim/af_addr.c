@@ -272,6 +272,8 @@ void af_addr_frameinfo(const struct af_addr *a, struct af_frameinfo *f)
 
 const char *af_addr_func(struct af_addr *a, uintptr_t *off)
 {
+	if (af_g.no_names) /* ALLOCFAIL_LOG_NAMES=0: the reader names frames */
+		return NULL;
 	if (!a->func && a->mod->syms_state == 0) {
 		pthread_mutex_lock(&af_lock);
 		struct af_mod *m = a->mod;
@@ -312,7 +314,7 @@ const char *af_site_name(uintptr_t pc, char *buf, size_t cap)
 {
 	struct af_addr *a = af_addr_get(pc);
 	uintptr_t off;
-	const char *fn = af_g.no_names ? NULL : af_addr_func(a, &off);
+	const char *fn = af_addr_func(a, &off);
 	if (fn)
 		af_fmt(buf, cap, "%s+0x%lx (%s)", a->mod->base, (unsigned long)(pc - a->mod->bias), fn);
 	else

@@ -99,8 +99,6 @@ static void frame_text(struct af_buf *b, uintptr_t pc)
 {
 	struct af_addr *a = af_addr_get(pc);
 	af_buf_fmt(b, "%s+0x%lx", a->mod->base, (unsigned long)(pc - a->mod->bias));
-	if (af_g.no_names)
-		return;
 	uintptr_t off;
 	const char *fn = af_addr_func(a, &off);
 	if (fn)

@@ -237,6 +237,16 @@ void af_buf_json(struct af_buf *b, const char *s)
 
 /* A raw system call: write() itself may be a sanitizer's interceptor,
    unusable while that runtime initializes. */
+uint64_t af_fnv64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
 void af_write_all(int fd, const char *s, size_t n)
 {
 	int saved = errno;

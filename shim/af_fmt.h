@@ -30,6 +30,12 @@ void af_buf_fmt(struct af_buf *b, const char *fmt, ...)
 /* Appends s as a JSON string literal, quotes included. */
 void af_buf_json(struct af_buf *b, const char *s);
 
+/* 64-bit FNV-1a of n bytes, continuing from h (AF_FNV64_INIT to start):
+   how explore's runner hashes a run's output, and how a --fork child's is
+   hashed by the shim (af_fork.c), so that the two compare. */
+#define AF_FNV64_INIT 0xcbf29ce484222325ull
+uint64_t af_fnv64(uint64_t h, const void *p, size_t n);
+
 /* write(2) the whole string, retrying on EINTR and short writes;
    errno is preserved. */
 void af_write_all(int fd, const char *s, size_t n);

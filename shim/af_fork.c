@@ -216,14 +216,11 @@ static int hash_output(const char *path, uint64_t *hash, uint64_t *len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	uint64_t h = 0xcbf29ce484222325ull, n = 0;
+	uint64_t h = AF_FNV64_INIT, n = 0;
 	char buf[16384];
 	ssize_t k;
 	while ((k = read(fd, buf, sizeof buf)) > 0) {
-		for (ssize_t i = 0; i < k; i++) {
-			h ^= (unsigned char)buf[i];
-			h *= 0x100000001b3ull;
-		}
+		h = af_fnv64(h, buf, (size_t)k);
 		n += (uint64_t)k;
 	}
 	close(fd);

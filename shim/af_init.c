@@ -358,15 +358,9 @@ int af_init(void)
 	return 1;
 }
 
-/* MALLOC_CONF=prof:true: jemalloc's heap profiler takes its stacks from
-   af_jeglue.c, which takes them from libunwind. Read from jemalloc's own
-   option variable: mallctl() would build its control tree, 23 page faults
-   in every process. */
+/* MALLOC_CONF=prof:true, read from jemalloc's own option variable:
+   mallctl() would build its control tree, 23 page faults in every process */
 extern bool je_opt_prof;
-static int jemalloc_profiles(void)
-{
-	return je_opt_prof;
-}
 
 __attribute__((constructor)) static void af_ctor(void)
 {
@@ -379,12 +373,14 @@ __attribute__((constructor)) static void af_ctor(void)
 		if (af_unwind_init() < 0)
 			fatal("cannot load libunwind.so.8, which the rules, the log or the census "
 			      "need (install libunwind8)");
-		if (af_g.log_fd >= 0 && !af_g.no_names)
+		if (af_g.log_fd >= 0)
 			af_srcline_init();
 		af_t.guard--;
-	} else if (af_g.backend == AF_BE_JEMALLOC && jemalloc_profiles()) {
+	} else if (af_g.backend == AF_BE_JEMALLOC && je_opt_prof) {
+		/* jemalloc's heap profiler takes its stacks from af_jeglue.c,
+		   which takes them from libunwind */
 		af_t.guard++;
-		af_unwind_init(); /* without it, profiles have no stacks */
+		af_unwind_init();
 		af_t.guard--;
 	}
 }

@@ -175,7 +175,9 @@ static void private_exit(void *p)
 	struct af_thread *t = p;
 	af_ifree(t->draws);
 	t->draws = NULL;
-	t->private_gone = 1; /* later draws use the rules' shared streams */
+	af_sites_thread_exit(t);
+	t->private_gone = 1; /* later draws use the rules' shared streams, and
+				counts the sites' own counters */
 }
 
 static void private_init(void)

@@ -155,7 +155,7 @@ static void header(struct af_buf *b, const char *ev)
 
 void af_resolve_frames(const uintptr_t *frames, int n)
 {
-	for (int i = 0; i < n && !af_g.no_names; i++) {
+	for (int i = 0; i < n; i++) {
 		struct af_addr *a = af_addr_get(frames[i]);
 		uintptr_t off;
 		const char *file;
@@ -174,12 +174,6 @@ void af_log_frame(struct af_buf *b, uintptr_t pc)
 	af_buf_json(b, site);
 	af_buf_puts(b, ",\"module\":");
 	af_buf_json(b, a->mod->path);
-	if (af_g.no_names) {
-		if (a->mod->runtime || a->mod->shim)
-			af_buf_puts(b, ",\"runtime\":true");
-		af_buf_putc(b, '}');
-		return;
-	}
 	uintptr_t off;
 	const char *fn = af_addr_func(a, &off);
 	if (fn) {

@@ -48,8 +48,9 @@ static double ln1p_near(double x)
 {
 	double t = x / (2 + x);
 	/* log(1+x) = 2t + tail; 2t = x - x t, with x t formed so that the
-	   leading term carries no rounding of the division */
-	return x - x * t + atanh_tail2(t);
+	   leading term carries no rounding of the division; the small terms
+	   are summed first */
+	return x + (atanh_tail2(t) - x * t);
 }
 
 double af_ln(double x)
@@ -72,10 +73,8 @@ double af_ln(double x)
 		m *= 0.5;
 		e++;
 	}
-	double f = m - 1; /* exact */
-	double t = f / (2 + f);
-	double lo = e * LN2_LO + atanh_tail2(t) - f * t;
-	return e * LN2_HI + (f + lo);
+	/* m - 1 is exact; log 2's low part goes in before its high part */
+	return e * LN2_HI + (e * LN2_LO + ln1p_near(m - 1));
 }
 
 double af_ln1p(double x)

@@ -24,8 +24,7 @@ struct af_site {
 	int runtime;
 	int first_fn;
 	uint64_t first_size;
-	_Atomic uint64_t calls, bytes, small, costly, injected, retries, ooms;
-	uint64_t exit_calls, exit_bytes, exit_small, exit_costly; /* live threads' at exit */
+	_Atomic uint64_t bytes, small, costly, injected, retries, ooms; /* calls: small + costly */
 	_Atomic int warned;
 	_Atomic int forked; /* explore --fork: its first hit was seen (af_fork.c) */
 	struct af_site *all; /* every site, newest first: the exit and fork
@@ -116,23 +115,21 @@ struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq)
    counts in a small table of its own instead (by site; a slot taken by
    another site is first added to the site's counters), written by its
    owner alone with plain loads and stores. A thread's table goes into the
-   sites' counters when the thread exits; at process exit the exiting
-   thread adds its own, and reads, without taking, those of threads still
-   running: their counts are as of that moment, and a slot one of them
-   moves meanwhile may count twice or not at all. */
+   sites' counters at its exit destructor (af_thread_register_exit's); at
+   process exit the exiting thread adds in every table, its own emptied,
+   those of threads still running as they are: theirs count as of that
+   moment, and a slot one of them moves meanwhile may count twice or not
+   at all. A site's calls are its small plus its costly ones. */
 
 #define TC_SLOTS 64
 struct af_tcounts {
 	struct tc_slot {
 		struct af_site *_Atomic site;
-		_Atomic uint64_t calls, bytes, small, costly;
+		_Atomic uint64_t bytes, small, costly;
 	} slot[TC_SLOTS];
 	struct af_tcounts *next; /* the live threads' tables (af_lock) */
 };
 static struct af_tcounts *tables;
-static pthread_key_t tc_key;
-static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
-static int tc_key_ok;
 
 static inline void own_add(_Atomic uint64_t *c, uint64_t n)
 {
@@ -141,118 +138,84 @@ static inline void own_add(_Atomic uint64_t *c, uint64_t n)
 			      memory_order_relaxed);
 }
 
-/* The slot's counts into its site's counters; the slot is left empty. */
-static void tc_flush(struct tc_slot *e)
+static void add_to(_Atomic uint64_t *site, _Atomic uint64_t *slot, int take)
+{
+	uint64_t n = take ? atomic_exchange_explicit(slot, 0, memory_order_relaxed)
+			  : atomic_load_explicit(slot, memory_order_relaxed);
+	atomic_fetch_add_explicit(site, n, memory_order_relaxed);
+}
+
+/* The slot's counts into its site's; take: the slot is emptied (its owner
+   only), else left as it is. */
+static void tc_add(struct tc_slot *e, int take)
 {
 	struct af_site *s = atomic_load_explicit(&e->site, memory_order_relaxed);
 	if (!s)
 		return;
-	atomic_fetch_add_explicit(&s->calls, atomic_exchange_explicit(&e->calls, 0, memory_order_relaxed),
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->bytes, atomic_exchange_explicit(&e->bytes, 0, memory_order_relaxed),
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->small, atomic_exchange_explicit(&e->small, 0, memory_order_relaxed),
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->costly,
-				  atomic_exchange_explicit(&e->costly, 0, memory_order_relaxed),
-				  memory_order_relaxed);
-	atomic_store_explicit(&e->site, NULL, memory_order_relaxed);
+	add_to(&s->bytes, &e->bytes, take);
+	add_to(&s->small, &e->small, take);
+	add_to(&s->costly, &e->costly, take);
+	if (take)
+		atomic_store_explicit(&e->site, NULL, memory_order_relaxed);
 }
 
-static void tc_unlink(struct af_tcounts *c)
+void af_sites_thread_exit(struct af_thread *t)
 {
-	for (struct af_tcounts **pp = &tables; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-}
-
-static void tc_thread_exit(void *p)
-{
-	struct af_thread *t = p;
 	struct af_tcounts *c = t->counts;
 	if (!c)
 		return;
 	pthread_mutex_lock(&af_lock);
 	for (int i = 0; i < TC_SLOTS; i++)
-		tc_flush(&c->slot[i]);
-	tc_unlink(c);
+		tc_add(&c->slot[i], 1);
+	for (struct af_tcounts **pp = &tables; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
 	pthread_mutex_unlock(&af_lock);
 	t->counts = NULL;
-	t->counts_gone = 1; /* what it allocates from now on counts directly */
 	af_ifree(c);
-}
-
-static void tc_key_init(void)
-{
-	tc_key_ok = pthread_key_create(&tc_key, tc_thread_exit) == 0;
-}
-
-static struct af_tcounts *tc_get(struct af_thread *t)
-{
-	if (t->counts_gone)
-		return NULL;
-	pthread_once(&tc_once, tc_key_init);
-	struct af_tcounts *c = tc_key_ok ? af_imalloc(sizeof *c) : NULL;
-	if (!c)
-		return NULL;
-	pthread_mutex_lock(&af_lock);
-	c->next = tables;
-	tables = c;
-	pthread_mutex_unlock(&af_lock);
-	t->counts = c;
-	pthread_setspecific(tc_key, t);
-	return c;
 }
 
 void af_site_count(struct af_site *s, size_t n, int costly)
 {
 	struct af_thread *t = &af_t;
 	struct af_tcounts *c = t->counts;
-	if (AF_UNLIKELY(!c) && !(c = tc_get(t))) {
-		atomic_fetch_add_explicit(&s->calls, 1, memory_order_relaxed);
+	if (AF_UNLIKELY(!c) && !t->private_gone && (c = af_imalloc(sizeof *c))) {
+		pthread_mutex_lock(&af_lock);
+		c->next = tables;
+		tables = c;
+		pthread_mutex_unlock(&af_lock);
+		t->counts = c;
+		af_thread_register_exit(t);
+	}
+	if (AF_UNLIKELY(!c)) { /* past the thread's exit destructor */
 		atomic_fetch_add_explicit(&s->bytes, n, memory_order_relaxed);
 		atomic_fetch_add_explicit(costly ? &s->costly : &s->small, 1, memory_order_relaxed);
 		return;
 	}
 	struct tc_slot *e = &c->slot[((uintptr_t)s * 0x9e3779b97f4a7c15ull) >> 58];
 	if (AF_UNLIKELY(atomic_load_explicit(&e->site, memory_order_relaxed) != s)) {
-		tc_flush(e);
+		tc_add(e, 1);
 		atomic_store_explicit(&e->site, s, memory_order_relaxed);
 	}
-	own_add(&e->calls, 1);
 	own_add(&e->bytes, n);
 	own_add(costly ? &e->costly : &e->small, 1);
 }
 
-/* At exit: the calling thread's table into the sites; the other live
-   threads' read into each site's exit_* (written here only). */
+/* At process exit, before the counts are written. */
 static void tc_exit_totals(void)
 {
 	pthread_mutex_lock(&af_lock);
-	struct af_tcounts *mine = af_t.counts;
 	for (struct af_tcounts *c = tables; c; c = c->next)
-		for (int i = 0; i < TC_SLOTS; i++) {
-			struct tc_slot *e = &c->slot[i];
-			if (c == mine) {
-				tc_flush(e);
-				continue;
-			}
-			struct af_site *s = atomic_load_explicit(&e->site, memory_order_relaxed);
-			if (!s)
-				continue;
-			s->exit_calls += atomic_load_explicit(&e->calls, memory_order_relaxed);
-			s->exit_bytes += atomic_load_explicit(&e->bytes, memory_order_relaxed);
-			s->exit_small += atomic_load_explicit(&e->small, memory_order_relaxed);
-			s->exit_costly += atomic_load_explicit(&e->costly, memory_order_relaxed);
-		}
+		for (int i = 0; i < TC_SLOTS; i++)
+			tc_add(&c->slot[i], c == af_t.counts);
 	pthread_mutex_unlock(&af_lock);
 }
 
 static uint64_t calls_of(const struct af_site *s)
 {
-	return atomic_load(&s->calls) + s->exit_calls;
+	return atomic_load(&s->small) + atomic_load(&s->costly);
 }
 
 void af_site_event(struct af_site *s, int what)
@@ -285,7 +248,6 @@ void af_sites_atfork_child(void)
 	}
 	/* the child counts its own allocations; the sites stay known */
 	for (struct af_site *s = atomic_load(&sites); s; s = s->all) {
-		atomic_store(&s->calls, 0);
 		atomic_store(&s->bytes, 0);
 		atomic_store(&s->small, 0);
 		atomic_store(&s->costly, 0);
@@ -339,9 +301,9 @@ static void census_counts(void)
 			   ",\"runtime\":%s,\"calls\":%llu,\"bytes\":%llu,\"small\":%llu,"
 			   "\"costly\":%llu,\"injected\":%llu}\n",
 			   s->runtime ? "true" : "false", (unsigned long long)calls_of(s),
-			   (unsigned long long)(atomic_load(&s->bytes) + s->exit_bytes),
-			   (unsigned long long)(atomic_load(&s->small) + s->exit_small),
-			   (unsigned long long)(atomic_load(&s->costly) + s->exit_costly),
+			   (unsigned long long)atomic_load(&s->bytes),
+			   (unsigned long long)atomic_load(&s->small),
+			   (unsigned long long)atomic_load(&s->costly),
 			   (unsigned long long)atomic_load(&s->injected));
 		if (b.truncated)
 			continue;
@@ -382,7 +344,7 @@ static void summary(void)
 		char name[512];
 		af_say(fd, "%10llu %12llu %6llu %6llu %4llu  %s%s",
 		       (unsigned long long)calls_of(v[i]),
-		       (unsigned long long)(atomic_load(&v[i]->bytes) + v[i]->exit_bytes),
+		       (unsigned long long)atomic_load(&v[i]->bytes),
 		       (unsigned long long)atomic_load(&v[i]->injected),
 		       (unsigned long long)atomic_load(&v[i]->retries),
 		       (unsigned long long)atomic_load(&v[i]->ooms),

@@ -17,6 +17,8 @@ int af_srcline_init(void)
 
 int af_srcline(struct af_addr *a, const char **file, int *line)
 {
+	if (af_g.no_names) /* ALLOCFAIL_LOG_NAMES=0: the reader names frames */
+		return -1;
 	int st = atomic_load_explicit(&a->src_state, memory_order_acquire);
 	if (st == 0) {
 		struct af_mod *m = a->mod;

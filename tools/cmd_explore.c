@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "af_glob.h"
+#include "af_fmt.h"
 #include "af_tool.h"
 #include "census.h"
 #include "explore.h"
@@ -141,12 +142,7 @@ static double now(void)
 
 static uint64_t fnv(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return af_fnv64(AF_FNV64_INIT, s, strlen(s));
 }
 
 static int in_scope(const char *module, int runtime)
@@ -492,6 +488,39 @@ static char **cmd_argv(void)
 	return argv;
 }
 
+/* The environment of an injecting run (a run of its own, or a forking
+   run): its rules, log and census, and fork if not NULL (ALLOCFAIL_FORK). */
+static struct strv run_env(const struct strv *rules, const char *log, const char *cen,
+			   const char *fork)
+{
+	struct strv extra = {0};
+	char *all = strv_lines(rules->v, rules->n);
+	if (all[0])
+		strv_addf(&extra, "ALLOCFAIL_RULE=%s", all);
+	free(all);
+	strv_addf(&extra, "ALLOCFAIL_LOG=%s", log);
+	strv_addf(&extra, "ALLOCFAIL_CENSUS=%s", cen);
+	strv_addf(&extra, "ALLOCFAIL_SEED=1");
+	/* frames unnamed: symbolize() names them here, once per address for
+	   every run, where each run read symbol and line tables again */
+	strv_addf(&extra, "ALLOCFAIL_LOG_NAMES=0");
+	if (fork)
+		strv_addf(&extra, "ALLOCFAIL_FORK=%s", fork);
+	struct ruleopts ro = {0};
+	ro.rules_file = o.base.rules_file;
+	ro.backend = o.backend;
+	ro.clean = 1;
+	pthread_mutex_lock(&mu);
+	char **env = child_env(&ro, (const char *const *)extra.v);
+	/* child_env returns a shared vector: copy it */
+	struct strv envc = {0};
+	for (char **e = env; *e; e++)
+		strv_add(&envc, *e);
+	pthread_mutex_unlock(&mu);
+	strv_free(&extra);
+	return envc;
+}
+
 static void run_task(const struct task *t, int id, struct result *res)
 {
 	memset(res, 0, sizeof *res);
@@ -512,29 +541,8 @@ static void run_task(const struct task *t, int id, struct result *res)
 	for (int i = 0; i < o.base.inline_rules.n; i++)
 		strv_add(&rules, o.base.inline_rules.v[i]);
 	task_rules(t, &rules);
-	char *all = strv_lines(rules.v, rules.n);
+	struct strv envc = run_env(&rules, log, cen, NULL);
 	strv_free(&rules);
-	struct strv extra = {0};
-	strv_addf(&extra, "ALLOCFAIL_RULE=%s", all);
-	strv_addf(&extra, "ALLOCFAIL_LOG=%s", log);
-	strv_addf(&extra, "ALLOCFAIL_CENSUS=%s", cen);
-	strv_addf(&extra, "ALLOCFAIL_SEED=1");
-	/* frames unnamed: symbolize() names them here, once per address for
-	   every run, where each run read symbol and line tables again */
-	strv_addf(&extra, "ALLOCFAIL_LOG_NAMES=0");
-	free(all);
-	struct ruleopts ro = {0};
-	ro.rules_file = o.base.rules_file;
-	ro.backend = o.backend;
-	ro.clean = 1;
-	pthread_mutex_lock(&mu);
-	char **env = child_env(&ro, (const char *const *)extra.v);
-	/* child_env returns a shared vector: copy it */
-	struct strv envc = {0};
-	for (char **e = env; *e; e++)
-		strv_add(&envc, *e);
-	pthread_mutex_unlock(&mu);
-	strv_free(&extra);
 	char **argv = cmd_argv();
 	struct runspec rs = {.argv = argv, .env = envc.v, .stdin_path = o.stdin_path, .cwd = cwd, .timeout = o.timeout};
 	struct runres rr;
@@ -795,6 +803,8 @@ struct driver {
 	int listed;
 	int ok; /* ran, and behaved as the reference did */
 	const char *why;
+	pthread_t th;
+	int started; /* in a thread of its own */
 };
 
 static void *driver_run(void *arg)
@@ -806,29 +816,13 @@ static void *driver_run(void *arg)
 		strv_add(&rules, o.base.inline_rules.v[i]);
 	for (int i = 0; i < o.exclude.n; i++)
 		strv_addf(&rules, "nofail site=%s", o.exclude.v[i]);
-	struct strv all = {0};
-	char *joined = strv_lines(rules.v, rules.n);
+	char *log = xasprintf("%s/driver.log", d->dir), *cen = xasprintf("%s/driver.census", d->dir);
+	char *fork = xasprintf("%ld:%s", (long)(o.timeout * 1000), d->dir);
+	struct strv envc = run_env(&rules, log, cen, fork);
 	strv_free(&rules);
-	if (joined[0])
-		strv_addf(&all, "ALLOCFAIL_RULE=%s", joined);
-	free(joined);
-	strv_addf(&all, "ALLOCFAIL_LOG=%s/driver.log", d->dir);
-	strv_addf(&all, "ALLOCFAIL_CENSUS=%s/driver.census", d->dir);
-	strv_addf(&all, "ALLOCFAIL_SEED=1");
-	strv_addf(&all, "ALLOCFAIL_LOG_NAMES=0");
-	strv_addf(&all, "ALLOCFAIL_FORK=%ld:%s", (long)(o.timeout * 1000), d->dir);
-	struct ruleopts ro = {0};
-	ro.rules_file = o.base.rules_file;
-	ro.backend = o.backend;
-	ro.clean = 1;
-	pthread_mutex_lock(&mu);
-	char **env = child_env(&ro, (const char *const *)all.v);
-	/* child_env returns a shared vector: copy it */
-	struct strv envc = {0};
-	for (char **e = env; *e; e++)
-		strv_add(&envc, *e);
-	pthread_mutex_unlock(&mu);
-	strv_free(&all);
+	free(log);
+	free(cen);
+	free(fork);
 	char **argv = cmd_argv();
 	char *out = xasprintf("%s/driver.out", d->dir), *err = xasprintf("%s/driver.err", d->dir);
 	double limit = o.timeout * (d->listed + 2);
@@ -873,24 +867,19 @@ static void driver_collect(const struct driver *d)
 			continue;
 		}
 		long id = (long)json_int(v, "n", 0);
-		char *cout = xasprintf("%s/%ld.out", d->dir, id), *cerr = xasprintf("%s/%ld.err", d->dir, id);
+		char *cerr = xasprintf("%s/%ld.err", d->dir, id);
 		char *clog = xasprintf("%s/%ld.log", d->dir, id), *ccen = xasprintf("%s/%ld.census", d->dir, id);
 		struct runres cr = {0};
 		cr.wstatus = (int)json_int(v, "wstatus", 0);
 		cr.timed_out = json_bool(v, "timed_out", 0);
 		cr.secs = json_get(v, "secs") ? json_get(v, "secs")->num : 0;
-		/* stdout as the forking run hashed it (it removed the file), or
-		   the file itself */
+		/* stdout as the forking run hashed it (it removed the file); a
+		   child whose stdout it could not read gets a run of its own */
 		const char *oh = json_str(v, "out_hash");
-		int read_ok;
-		if (oh) {
-			read_ok = runres_read_outputs(&cr, NULL, cerr) == 0;
+		if (oh && runres_read_outputs(&cr, NULL, cerr) == 0 &&
+		    !(WIFEXITED(cr.wstatus) && WEXITSTATUS(cr.wstatus) == 125 && !cr.err_len)) {
 			cr.out_hash = strtoull(oh, NULL, 16);
 			cr.out_len = (size_t)json_int(v, "out_len", 0);
-		} else {
-			read_ok = runres_read_outputs(&cr, cout, cerr) == 0;
-		}
-		if (read_ok && !(WIFEXITED(cr.wstatus) && WEXITSTATUS(cr.wstatus) == 125 && !cr.err_len)) {
 			struct task copy = tasks[k];
 			struct result res;
 			memset(&res, 0, sizeof res);
@@ -908,7 +897,6 @@ static void driver_collect(const struct driver *d)
 			free_result(&res);
 		}
 		runres_free(&cr);
-		free(cout);
 		free(cerr);
 		free(clog);
 		free(ccen);
@@ -929,52 +917,38 @@ static void fork_driver(void)
 	if (nd < 1)
 		nd = 1;
 	struct driver *dv = xmalloc(sizeof *dv * (size_t)nd);
-	FILE **sf = xmalloc(sizeof *sf * (size_t)nd);
-	int made = 0;
+	int written = 1;
 	for (int k = 0; k < nd; k++) {
 		memset(&dv[k], 0, sizeof dv[k]);
 		dv[k].dir = xasprintf("%s/fork-%d", o.tmp, k + 1);
 		char *sp = xasprintf("%s/sites", dv[k].dir);
-		sf[k] = mkdir(dv[k].dir, 0700) == 0 ? fopen(sp, "w") : NULL;
-		if (!sf[k])
+		FILE *f = written && mkdir(dv[k].dir, 0700) == 0 ? fopen(sp, "w") : NULL;
+		/* the sites dealt in turn, so that each run's share spans the
+		   program */
+		for (int i = next_task, dealt = 0; f && i < ntasks && dealt < total; i++)
+			if (!tasks[i].depth && dealt++ % nd == k) {
+				fprintf(f, "%s\n", tasks[i].site);
+				dv[k].listed++;
+			}
+		if (written && (!f || fclose(f) != 0)) {
 			warnx_("explore: --fork: cannot write %s: %s", sp, strerror(errno));
-		free(sp);
-		made += sf[k] != NULL;
-	}
-	/* the sites dealt in turn, so that each run's share spans the program */
-	int dealt = 0;
-	for (int i = next_task; made == nd && i < ntasks && dealt < total; i++)
-		if (!tasks[i].depth) {
-			struct driver *d = &dv[dealt % nd];
-			fprintf(sf[dealt % nd], "%s\n", tasks[i].site);
-			d->listed++;
-			dealt++;
+			written = 0;
 		}
-	for (int k = 0; k < nd; k++)
-		if (sf[k] && fclose(sf[k]) != 0)
-			made = -1;
-	free(sf);
-	if (made != nd) {
-		if (made == -1)
-			warnx_("explore: --fork: cannot write the site lists in %s", o.tmp);
+		free(sp);
+	}
+	if (!written) {
 		for (int k = 0; k < nd; k++)
 			free(dv[k].dir);
 		free(dv);
 		return;
 	}
-	pthread_t *th = xmalloc(sizeof *th * (size_t)nd);
-	char *started = xmalloc((size_t)nd);
-	for (int k = 1; k < nd; k++) {
-		started[k] = pthread_create(&th[k], NULL, driver_run, &dv[k]) == 0;
-		if (!started[k])
+	for (int k = 1; k < nd; k++)
+		if (!(dv[k].started = pthread_create(&dv[k].th, NULL, driver_run, &dv[k]) == 0))
 			driver_run(&dv[k]);
-	}
 	driver_run(&dv[0]);
 	for (int k = 1; k < nd; k++)
-		if (started[k])
-			pthread_join(th[k], NULL);
-	free(started);
-	free(th);
+		if (dv[k].started)
+			pthread_join(dv[k].th, NULL);
 	int all_ok = 1;
 	for (int k = 0; k < nd; k++) {
 		if (!dv[k].ok) {

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "af_fmt.h"
 #include "af_tool.h"
 
 #define ERR_CAP (1 << 20)
@@ -26,26 +27,17 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint64_t fnv(uint64_t h, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 /* n bytes of the child's stdout (i = 0) or stderr (1); stderr's text is
    kept up to ERR_CAP, in a buffer that grows with it (most runs write
    little, and a fresh megabyte per run costs more than the run) */
 static void absorb(struct runres *r, int i, const char *buf, size_t n)
 {
 	if (i == 0) {
-		r->out_hash = fnv(r->out_hash, buf, n);
+		r->out_hash = af_fnv64(r->out_hash, buf, n);
 		r->out_len += n;
 		return;
 	}
-	r->err_hash = fnv(r->err_hash, buf, n);
+	r->err_hash = af_fnv64(r->err_hash, buf, n);
 	size_t room = ERR_CAP - r->err_len < n ? ERR_CAP - r->err_len : n;
 	if (r->err_len + room + 1 > r->err_cap) {
 		size_t cap = r->err_cap;
@@ -74,7 +66,7 @@ static void err_init(struct runres *r)
 int run_child(const struct runspec *s, struct runres *r)
 {
 	memset(r, 0, sizeof *r);
-	r->out_hash = r->err_hash = 0xcbf29ce484222325ull;
+	r->out_hash = r->err_hash = AF_FNV64_INIT;
 	err_init(r);
 	int out[2] = {-1, -1}, err[2] = {-1, -1};
 	int files = s->out_path && s->err_path;
@@ -222,7 +214,7 @@ int run_child(const struct runspec *s, struct runres *r)
 
 int runres_read_outputs(struct runres *r, const char *out_path, const char *err_path)
 {
-	r->out_hash = r->err_hash = 0xcbf29ce484222325ull;
+	r->out_hash = r->err_hash = AF_FNV64_INIT;
 	r->out_len = 0;
 	err_init(r);
 	const char *paths[2] = {out_path, err_path};
