@@ -50,10 +50,14 @@ struct af_thread {
 	int plain;              /* af_g.fast && !slow: the entry points may take
 				   their plain path; 0 in a new thread, whose
 				   first allocation's slow path sets it */
-	int quick;              /* only rules configured, nothing on this
-				   thread: af_slow may try af_quick first */
+	int quick;              /* af_g.quick and nothing on this thread:
+				   the entry points try quick() first */
+	int qcount;             /* quick and af_g.counting: quick() also
+				   counts by call site and keeps the sampler */
 	int free_plain;         /* free() needs nothing of the shim: no limit,
 				   reservation or sampler, the jemalloc backend */
+	int free_quick;         /* the same but for the sampler (the census, the
+				   summary): af_free_slow tests its filter only */
 	/* the quick path's caches: the last size interval, and verdicts
 	   per (return address, entry point, size interval) */
 	uint64_t iv_lo, iv_hi;
@@ -61,6 +65,7 @@ struct af_thread {
 	struct af_qsite {
 		uint64_t key;       /* af_qkey(ra, fn, k) */
 		struct af_mod *mod; /* the verdict holds while it is alive */
+		struct af_site *site; /* af_g.counting: its call site (ra) */
 		int verdict;        /* AF_Q_* */
 		int rule;           /* AF_Q_DRAW: the rule that draws */
 	} qsite[32];
@@ -106,11 +111,14 @@ enum {
 struct af_global {
 	int backend;
 	unsigned mode;
-	int quick; /* mode == AF_M_RULES and the jemalloc backend: allocations
-		      no rule can match are served without the slow path, and
-		      free() is plain */
+	int quick; /* rules, the census, the summary or --fork's forking
+		      (nothing else) and the jemalloc backend: allocations no
+		      rule can match are served without the slow path, and
+		      free() is plain unless the sampler runs */
+	int counting; /* the census or the summary: every allocation is
+			 counted by call site (on the quick path too) */
 	int sampling; /* the live-memory sampler runs: a limit, the census or
-			 the summary (all of which take the slow path) */
+			 the summary */
 	int fast; /* configured, mode == 0 and the jemalloc backend: the plain
 		     path suffices (the next backend always takes the slow
 		     path, whose frames sanitizer stack traces walk through) */
@@ -135,7 +143,9 @@ static inline void af_thread_update(struct af_thread *t)
 	int ok = t->slow == 0;
 	t->plain = af_g.fast && ok;
 	t->quick = af_g.quick && ok;
-	t->free_plain = (af_g.fast || af_g.quick) && ok;
+	t->qcount = af_g.quick && af_g.counting && ok;
+	t->free_plain = (af_g.fast || (af_g.quick && !af_g.sampling)) && ok;
+	t->free_quick = af_g.quick && ok; /* af_g.quick: no limit */
 }
 extern _Atomic int af_state; /* 0 new, 1 initializing, 2 ready */
 
@@ -199,7 +209,7 @@ void *af_alloc_slow(struct af_req *rq);
 /* The same with the request as arguments: keeps the callers frameless. */
 void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra);
 
-/* The quick path (af_g.quick: only rules configured). A return address
+/* The quick path (af_g.quick: see there). A return address
    holds 47 bits; the entry point and the size interval (fewer than 2^12:
    at most 2 bounds a rule, 1024 rules) fill the rest of the key. */
 static inline uint64_t af_qkey(uintptr_t ra, int fn, int k)
@@ -209,16 +219,16 @@ static inline uint64_t af_qkey(uintptr_t ra, int fn, int k)
 enum { AF_Q_SLOW, AF_Q_PLAIN, AF_Q_DRAW };
 int af_quick_size_interval(struct af_thread *t, size_t size);
 int af_quick_draw(struct af_thread *t, int rule);
-int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra);
+int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra, size_t n);
 extern _Atomic uint64_t af_early_bytes;
 void af_free_slow(void *p);
 void af_sample_free(void *p);
 
 /* The sampler's filter for free(): a counter per bucket of pointer hashes;
    non-zero when a live sampled block may hash there. The sampler runs
-   only with a limit, the census or the summary, where every allocation and
-   free takes the slow path anyway, so the plain and quick paths never
-   read it. */
+   only with a limit, the census or the summary: free() then takes its
+   slow path, and the quick path (census or summary) reads it for the
+   block realloc() is given. The plain path never reads it. */
 #define AF_SAMPLE_BUCKETS 8192
 extern _Atomic unsigned char af_sample_filter[AF_SAMPLE_BUCKETS];
 /* multiplicative: allocators place objects at regular strides, which a
@@ -296,6 +306,7 @@ struct af_site;
 struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq);
 int af_site_warn_once(struct af_site *s);
 void af_site_count(struct af_site *s, size_t n, int costly);
+int af_site_forked(struct af_site *s); /* its first hit was seen (--fork) */
 void af_site_event(struct af_site *s, int what); /* AF_EV_* */
 enum { AF_EV_INJECT, AF_EV_RETRY, AF_EV_OOM };
 void af_sites_atfork_child(void);

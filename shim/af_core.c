@@ -558,7 +558,7 @@ static int should_fail(struct af_thread *t, struct af_rule *r, uint64_t size)
 		 : af_rule_should_fail(r, size);
 }
 
-/* ---- the quick path: rules configured, none of which can match -------- */
+/* ---- the quick path: no rule can match; the census counts here too ---- */
 
 /* What the rules decide for a (call site, entry point, size interval),
    when that alone decides: AF_Q_PLAIN when nothing can inject (no rule
@@ -615,17 +615,32 @@ int af_quick_size_interval(struct af_thread *t, size_t size)
 	return lo;
 }
 
-int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra)
+int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra, size_t n)
 {
 	struct af_thread *t = &af_t;
-	t->guard++; /* af_addr_get may allocate (symbol tables) */
+	t->guard++; /* af_addr_get and af_site_get may allocate (symbol tables) */
 	struct af_addr *a = af_addr_get(ra);
-	t->guard--;
+	int outside = a->mod->runtime || a->mod->shim; /* the call site is further up */
 	q->key = key;
 	q->mod = a->mod;
 	q->rule = 0;
-	q->verdict = quick_decide(fn, k, a->mod->runtime || a->mod->shim || !a->site ? NULL : a,
-				  &q->rule);
+	q->site = NULL;
+	q->verdict = quick_decide(fn, k, outside || !a->site ? NULL : a, &q->rule);
+	if (af_g.counting && q->verdict != AF_Q_SLOW) {
+		if (outside) {
+			q->verdict = AF_Q_SLOW; /* counting it needs the stack */
+		} else {
+			struct af_req rq = {fn, n, 0, 0, NULL, (void *)ra, NULL, 0, -1};
+			q->site = af_site_get(a, &rq);
+			/* --fork: a site's first hit is the slow path's, which may
+			   fork there; the verdict is kept once that has happened */
+			if ((af_g.mode & AF_M_FORK) && !af_site_forked(q->site)) {
+				q->verdict = AF_Q_SLOW;
+				q->key = 0;
+			}
+		}
+	}
+	t->guard--;
 	return q->verdict;
 }
 
@@ -712,7 +727,7 @@ void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra)
 			}
 		}
 	}
-	if (t->quick && !t->guard && !t->nofail && !t->suspend && af_ready()) {
+	if (t->quick && !t->qcount && !t->guard && !t->nofail && !t->suspend && af_ready()) {
 		void *p = medium(&rq);
 		if (p)
 			return p;

@@ -22,19 +22,25 @@ static inline int plain(void)
 	return AF_LIKELY(af_t.plain);
 }
 
-/* The quick path: only rules are configured, and none can match this
-   request (a per-thread memo by call site, entry point and size
-   interval). A failure takes the slow path. */
-static inline int quick(int fn, size_t n, void *ra)
+/* The quick path: no rule can match this request (a per-thread memo by
+   call site, entry point and size interval). With the census or the
+   summary the memo also holds the call site, which counted() counts
+   after the allocation succeeded; an allocation the sampler takes, or a
+   realloc of a sampled block, goes the slow way. A failure takes the
+   slow path. */
+static inline int quick(int fn, size_t n, void *ra, void *old)
 {
 	struct af_thread *t = &af_t;
 	if (!t->quick)
 		return 0;
+	if (t->qcount && ((uint64_t)t->sample_left < n || (old && af_maybe_sampled(old))))
+		return 0;
 	int k = AF_LIKELY(n >= t->iv_lo && n < t->iv_hi) ? t->iv_k : af_quick_size_interval(t, n);
 	uint64_t key = af_qkey((uintptr_t)ra, fn, k);
 	struct af_qsite *q = &t->qsite[((uintptr_t)ra >> 2) & 31];
-	int v = AF_LIKELY(q->key == key && q->mod->alive) ? q->verdict
-							    : af_quick_verdict(q, key, fn, k, (uintptr_t)ra);
+	int v = AF_LIKELY(q->key == key && q->mod->alive)
+			? q->verdict
+			: af_quick_verdict(q, key, fn, k, (uintptr_t)ra, n);
 	if (AF_LIKELY(v == AF_Q_PLAIN))
 		return 1;
 	if (v != AF_Q_DRAW)
@@ -45,6 +51,18 @@ static inline int quick(int fn, size_t n, void *ra)
 	return af_quick_draw(t, q->rule);
 }
 
+/* After quick() said yes and the allocation succeeded: the census's and
+   the summary's count, in this thread's own table (af_sites.c). */
+static inline void *counted(void *p, size_t n, void *ra)
+{
+	struct af_thread *t = &af_t;
+	if (AF_UNLIKELY(t->qcount)) {
+		t->sample_left -= (int64_t)n;
+		af_site_count(t->qsite[((uintptr_t)ra >> 2) & 31].site, n, n > af_g.threshold);
+	}
+	return p;
+}
+
 
 /* The entry points test the plain path first and leave everything else to
    a function of its own, by a tail call: the quick path needs registers,
@@ -52,10 +70,10 @@ static inline int quick(int fn, size_t n, void *ra)
    (measured: 1.22x jemalloc per malloc/free pair before). */
 static __attribute__((noinline)) void *malloc_other(size_t n, void *ra)
 {
-	if (quick(AF_FN_MALLOC, n, ra)) {
+	if (quick(AF_FN_MALLOC, n, ra, NULL)) {
 		void *p = afje_malloc(af_min16(n));
 		if (AF_LIKELY(p != NULL))
-			return p;
+			return counted(p, n, ra);
 	}
 	return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, ra);
 }
@@ -73,10 +91,10 @@ AF_EXPORT void *malloc(size_t n)
 
 static __attribute__((noinline)) void *calloc_other(size_t n, void *ra)
 {
-	if (quick(AF_FN_CALLOC, n, ra)) {
+	if (quick(AF_FN_CALLOC, n, ra, NULL)) {
 		void *p = afje_calloc(1, af_min16(n));
 		if (AF_LIKELY(p != NULL))
-			return p;
+			return counted(p, n, ra);
 	}
 	return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, ra);
 }
@@ -97,6 +115,16 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 	return calloc_other(n, RA);
 }
 
+/* The census or the summary: only the sampler's filter to test */
+static __attribute__((noinline)) void free_other(void *p)
+{
+	if (AF_LIKELY(af_t.free_quick) && AF_LIKELY(!af_maybe_sampled(p))) {
+		afje_free(p);
+		return;
+	}
+	af_free_slow(p);
+}
+
 AF_EXPORT void free(void *p)
 {
 	if (AF_UNLIKELY(p == NULL))
@@ -107,7 +135,7 @@ AF_EXPORT void free(void *p)
 		afje_free(p);
 		return;
 	}
-	af_free_slow(p);
+	free_other(p);
 }
 
 AF_EXPORT void cfree(void *p)
@@ -118,10 +146,11 @@ AF_EXPORT void cfree(void *p)
 static inline void *do_realloc(void *p, size_t n, int fn, void *ra)
 {
 	if (p == NULL) {
-		if (plain() || quick(fn, n, ra)) {
+		int pl = plain();
+		if (pl || quick(fn, n, ra, NULL)) {
 			void *q = afje_malloc(af_min16(n));
 			if (AF_LIKELY(q != NULL))
-				return q;
+				return pl ? q : counted(q, n, ra);
 		}
 		return af_slow(fn, n, 0, 0, NULL, ra);
 	}
@@ -129,10 +158,11 @@ static inline void *do_realloc(void *p, size_t n, int fn, void *ra)
 		free(p);
 		return NULL;
 	}
-	if (plain() || quick(fn, n, ra)) {
+	int pl = plain();
+	if (pl || quick(fn, n, ra, p)) {
 		void *q = afje_realloc(p, af_min16(n));
 		if (AF_LIKELY(q != NULL))
-			return q;
+			return pl ? q : counted(q, n, ra);
 	}
 	return af_slow(fn, n, 0, 0, p, ra);
 }
@@ -168,10 +198,11 @@ static inline void *do_memalign(size_t align, size_t n, int fn, void *ra)
 	}
 	if (align < 16)
 		align = 0; /* malloc's own alignment covers it */
-	if (plain() || quick(fn, n, ra)) {
+	int pl = plain();
+	if (pl || quick(fn, n, ra, NULL)) {
 		void *p = align ? af_be_aligned(align, n) : af_be_malloc(n);
 		if (AF_LIKELY(p != NULL))
-			return p;
+			return pl ? p : counted(p, n, ra);
 	}
 	return af_slow(fn, n, align, 0, NULL, ra);
 }

@@ -337,7 +337,9 @@ static void configure_once(void)
 	configure();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	af_g.fast = af_g.mode == 0 && af_g.backend == AF_BE_JEMALLOC;
-	af_g.quick = af_g.mode == AF_M_RULES && af_g.backend == AF_BE_JEMALLOC;
+	af_g.quick = af_g.mode != 0 && af_g.backend == AF_BE_JEMALLOC &&
+		     !(af_g.mode & ~(unsigned)(AF_M_RULES | AF_M_CENSUS | AF_M_SUMMARY | AF_M_FORK));
+	af_g.counting = (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY)) != 0;
 	af_g.sampling = (af_g.mode & (AF_M_LIMIT | AF_M_CENSUS | AF_M_SUMMARY)) != 0;
 	atomic_store_explicit(&af_state, 2, memory_order_release);
 	if (af_g.seed_random && any_probability())

@@ -365,6 +365,11 @@ void af_sites_exit(void)
 	}
 }
 
+int af_site_forked(struct af_site *s)
+{
+	return s == &overflow || atomic_load_explicit(&s->forked, memory_order_relaxed);
+}
+
 int af_site_fork_once(struct af_site *s)
 {
 	return s != &overflow && atomic_exchange_explicit(&s->forked, 1, memory_order_relaxed) == 0;

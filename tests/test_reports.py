@@ -1,6 +1,7 @@
 """Reports: the injection log, crash attribution, the census, the summary
 and allocfail report."""
 import re
+import signal
 import subprocess
 import tempfile
 from aftest import *
@@ -171,6 +172,33 @@ check(any(re.match(rf"allocfail: summary of pid \d+: (\d+) allocations", l) and
           for l in stderr_lines(r)), f"the summary counts at least the {total} of the sites", stderr_lines(r))
 check(any(re.search(r"^allocfail:\s+320\s+27840\s+0\s+0\s+0\s+threadcount\+0x[0-9a-f]+ \(site79\)", l)
           for l in stderr_lines(r)), "the summary line of site79: 320 calls of 87 bytes", stderr_lines(r))
+
+# the census's quick path: malloc, calloc and realloc counted exactly
+r = tool("sites", "--json", "--", prog("livesample"), "sites")
+doc = json.loads(r.stdout)
+N = 8192
+eq(sorted((s["function"], s["calls"]) for s in doc["sites"] if (s["function"] or "").startswith("site_")),
+   [("site_fill", 1), ("site_grow", 3 * N), ("site_hold", N), ("site_tmp", N)],
+   "census: quick-path counts of malloc, realloc and calloc sites")
+eq([s["bytes"] for s in doc["sites"] if s["function"] == "site_grow"], [N * (64 + 4096 + 8192)],
+   "census: realloc's bytes")
+named = {s["site"]: s["function"] for s in doc["sites"]}
+# and the live-memory sampler keeps up with it: after a real out-of-memory
+# (RLIMIT_AS), the blocks made and freed (by free and by realloc) are gone
+# from the report, the blocks held are there, the largest first
+for label, kw in [("the summary", {"ALLOCFAIL_SUMMARY": "1"}),
+                  ("the census", {"ALLOCFAIL_CENSUS": os.devnull})]:
+    r = run([prog("livesample")], preload=True, ALLOCFAIL_RULE="set retry_timeout=200ms", **kw)
+    eq(r.returncode, -signal.SIGABRT, f"{label}: a real out-of-memory ends in oom=abort")
+    err = stderr_lines(r)
+    i = next((k for k, l in enumerate(err) if "call sites holding the most live memory" in l), None)
+    listed = []
+    for l in err[i + 1:] if i is not None else []:
+        m = re.match(r"allocfail:\s+\d+\s+(\S+)", l)
+        if not m:
+            break
+        listed.append(named.get(m.group(1), m.group(1)))
+    eq(listed, ["site_fill", "site_hold"], f"{label}: the sampler lists what is held, not what was freed")
 
 # the exit summary
 r = run([prog("census")], preload=True, ALLOCFAIL_SUMMARY="1", ALLOCFAIL_RULE="fail caller=site_c nth=2")

@@ -1,0 +1,65 @@
+/* livesample.c - what the live-memory sampler sees when allocations and
+   frees take the quick path (the census or the summary, no limit): blocks
+   made and freed again, by free() and by realloc(), must leave it, blocks
+   held must stay. RLIMIT_AS makes a real out-of-memory: its report lists
+   the call sites holding the most live memory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+
+#define NOINLINE __attribute__((noinline))
+#define N 8192
+
+NOINLINE void *site_tmp(size_t n)
+{
+	return malloc(n);
+}
+
+NOINLINE void *site_grow(void *p, size_t n)
+{
+	return realloc(p, n);
+}
+
+NOINLINE void *site_hold(size_t n)
+{
+	return calloc(1, n);
+}
+
+NOINLINE void *site_fill(size_t n)
+{
+	return malloc(n);
+}
+
+static void *blocks[N];
+
+int main(int argc, char **argv)
+{
+	int fill = argc < 2;
+	struct rlimit r = {(rlim_t)768 << 20, (rlim_t)768 << 20};
+	if (setrlimit(RLIMIT_AS, &r) != 0)
+		return 2;
+	/* 32 MiB made and freed */
+	for (int i = 0; i < N; i++)
+		blocks[i] = site_tmp(4096);
+	for (int i = 0; i < N; i++)
+		free(blocks[i]);
+	/* 32 MiB grown by realloc, then moved by realloc to site_hold's size
+	   class and freed */
+	for (int i = 0; i < N; i++)
+		blocks[i] = site_grow(site_grow(NULL, 64), 4096);
+	for (int i = 0; i < N; i++)
+		free(site_grow(blocks[i], 8192));
+	/* 64 MiB held */
+	for (int i = 0; i < N; i++)
+		blocks[i] = site_hold(8192);
+	if (!fill) {
+		free(site_fill(1000));
+		return 0;
+	}
+	/* then 1000-byte blocks until the address space is full */
+	for (unsigned long i = 0;; i++)
+		if (!site_fill(1000)) {
+			printf("NULL after %lu\n", i);
+			return 3;
+		}
+}
