@@ -71,6 +71,9 @@ static void *attempt(const struct af_req *rq, size_t align, int force)
 /* ---- matcher context: stack, call site and thread name, each computed
    at most once per allocation and only when a rule needs it ------------ */
 
+/* frames unwound first to find a call site reached through the C runtime */
+#define AF_CS_SHALLOW 8
+
 struct ctx {
 	struct af_req *rq;
 	size_t old_usable; /* realloc under a reservation */
@@ -104,6 +107,16 @@ static struct af_addr *ctx_callsite(struct ctx *c)
 		return c->csaddr;
 	struct af_addr *a = af_addr_get((uintptr_t)c->rq->ra);
 	if (a->mod->runtime || a->mod->shim) {
+		if (!c->have_stack && !c->rq->frames) {
+			/* the call site is a few frames up as a rule: unwinding only
+			   those costs a fraction of the whole stack (which only an
+			   injection's report needs) */
+			uintptr_t f[AF_CS_SHALLOW];
+			int n = af_stack(c->rq->ra, f, AF_CS_SHALLOW);
+			int i = af_callsite_index(f, n);
+			if (i > 0 || n < AF_CS_SHALLOW)
+				return c->csaddr = i > 0 ? af_addr_get(f[i]) : a;
+		}
 		ctx_stack(c);
 		if (c->cs > 0)
 			a = af_addr_get(c->frames[c->cs]);
@@ -565,7 +578,8 @@ static int should_fail(struct af_thread *t, struct af_rule *r, uint64_t size)
    matches, or the first match is nofail or noretry), AF_Q_DRAW when the
    first match is a fail rule whose only trigger is a probability (one
    draw decides), AF_Q_SLOW when stacks, thread names or shared counters
-   are involved, or the call site is further up the stack (a = NULL). */
+   are involved, AF_Q_STACK when a call-site matcher would decide and the
+   call site is further up the stack (a = NULL). */
 static int quick_decide(int fn, int k, struct af_addr *a, int *rule)
 {
 	const struct af_match *m = &af_g.match;
@@ -581,7 +595,7 @@ static int quick_decide(int fn, int k, struct af_addr *a, int *rule)
 				return AF_Q_SLOW;
 			if (m->site_rules[w] & bit) {
 				if (!a)
-					return AF_Q_SLOW;
+					return AF_Q_STACK; /* the call site decides */
 				if (!(a->site[w] & bit))
 					continue; /* its call-site matchers reject this site */
 			}
@@ -626,9 +640,11 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	q->rule = 0;
 	q->site = NULL;
 	q->verdict = quick_decide(fn, k, outside || !a->site ? NULL : a, &q->rule);
+	if (q->verdict == AF_Q_STACK && !outside)
+		q->verdict = AF_Q_SLOW; /* no masks for this address */
 	if (af_g.counting && q->verdict != AF_Q_SLOW) {
 		if (outside) {
-			q->verdict = AF_Q_SLOW; /* counting it needs the stack */
+			q->verdict = AF_Q_STACK; /* counting it needs the call site */
 		} else {
 			struct af_req rq = {fn, n, 0, 0, NULL, (void *)ra, NULL, 0, -1};
 			q->site = af_site_get(a, &rq);
@@ -642,6 +658,42 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	}
 	t->guard--;
 	return q->verdict;
+}
+
+/* An AF_Q_STACK verdict: unwind a few frames to the call site (the first
+   frame outside the C runtime and the shim, as the slow path finds it),
+   decide with its rule masks, and return it, or NULL when the slow path
+   must run: the site is deeper than the frames unwound, a rule may fire
+   there, or --fork has not seen the site's first hit. Without the census
+   the returned site is only a yes. */
+struct af_site *af_quick_callsite(int fn, int k, size_t n, uintptr_t ra)
+{
+	struct af_thread *t = &af_t;
+	uintptr_t f[AF_CS_SHALLOW];
+	struct af_site *site = NULL;
+	t->guard++; /* libunwind and the lookups may allocate */
+	int got = af_stack((void *)ra, f, AF_CS_SHALLOW);
+	struct af_addr *a = NULL;
+	for (int i = 1; i < got && !a; i++) {
+		struct af_addr *x = frame_addr(t, f[i]);
+		if (!x->mod->runtime && !x->mod->shim)
+			a = x;
+	}
+	if (!a && got < AF_CS_SHALLOW) /* the whole stack is the runtime's */
+		a = frame_addr(t, ra);
+	int rule = 0;
+	if (a && quick_decide(fn, k, a->site ? a : NULL, &rule) == AF_Q_PLAIN) {
+		static struct af_site *const yes = (struct af_site *)1;
+		site = yes;
+		if (af_g.counting) {
+			struct af_req rq = {fn, n, 0, 0, NULL, (void *)ra, NULL, 0, -1};
+			site = af_site_get(a, &rq);
+			if ((af_g.mode & AF_M_FORK) && !af_site_forked(site))
+				site = NULL;
+		}
+	}
+	t->guard--;
+	return site;
 }
 
 /* A AF_Q_DRAW verdict: 1 when the draw does not fire (plain), 0 when it
