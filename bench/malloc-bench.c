@@ -1,8 +1,10 @@
 /* malloc-bench.c - allocation throughput per thread.
-   malloc-bench pair|mix THREADS ITERATIONS
+   malloc-bench pair|mix|dup THREADS ITERATIONS
    pair: each iteration frees one of 64 slots and mallocs it again, with
    sizes mixed from 8 to 4096 bytes (one malloc/free pair).
    mix:  the same with realloc and calloc in turn.
+   dup:  the same with strdup of 8 to 263 bytes: the allocation is made
+         inside libc, its call site is one frame up (free/strdup pairs).
    Prints the wall time per iteration of one thread, in ns: with threads
    running in parallel, a flat figure across thread counts means no
    contention. NULL results (injected failures) are tolerated. */
@@ -14,7 +16,8 @@
 #include <time.h>
 
 static long iters;
-static int mix;
+static int mix, dup;
+static char text[272];
 static pthread_barrier_t start;
 
 static double now(void)
@@ -35,7 +38,10 @@ static __attribute__((noinline)) void *work(void *arg)
 		x ^= x << 17;
 		unsigned k = (unsigned)(x & 63);
 		size_t n = 8 + ((x >> 8) & 0xff) * ((x >> 16) & 1 ? 1 : 16);
-		if (!mix) {
+		if (dup) {
+			free(slot[k]);
+			slot[k] = strdup(text + 263 - (n & 0xff));
+		} else if (!mix) {
 			free(slot[k]);
 			slot[k] = malloc(n);
 		} else if (i & 1) {
@@ -57,10 +63,12 @@ static __attribute__((noinline)) void *work(void *arg)
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: malloc-bench pair|mix THREADS ITERATIONS\n");
+		fprintf(stderr, "usage: malloc-bench pair|mix|dup THREADS ITERATIONS\n");
 		return 2;
 	}
 	mix = strcmp(argv[1], "mix") == 0;
+	dup = strcmp(argv[1], "dup") == 0;
+	memset(text, 'x', 263);
 	int n = atoi(argv[2]);
 	iters = atol(argv[3]);
 	pthread_t t[256];

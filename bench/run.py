@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/run.py - allocfail's benchmark suite: prints markdown tables.
 
-  alloc     ns per malloc/free pair (and realloc/calloc mix) per thread, at
+  alloc     ns per malloc/free pair (and realloc/calloc mix, and strdup/free
+            pairs, whose allocation libc makes) per thread, at
             1, 2 and N threads, for glibc, jemalloc alone, allocfail with
             no rules / 100 non-stack rules / one in= rule at depth 16 / a
             probability=0.001% rule, with the census on (as explore's runs
@@ -96,8 +97,10 @@ def alloc():
         configs.append(("libfiu, malloc at 0.001%", env(),
                         [FIU, "-x", "-c", "enable_random name=libc/mm/malloc,probability=0.00001"]))
     threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, 2, NCPU})
-    for mode in ("pair", "mix"):
-        print(f"### {'malloc/free pairs, sizes 8 B to 4 KiB' if mode == 'pair' else 'realloc/calloc mix'}"
+    titles = {"pair": "malloc/free pairs, sizes 8 B to 4 KiB", "mix": "realloc/calloc mix",
+              "dup": "strdup/free pairs, 8 to 263 bytes (allocated inside libc)"}
+    for mode in ("pair", "mix", "dup"):
+        print(f"### {titles[mode]}"
               f" (ns per operation per thread; ratio to jemalloc)\n")
         print("| configuration | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in threads) + " |")
         print("|---|" + "---|" * len(threads))

@@ -65,12 +65,12 @@ struct af_thread {
 	struct af_qsite {
 		uint64_t key;       /* af_qkey(ra, fn, k) */
 		struct af_mod *mod; /* the verdict holds while it is alive */
-		struct af_site *site; /* af_g.counting: its call site (ra) */
+		struct af_site *site; /* af_g.counting: its call site (ra), or
+					 for AF_Q_STACK the last call's */
 		int verdict;        /* AF_Q_* */
 		int rule;           /* AF_Q_DRAW: the rule that draws */
 	} qsite[32];
 	int pending;       /* rule + 1 whose draw fired in quick() */
-	struct af_site *qcur; /* qcount: the call site quick() said yes for */
 	/* probability draws: this thread's own stream of each rule */
 	struct af_stream *draws; /* this thread's stream of each rule, on first use */
 	uint64_t salt;     /* 0 for the first thread to draw */
@@ -221,7 +221,7 @@ enum { AF_Q_SLOW, AF_Q_PLAIN, AF_Q_DRAW, AF_Q_STACK };
 /* AF_Q_STACK: the return address lies in the C runtime and the verdict
    (or the census's count) depends on the call site further up: a few
    frames are unwound and it decides; NULL: the slow path's turn */
-struct af_site *af_quick_callsite(int fn, int k, size_t n, uintptr_t ra);
+int af_quick_stack(int fn, size_t n, uintptr_t ra);
 int af_quick_size_interval(struct af_thread *t, size_t size);
 int af_quick_draw(struct af_thread *t, int rule);
 int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra, size_t n);

@@ -666,7 +666,7 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
    must run: the site is deeper than the frames unwound, a rule may fire
    there, or --fork has not seen the site's first hit. Without the census
    the returned site is only a yes. */
-struct af_site *af_quick_callsite(int fn, int k, size_t n, uintptr_t ra)
+static struct af_site *quick_callsite(int fn, int k, size_t n, uintptr_t ra)
 {
 	struct af_thread *t = &af_t;
 	uintptr_t f[AF_CS_SHALLOW];
@@ -694,6 +694,21 @@ struct af_site *af_quick_callsite(int fn, int k, size_t n, uintptr_t ra)
 	}
 	t->guard--;
 	return site;
+}
+
+/* quick()'s AF_Q_STACK case: 1 to allocate plainly, with the call site in
+   the memo's entry (counted() reads it there); never while the shim runs
+   (libunwind allocates). Out of line, with the entry and the size
+   interval found again from ra and the thread (quick() has just set
+   them): the plain verdict's registers. */
+int af_quick_stack(int fn, size_t n, uintptr_t ra)
+{
+	struct af_thread *t = &af_t;
+	if (t->guard)
+		return 0;
+	struct af_qsite *q = &t->qsite[(ra >> 2) & 31];
+	q->site = quick_callsite(fn, t->iv_k, n, ra);
+	return q->site != NULL;
 }
 
 /* A AF_Q_DRAW verdict: 1 when the draw does not fire (plain), 0 when it

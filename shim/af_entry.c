@@ -28,7 +28,7 @@ static inline int plain(void)
    after the allocation succeeded; an allocation the sampler takes, or a
    realloc of a sampled block, goes the slow way. A failure takes the
    slow path. */
-static inline int quick(int fn, size_t n, void *ra, void *old)
+static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *ra, void *old)
 {
 	struct af_thread *t = &af_t;
 	if (!t->quick)
@@ -41,11 +41,10 @@ static inline int quick(int fn, size_t n, void *ra, void *old)
 	int v = AF_LIKELY(q->key == key && q->mod->alive)
 			? q->verdict
 			: af_quick_verdict(q, key, fn, k, (uintptr_t)ra, n);
-	t->qcur = q->site;
 	if (AF_LIKELY(v == AF_Q_PLAIN))
 		return 1;
-	if (v == AF_Q_STACK) /* not while the shim runs: libunwind allocates */
-		return !t->guard && (t->qcur = af_quick_callsite(fn, k, n, (uintptr_t)ra)) != NULL;
+	if (v == AF_Q_STACK)
+		return af_quick_stack(fn, n, (uintptr_t)ra);
 	if (v != AF_Q_DRAW)
 		return 0;
 	/* a probability rule: most calls are a decrement of the stream */
@@ -56,12 +55,12 @@ static inline int quick(int fn, size_t n, void *ra, void *old)
 
 /* After quick() said yes and the allocation succeeded: the census's and
    the summary's count, in this thread's own table (af_sites.c). */
-static inline void *counted(void *p, size_t n)
+static inline void *counted(void *p, size_t n, void *ra)
 {
 	struct af_thread *t = &af_t;
 	if (AF_UNLIKELY(t->qcount)) {
 		t->sample_left -= (int64_t)n;
-		af_site_count(t->qcur, n, n > af_g.threshold);
+		af_site_count(t->qsite[((uintptr_t)ra >> 2) & 31].site, n, n > af_g.threshold);
 	}
 	return p;
 }
@@ -76,7 +75,7 @@ static __attribute__((noinline)) void *malloc_other(size_t n, void *ra)
 	if (quick(AF_FN_MALLOC, n, ra, NULL)) {
 		void *p = afje_malloc(af_min16(n));
 		if (AF_LIKELY(p != NULL))
-			return counted(p, n);
+			return counted(p, n, ra);
 	}
 	return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, ra);
 }
@@ -97,7 +96,7 @@ static __attribute__((noinline)) void *calloc_other(size_t n, void *ra)
 	if (quick(AF_FN_CALLOC, n, ra, NULL)) {
 		void *p = afje_calloc(1, af_min16(n));
 		if (AF_LIKELY(p != NULL))
-			return counted(p, n);
+			return counted(p, n, ra);
 	}
 	return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, ra);
 }
@@ -153,7 +152,7 @@ static inline void *do_realloc(void *p, size_t n, int fn, void *ra)
 		if (pl || quick(fn, n, ra, NULL)) {
 			void *q = afje_malloc(af_min16(n));
 			if (AF_LIKELY(q != NULL))
-				return pl ? q : counted(q, n);
+				return pl ? q : counted(q, n, ra);
 		}
 		return af_slow(fn, n, 0, 0, NULL, ra);
 	}
@@ -165,7 +164,7 @@ static inline void *do_realloc(void *p, size_t n, int fn, void *ra)
 	if (pl || quick(fn, n, ra, p)) {
 		void *q = afje_realloc(p, af_min16(n));
 		if (AF_LIKELY(q != NULL))
-			return pl ? q : counted(q, n);
+			return pl ? q : counted(q, n, ra);
 	}
 	return af_slow(fn, n, 0, 0, p, ra);
 }
@@ -205,7 +204,7 @@ static inline void *do_memalign(size_t align, size_t n, int fn, void *ra)
 	if (pl || quick(fn, n, ra, NULL)) {
 		void *p = align ? af_be_aligned(align, n) : af_be_malloc(n);
 		if (AF_LIKELY(p != NULL))
-			return pl ? p : counted(p, n);
+			return pl ? p : counted(p, n, ra);
 	}
 	return af_slow(fn, n, align, 0, NULL, ra);
 }
