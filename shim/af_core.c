@@ -587,6 +587,8 @@ static int quick_decide(int fn, int k, struct af_addr *a, int *rule)
 	const uint64_t *fc = m->fn_cand + fn * W, *sc = m->size_cand + k * W;
 	for (int w = 0; w < W; w++) {
 		uint64_t c = fc[w] & sc[w];
+		if (a) /* the call-site rules that reject this address, at once */
+			c &= ~(m->site_rules[w] & ~a->site[w]);
 		while (c) {
 			int b = __builtin_ctzll(c);
 			c &= c - 1;
