@@ -148,6 +148,17 @@ static const char *peek_module(uintptr_t pc, uintptr_t *off)
 	return lm && lm->l_name && lm->l_name[0] ? lm->l_name : af_g.exe;
 }
 
+/* pc lies in this library (jemalloc included): a crash there is the
+   program's bad free or realloc more often than not, and its site is the
+   caller's. _dl_find_object is lock-free, fine in a signal handler. */
+static int in_shim(uintptr_t pc)
+{
+	struct dl_find_object fo, self;
+	return _dl_find_object && _dl_find_object((void *)pc, &fo) == 0 &&
+	       _dl_find_object((void *)&in_shim, &self) == 0 &&
+	       fo.dlfo_link_map == self.dlfo_link_map;
+}
+
 static void peek_site(struct af_buf *b, uintptr_t pc)
 {
 	uintptr_t off;
@@ -211,7 +222,7 @@ static void handler(int sig, siginfo_t *si, void *uc)
 		for (int i = 0; i < n; i++) {
 			uintptr_t off;
 			const char *path = peek_module(pcs[i], &off);
-			if (path && !af_is_runtime_path(path)) {
+			if (path && !af_is_runtime_path(path) && !in_shim(pcs[i])) {
 				cs = i;
 				break;
 			}

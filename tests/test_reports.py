@@ -173,6 +173,29 @@ check(any(re.match(rf"allocfail: summary of pid \d+: (\d+) allocations", l) and
 check(any(re.search(r"^allocfail:\s+320\s+27840\s+0\s+0\s+0\s+threadcount\+0x[0-9a-f]+ \(site79\)", l)
           for l in stderr_lines(r)), "the summary line of site79: 320 calls of 87 bytes", stderr_lines(r))
 
+# a crash inside the allocator (the program frees what malloc never gave
+# it): the crash site is the program's frame that called free, not the
+# shim's jemalloc; explore says so
+badfree_line = next(i + 1 for i, l in enumerate(src) if "free(p ? p : not_heap + 64)" in l)
+with tempfile.TemporaryDirectory() as d:
+    log = os.path.join(d, "log")
+    r = run([prog("crashy"), "badfree"], preload=True, ALLOCFAIL_LOG=log, ALLOCFAIL_RULE="fail nth=4")
+    eq(r.returncode, -11, "badfree: SIGSEGV inside the allocator")
+    crash = [e for e in json_lines(log) if e["ev"] == "crash"]
+    eq(len(crash), 1, "badfree: one crash record")
+    if crash:
+        st, cs = crash[0]["stack"], crash[0]["crash_site"]
+        check(cs > 0 and all(f["module"].endswith("liballocfail.so") for f in st[:cs]),
+              "badfree: the frames before the crash site are the shim's", st[:cs + 1])
+        eq(st[cs].get("func"), "main", "badfree: the crash site is the program's call of free")
+r = tool("explore", "-q", "--json", "-", "--", prog("crashy"), "badfree")
+doc = json.loads(r.stdout)
+got = [s["detail"] for s in doc["sites"] if s["outcome"] == "crash"]
+eq(len(got), 1, "explore badfree: one crash")
+check(got and re.match(rf"SIGSEGV inside the allocator \(je_\w+\), called from main \(\S*crashy.c:{badfree_line}\): "
+                       r"a double or invalid free\? \(--backend next lets glibc check it\)$", got[0]),
+      "explore badfree: the detail says the crash is inside the allocator", got)
+
 # the census's quick path: malloc, calloc and realloc counted exactly
 r = tool("sites", "--json", "--", prog("livesample"), "sites")
 doc = json.loads(r.stdout)

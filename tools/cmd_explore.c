@@ -347,6 +347,15 @@ static char *frame_where(const struct jv *fr, int exact)
 	return xstrdup(buf);
 }
 
+/* The module is the preloaded library itself (jemalloc inside it). */
+static int is_shim(const char *module)
+{
+	const char *shim = find_shim();
+	struct stat a, b;
+	return module && shim && stat(module, &a) == 0 && stat(shim, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 static char *site_key(const char *logsite)
 {
 	/* "mod+0xoff (func)" -> "mod+0xoff" */
@@ -436,19 +445,26 @@ static void classify(const struct task *t, struct result *res, struct runres *rr
 		const char *as = sig == SIGABRT ? strstr(rr->err, "Assertion `") : NULL;
 		res->outcome = sig == SIGABRT && !as ? O_ABORT : O_CRASH;
 		char *w = NULL, *top = NULL;
+		int in_alloc = 0; /* the crash is inside the allocator */
 		if (res->crash) {
 			const struct jv *st = json_get(res->crash, "stack");
 			int cs = (int)json_int(res->crash, "crash_site", 0);
 			if (st && st->t == J_ARR && cs < st->n)
 				w = frame_where(&st->items[cs], cs == 0);
 			/* the crash itself was in the C runtime: say where too */
-			if (st && st->t == J_ARR && cs > 0 && cs < st->n && sig != SIGABRT)
+			if (st && st->t == J_ARR && cs > 0 && cs < st->n && sig != SIGABRT) {
 				top = frame_where(&st->items[0], 1);
+				in_alloc = is_shim(json_str(&st->items[0], "module"));
+			}
 		}
 		if (san_crash)
 			res->detail = first_line(san);
 		else if (as)
 			res->detail = xasprintf("assertion failed: %.*s", (int)strcspn(as, "\n"), as);
+		else if (top && in_alloc) /* the program's bad free or realloc, as a rule */
+			res->detail = xasprintf("%s inside the allocator (%s), called from %s: a double or "
+						"invalid free? (--backend next lets glibc check it)",
+						signame(sig), top, w);
 		else if (top)
 			res->detail = xasprintf("%s in %s, called from %s", signame(sig), top, w);
 		else

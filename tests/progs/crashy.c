@@ -3,7 +3,9 @@
    crashy handler    the same, with the program's own SIGSEGV handler
    crashy overflow   unbounded recursion after the failure: stack overflow
    crashy abort      xmalloc-style abort() on failure
-   crashy fpe        division by zero after the failure */
+   crashy fpe        division by zero after the failure
+   crashy badfree    frees a pointer malloc never returned after the
+                     failure: the crash is inside the allocator */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +70,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(mode, "abort") == 0) {
 		free(xmalloc(64));
+		return 0;
+	}
+	if (strcmp(mode, "badfree") == 0) {
+		static char not_heap[4096];
+		char *p = malloc(100);
+		free(p ? p : not_heap + 64); /* the planted bug */
 		return 0;
 	}
 	if (strcmp(mode, "fpe") == 0) {
