@@ -56,8 +56,6 @@ struct af_thread {
 				   counts by call site and keeps the sampler */
 	int free_plain;         /* free() needs nothing of the shim: no limit,
 				   reservation or sampler, the jemalloc backend */
-	int free_quick;         /* the same but for the sampler (the census, the
-				   summary): af_free_slow tests its filter only */
 	/* the quick path's caches: the last size interval, and verdicts
 	   per (return address, entry point, size interval) */
 	uint64_t iv_lo, iv_hi;
@@ -146,7 +144,6 @@ static inline void af_thread_update(struct af_thread *t)
 	t->quick = af_g.quick && ok;
 	t->qcount = af_g.quick && af_g.counting && ok;
 	t->free_plain = (af_g.fast || (af_g.quick && !af_g.sampling)) && ok;
-	t->free_quick = af_g.quick && ok; /* af_g.quick: no limit */
 }
 extern _Atomic int af_state; /* 0 new, 1 initializing, 2 ready */
 

@@ -99,6 +99,37 @@ static void ctx_stack(struct ctx *c)
 	c->cs = af_callsite_index(c->frames, c->nframes);
 }
 
+/* af_addr_get through a small per-thread cache: stacks repeat */
+static struct af_addr *frame_addr(struct af_thread *t, uintptr_t pc)
+{
+	struct af_qframe *q = &t->qframe[(pc >> 2) & 63];
+	if (AF_LIKELY(q->pc == pc && q->a->mod->alive))
+		return q->a;
+	q->a = af_addr_get(pc);
+	q->pc = pc;
+	return q->a;
+}
+
+/* The call site of a request whose return address ra lies in the C
+   runtime or the shim, from a few frames unwound: the first frame outside
+   both, or ra itself when the whole stack is theirs, as
+   af_callsite_index finds it in a whole stack (which only an injection's
+   report needs). NULL: the call site is deeper than that. The caller
+   holds the guard (libunwind may allocate). Inlined: a frame of its own
+   would be one more for every unwind. */
+static inline __attribute__((always_inline)) struct af_addr *shallow_callsite(struct af_thread *t,
+									    uintptr_t ra)
+{
+	uintptr_t f[AF_CS_SHALLOW];
+	int got = af_stack((void *)ra, f, AF_CS_SHALLOW);
+	for (int i = 1; i < got; i++) {
+		struct af_addr *a = frame_addr(t, f[i]);
+		if (!a->mod->runtime && !a->mod->shim)
+			return a;
+	}
+	return got < AF_CS_SHALLOW ? frame_addr(t, ra) : NULL;
+}
+
 /* The call site: the return address itself when it lies in the program,
    else the first frame outside the C runtime (strdup -> its caller). */
 static struct af_addr *ctx_callsite(struct ctx *c)
@@ -107,16 +138,10 @@ static struct af_addr *ctx_callsite(struct ctx *c)
 		return c->csaddr;
 	struct af_addr *a = af_addr_get((uintptr_t)c->rq->ra);
 	if (a->mod->runtime || a->mod->shim) {
-		if (!c->have_stack && !c->rq->frames) {
-			/* the call site is a few frames up as a rule: unwinding only
-			   those costs a fraction of the whole stack (which only an
-			   injection's report needs) */
-			uintptr_t f[AF_CS_SHALLOW];
-			int n = af_stack(c->rq->ra, f, AF_CS_SHALLOW);
-			int i = af_callsite_index(f, n);
-			if (i > 0 || n < AF_CS_SHALLOW)
-				return c->csaddr = i > 0 ? af_addr_get(f[i]) : a;
-		}
+		struct af_addr *up;
+		if (!c->have_stack && !c->rq->frames &&
+		    (up = shallow_callsite(&af_t, (uintptr_t)c->rq->ra)))
+			return c->csaddr = up;
 		ctx_stack(c);
 		if (c->cs > 0)
 			a = af_addr_get(c->frames[c->cs]);
@@ -137,16 +162,6 @@ static const uint64_t *cb_site_mask(void *p)
 	return ctx_callsite((struct ctx *)p)->site;
 }
 
-/* af_addr_get through a small per-thread cache: stacks repeat */
-static struct af_addr *frame_addr(struct af_thread *t, uintptr_t pc)
-{
-	struct af_qframe *q = &t->qframe[(pc >> 2) & 63];
-	if (AF_LIKELY(q->pc == pc && q->a->mod->alive))
-		return q->a;
-	q->a = af_addr_get(pc);
-	q->pc = pc;
-	return q->a;
-}
 
 static int cb_stack_ok(void *p, const struct af_rule *r)
 {
@@ -631,6 +646,16 @@ int af_quick_size_interval(struct af_thread *t, size_t size)
 	return lo;
 }
 
+/* The census's site for a request the quick path serves at call site a;
+   NULL under --fork until the slow path has seen the site's first hit
+   (it may fork there). */
+static struct af_site *quick_site(struct af_addr *a, int fn, size_t n, uintptr_t ra)
+{
+	struct af_req rq = {fn, n, 0, 0, NULL, (void *)ra, NULL, 0, -1};
+	struct af_site *site = af_site_get(a, &rq);
+	return (af_g.mode & AF_M_FORK) && !af_site_forked(site) ? NULL : site;
+}
+
 int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra, size_t n)
 {
 	struct af_thread *t = &af_t;
@@ -647,70 +672,35 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	if (af_g.counting && q->verdict != AF_Q_SLOW) {
 		if (outside) {
 			q->verdict = AF_Q_STACK; /* counting it needs the call site */
-		} else {
-			struct af_req rq = {fn, n, 0, 0, NULL, (void *)ra, NULL, 0, -1};
-			q->site = af_site_get(a, &rq);
-			/* --fork: a site's first hit is the slow path's, which may
-			   fork there; the verdict is kept once that has happened */
-			if ((af_g.mode & AF_M_FORK) && !af_site_forked(q->site)) {
-				q->verdict = AF_Q_SLOW;
-				q->key = 0;
-			}
+		} else if (!(q->site = quick_site(a, fn, n, ra))) {
+			q->verdict = AF_Q_SLOW; /* and kept only once the site is forked */
+			q->key = 0;
 		}
 	}
 	t->guard--;
 	return q->verdict;
 }
 
-/* An AF_Q_STACK verdict: unwind a few frames to the call site (the first
-   frame outside the C runtime and the shim, as the slow path finds it),
-   decide with its rule masks, and return it, or NULL when the slow path
-   must run: the site is deeper than the frames unwound, a rule may fire
-   there, or --fork has not seen the site's first hit. Without the census
-   the returned site is only a yes. */
-static struct af_site *quick_callsite(int fn, int k, size_t n, uintptr_t ra)
-{
-	struct af_thread *t = &af_t;
-	uintptr_t f[AF_CS_SHALLOW];
-	struct af_site *site = NULL;
-	t->guard++; /* libunwind and the lookups may allocate */
-	int got = af_stack((void *)ra, f, AF_CS_SHALLOW);
-	struct af_addr *a = NULL;
-	for (int i = 1; i < got && !a; i++) {
-		struct af_addr *x = frame_addr(t, f[i]);
-		if (!x->mod->runtime && !x->mod->shim)
-			a = x;
-	}
-	if (!a && got < AF_CS_SHALLOW) /* the whole stack is the runtime's */
-		a = frame_addr(t, ra);
-	int rule = 0;
-	if (a && quick_decide(fn, k, a->site ? a : NULL, &rule) == AF_Q_PLAIN) {
-		static struct af_site *const yes = (struct af_site *)1;
-		site = yes;
-		if (af_g.counting) {
-			struct af_req rq = {fn, n, 0, 0, NULL, (void *)ra, NULL, 0, -1};
-			site = af_site_get(a, &rq);
-			if ((af_g.mode & AF_M_FORK) && !af_site_forked(site))
-				site = NULL;
-		}
-	}
-	t->guard--;
-	return site;
-}
-
-/* quick()'s AF_Q_STACK case: 1 to allocate plainly, with the call site in
-   the memo's entry (counted() reads it there); never while the shim runs
-   (libunwind allocates). Out of line, with the entry and the size
-   interval found again from ra and the thread (quick() has just set
-   them): the plain verdict's registers. */
+/* quick()'s AF_Q_STACK case: find the call site a few frames up (NULL:
+   deeper), decide with its rule masks, and with the census put its site in
+   the memo's entry, where counted() reads it. 1: allocate plainly; 0: the
+   slow path's turn (a rule may fire there, the site is deeper, --fork has
+   not seen its first hit, or the shim itself is running: libunwind
+   allocates). Out of line, with the entry and the size interval found
+   again from ra and the thread (quick() has just set them): the plain
+   verdict's registers. */
 int af_quick_stack(int fn, size_t n, uintptr_t ra)
 {
 	struct af_thread *t = &af_t;
 	if (t->guard)
 		return 0;
-	struct af_qsite *q = &t->qsite[(ra >> 2) & 31];
-	q->site = quick_callsite(fn, t->iv_k, n, ra);
-	return q->site != NULL;
+	t->guard++;
+	struct af_addr *a = shallow_callsite(t, ra);
+	int rule, ok = a && quick_decide(fn, t->iv_k, a->site ? a : NULL, &rule) == AF_Q_PLAIN;
+	if (ok && af_g.counting)
+		ok = (t->qsite[(ra >> 2) & 31].site = quick_site(a, fn, n, ra)) != NULL;
+	t->guard--;
+	return ok;
 }
 
 /* A AF_Q_DRAW verdict: 1 when the draw does not fire (plain), 0 when it

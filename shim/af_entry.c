@@ -117,10 +117,11 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 	return calloc_other(n, RA);
 }
 
-/* The census or the summary: only the sampler's filter to test */
+/* The quick path with the sampler (the census, the summary; no limit,
+   free_plain says the rest): only the sampler's filter to test */
 static __attribute__((noinline)) void free_other(void *p)
 {
-	if (AF_LIKELY(af_t.free_quick) && AF_LIKELY(!af_maybe_sampled(p))) {
+	if (AF_LIKELY(af_t.quick) && AF_LIKELY(!af_maybe_sampled(p))) {
 		afje_free(p);
 		return;
 	}

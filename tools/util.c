@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +152,10 @@ const char *scratch_parent(int memory)
 	return "/tmp";
 }
 
-const char *find_shim(void)
+static const char *shim_path;
+static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
+
+static const char *locate_shim(void)
 {
 	static char path[PATH_MAX];
 	const char *env = getenv("ALLOCFAIL_SHIM");
@@ -177,6 +181,19 @@ const char *find_shim(void)
 	}
 	snprintf(path, sizeof path, "%s/liballocfail.so", ALLOCFAIL_LIBDIR);
 	return access(path, R_OK) == 0 ? path : NULL;
+}
+
+static void locate_shim_once(void)
+{
+	shim_path = locate_shim();
+}
+
+/* Looked up once: explore's workers ask for it at once, and the lookup
+   writes a static buffer. */
+const char *find_shim(void)
+{
+	pthread_once(&shim_once, locate_shim_once);
+	return shim_path;
 }
 
 int ruleopts_parse(struct ruleopts *o, int argc, char **argv, int *i)
