@@ -78,6 +78,9 @@ struct af_thread {
 	struct af_qframe {
 		uintptr_t pc;
 		struct af_addr *a;
+		uint64_t rule; /* a->cfi once learned, 0 before */
+		unsigned gen;  /* af_g.mod_gen when filled */
+		int through;   /* a lies in the C runtime or the shim */
 	} qframe[64];
 	unsigned long since_injection; /* allocations since the last injection */
 	int altstack;                  /* the crash handler's stack is set up */
@@ -133,6 +136,8 @@ struct af_global {
 	uint64_t seed;
 	char exe[4096];     /* /proc/self/exe */
 	size_t page;
+	_Atomic unsigned mod_gen; /* bumped when a module is found gone: the
+				     threads' cached frame entries are stale */
 };
 
 extern struct af_global af_g;
@@ -218,7 +223,7 @@ enum { AF_Q_SLOW, AF_Q_PLAIN, AF_Q_DRAW, AF_Q_STACK };
 /* AF_Q_STACK: the return address lies in the C runtime and the verdict
    (or the census's count) depends on the call site further up: a few
    frames are unwound and it decides; NULL: the slow path's turn */
-int af_quick_stack(int fn, size_t n, uintptr_t ra);
+int af_quick_stack(int fn, size_t n, uintptr_t ra, uintptr_t cfa);
 int af_quick_size_interval(struct af_thread *t, size_t size);
 int af_quick_draw(struct af_thread *t, int rule);
 int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra, size_t n);
@@ -259,6 +264,8 @@ struct af_mod {
 	int scans;
 	int lines_state; /* the same, for the line tables */
 	struct af_lines *lines;
+	/* .eh_frame_hdr and the segment that holds it (af_cfi.h); 0: none */
+	uintptr_t eh_hdr, eh_lo, eh_hi;
 };
 
 struct af_addr {
@@ -272,7 +279,18 @@ struct af_addr {
 	_Atomic int src_state; /* 0 not looked up, 1 known, -1 unknown */
 	const char *src;
 	int line;
+	/* this return address's frame rule for the quick path's walk to the
+	   call site (af_core.c): 0 not learned yet, AF_CFI_NONE none usable,
+	   else af_cfi_pack(cfa offset, return address offset) */
+	_Atomic uint64_t cfi;
+	struct af_site *_Atomic census; /* its site (af_site_get), once known */
+	int transient; /* the thread's scratch entry (table full): never keep it */
 };
+#define AF_CFI_NONE 1
+static inline uint64_t af_cfi_pack(int32_t cfa_off, int32_t ra_off)
+{
+	return (uint64_t)(uint32_t)cfa_off << 32 | (uint64_t)(uint32_t)ra_off;
+}
 
 struct af_addr *af_addr_get(uintptr_t pc);
 void af_addr_frameinfo(const struct af_addr *a, struct af_frameinfo *f);
@@ -286,6 +304,10 @@ int af_unwind_signal(void *uc, uintptr_t *out, int max);
 const char *af_addr_peek_func(uintptr_t pc, int exact);
 int af_is_runtime_path(const char *path);
 int af_unwind_ready(void);
+/* 1 when libunwind, from the caller's stack, finds the frame with pc and
+   stack pointer sp and steps to the frame at sp + cfa_off whose pc is the
+   word at sp + cfa_off + ra_off: the check of a rule af_cfi_sp_rule read. */
+int af_unwind_check(uintptr_t pc, uintptr_t sp, int32_t cfa_off, int32_t ra_off);
 /* Frames above the shim: out[0] is ra itself. */
 int af_stack(void *ra, uintptr_t *out, int max);
 /* First frame outside the shim and the C runtime; index into frames. */

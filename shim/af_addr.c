@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "af.h"
+#include "af_cfi.h"
 #include "af_elf.h"
 #include "af_glob.h"
 
@@ -102,7 +103,7 @@ static struct af_mod *module_locked(const struct dl_find_object *fo)
 	/* a new object: any older one overlapping it was unloaded */
 	for (int i = 0; i < nmods; i++)
 		if (mods[i]->alive && mods[i]->start < end && start < mods[i]->end)
-			mods[i]->alive = 0;
+			mods[i]->alive = 0, atomic_fetch_add(&af_g.mod_gen, 1);
 	struct link_map *lm = fo->dlfo_link_map;
 	struct af_mod *m = af_imalloc(sizeof *m);
 	if (!m)
@@ -121,6 +122,10 @@ static struct af_mod *module_locked(const struct dl_find_object *fo)
 	uintptr_t self = (uintptr_t)&af_addr_get;
 	m->shim = self >= start && self < end;
 	m->runtime = af_is_runtime_path(m->path);
+	/* the unwind tables, for the quick path's walk through the runtime */
+	uintptr_t hdr = (uintptr_t)fo->dlfo_eh_frame;
+	if (m->runtime && hdr && af_cfi_segment(start, m->bias, hdr, &m->eh_lo, &m->eh_hi) == 0)
+		m->eh_hdr = hdr;
 	mods[nmods] = m;
 	atomic_store_explicit(&nmods, nmods + 1, memory_order_release);
 	return m;
@@ -220,6 +225,7 @@ static struct af_addr *insert(uintptr_t pc, struct dl_find_object *fo, int found
 		}
 		a = &scratch;
 		memset(a, 0, sizeof *a);
+		a->transient = 1;
 		a->pc = pc;
 		a->mod = mod;
 		fill(a, rules && W <= 16 ? scratch_masks : NULL);
@@ -247,6 +253,7 @@ struct af_addr *af_addr_get(uintptr_t pc)
 			fo.dlfo_link_map = lm;
 			fo.dlfo_map_start = info.dli_fbase;
 			fo.dlfo_map_end = (char *)info.dli_fbase + 1;
+			fo.dlfo_eh_frame = NULL;
 		}
 	}
 	return insert(pc, &fo, found);
@@ -369,7 +376,7 @@ void af_addr_unloaded(void)
 			continue;
 		if (_dl_find_object((void *)m->start, &fo) != 0 || fo.dlfo_link_map != m->link_map ||
 		    (uintptr_t)fo.dlfo_map_start != m->start || (uintptr_t)fo.dlfo_map_end != m->end)
-			m->alive = 0;
+			m->alive = 0, atomic_fetch_add(&af_g.mod_gen, 1);
 	}
 	pthread_mutex_unlock(&af_lock);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "af.h"
+#include "af_cfi.h"
 #include "af_fmt.h"
 
 #define SAMPLE_INTERVAL (512 * 1024)
@@ -99,15 +100,37 @@ static void ctx_stack(struct ctx *c)
 	c->cs = af_callsite_index(c->frames, c->nframes);
 }
 
-/* af_addr_get through a small per-thread cache: stacks repeat */
-static struct af_addr *frame_addr(struct af_thread *t, uintptr_t pc)
+/* A thread's cache of frame addresses seen lately: entry q filled for pc
+   (a thread-local stand-in when the address table is full: its scratch
+   entry is the next lookup's too). */
+static __attribute__((noinline)) struct af_qframe *frame_fill(struct af_qframe *q, uintptr_t pc,
+							       unsigned gen)
+{
+	static AF_TLS struct af_qframe stand_in;
+	struct af_addr *a = af_addr_get(pc);
+	if (a->transient)
+		q = &stand_in;
+	q->pc = pc;
+	q->a = a;
+	q->gen = gen;
+	q->through = a->mod->runtime || a->mod->shim;
+	q->rule = atomic_load_explicit(&a->cfi, memory_order_relaxed);
+	return q;
+}
+
+static inline __attribute__((always_inline)) struct af_qframe *frame_entry(struct af_thread *t,
+									  uintptr_t pc, unsigned gen)
 {
 	struct af_qframe *q = &t->qframe[(pc >> 2) & 63];
-	if (AF_LIKELY(q->pc == pc && q->a->mod->alive))
-		return q->a;
-	q->a = af_addr_get(pc);
-	q->pc = pc;
-	return q->a;
+	if (AF_LIKELY(q->pc == pc && q->gen == gen))
+		return q;
+	return frame_fill(q, pc, gen);
+}
+
+/* af_addr_get through the thread's cache: stacks repeat */
+static inline __attribute__((always_inline)) struct af_addr *frame_addr(struct af_thread *t, uintptr_t pc)
+{
+	return frame_entry(t, pc, atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed))->a;
 }
 
 /* The call site of a request whose return address ra lies in the C
@@ -681,21 +704,66 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	return q->verdict;
 }
 
+/* A frame rule of a (learned on its first walk, af_cfi.h), checked once
+   against libunwind from the live stack before it is trusted. */
+static uint64_t frame_rule(struct af_addr *a, uintptr_t pc, uintptr_t sp)
+{
+	uint64_t r = atomic_load_explicit(&a->cfi, memory_order_relaxed);
+	if (r != 0)
+		return r;
+	int32_t k, ro;
+	const struct af_mod *m = a->mod;
+	r = AF_CFI_NONE;
+	if (m->eh_hdr && af_cfi_sp_rule(m->eh_hdr, m->eh_lo, m->eh_hi, pc - 1, &k, &ro) == 1 &&
+	    af_unwind_check(pc, sp, k, ro))
+		r = af_cfi_pack(k, ro);
+	atomic_store_explicit(&a->cfi, r, memory_order_relaxed);
+	return r;
+}
+
+/* The call site of a request from the runtime, by the runtime's frame
+   rules from ra and its frame's stack pointer (the entry point's CFA): the
+   first frame outside the runtime and the shim, a load per frame. NULL:
+   a frame without a usable rule, or deeper than AF_CS_SHALLOW frames
+   (libunwind's turn). */
+static inline __attribute__((always_inline)) struct af_addr *ruled_callsite(struct af_thread *t,
+									   uintptr_t ra, uintptr_t sp)
+{
+	unsigned gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
+	uintptr_t pc = ra;
+	for (int i = 0; i < AF_CS_SHALLOW; i++) {
+		struct af_qframe *q = frame_entry(t, pc, gen);
+		if (i > 0 && !q->through)
+			return q->a;
+		uint64_t r = q->rule;
+		if (AF_UNLIKELY(r == 0))
+			r = q->rule = frame_rule(q->a, pc, sp);
+		if (r == AF_CFI_NONE)
+			return NULL;
+		sp += (uintptr_t)(intptr_t)(int32_t)(r >> 32);
+		pc = *(const uintptr_t *)(sp + (uintptr_t)(intptr_t)(int32_t)r);
+	}
+	return NULL;
+}
+
 /* quick()'s AF_Q_STACK case: find the call site a few frames up (NULL:
    deeper), decide with its rule masks, and with the census put its site in
    the memo's entry, where counted() reads it. 1: allocate plainly; 0: the
    slow path's turn (a rule may fire there, the site is deeper, --fork has
    not seen its first hit, or the shim itself is running: libunwind
-   allocates). Out of line, with the entry and the size interval found
-   again from ra and the thread (quick() has just set them): the plain
-   verdict's registers. */
-int af_quick_stack(int fn, size_t n, uintptr_t ra)
+   allocates). cfa: the entry point's, the stack pointer of ra's frame.
+   Out of line, with the entry and the size interval found again from ra
+   and the thread (quick() has just set them): the plain verdict's
+   registers. */
+int af_quick_stack(int fn, size_t n, uintptr_t ra, uintptr_t cfa)
 {
 	struct af_thread *t = &af_t;
 	if (t->guard)
 		return 0;
 	t->guard++;
-	struct af_addr *a = shallow_callsite(t, ra);
+	struct af_addr *a = ruled_callsite(t, ra, cfa);
+	if (!a)
+		a = shallow_callsite(t, ra);
 	int rule, ok = a && quick_decide(fn, t->iv_k, a->site ? a : NULL, &rule) == AF_Q_PLAIN;
 	if (ok && af_g.counting)
 		ok = (t->qsite[(ra >> 2) & 31].site = quick_site(a, fn, n, ra)) != NULL;

@@ -15,6 +15,9 @@
 #include "af.h"
 
 #define RA __builtin_return_address(0)
+/* The entry point's CFA: the stack pointer of its caller's frame, where the
+   quick path's walk through the C runtime starts (af_quick_stack). */
+#define CFA __builtin_dwarf_cfa()
 
 /* The plain path's one test (see af.h). */
 static inline int plain(void)
@@ -28,7 +31,7 @@ static inline int plain(void)
    after the allocation succeeded; an allocation the sampler takes, or a
    realloc of a sampled block, goes the slow way. A failure takes the
    slow path. */
-static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *ra, void *old)
+static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *ra, void *cfa, void *old)
 {
 	struct af_thread *t = &af_t;
 	if (!t->quick)
@@ -44,7 +47,7 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
 	if (AF_LIKELY(v == AF_Q_PLAIN))
 		return 1;
 	if (v == AF_Q_STACK)
-		return af_quick_stack(fn, n, (uintptr_t)ra);
+		return af_quick_stack(fn, n, (uintptr_t)ra, (uintptr_t)cfa);
 	if (v != AF_Q_DRAW)
 		return 0;
 	/* a probability rule: most calls are a decrement of the stream */
@@ -70,9 +73,9 @@ static inline void *counted(void *p, size_t n, void *ra)
    a function of its own, by a tail call: the quick path needs registers,
    and sharing a function with it cost the plain path five pushes and pops
    (measured: 1.22x jemalloc per malloc/free pair before). */
-static __attribute__((noinline)) void *malloc_other(size_t n, void *ra)
+static __attribute__((noinline)) void *malloc_other(size_t n, void *ra, void *cfa)
 {
-	if (quick(AF_FN_MALLOC, n, ra, NULL)) {
+	if (quick(AF_FN_MALLOC, n, ra, cfa, NULL)) {
 		void *p = afje_malloc(af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return counted(p, n, ra);
@@ -88,12 +91,12 @@ AF_EXPORT void *malloc(size_t n)
 			return p;
 		return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA);
 	}
-	return malloc_other(n, RA);
+	return malloc_other(n, RA, CFA);
 }
 
-static __attribute__((noinline)) void *calloc_other(size_t n, void *ra)
+static __attribute__((noinline)) void *calloc_other(size_t n, void *ra, void *cfa)
 {
-	if (quick(AF_FN_CALLOC, n, ra, NULL)) {
+	if (quick(AF_FN_CALLOC, n, ra, cfa, NULL)) {
 		void *p = afje_calloc(1, af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return counted(p, n, ra);
@@ -114,7 +117,7 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 			return p;
 		return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA);
 	}
-	return calloc_other(n, RA);
+	return calloc_other(n, RA, CFA);
 }
 
 /* The quick path with the sampler (the census, the summary; no limit,
@@ -146,11 +149,11 @@ AF_EXPORT void cfree(void *p)
 	free(p);
 }
 
-static inline void *do_realloc(void *p, size_t n, int fn, void *ra)
+static inline void *do_realloc(void *p, size_t n, int fn, void *ra, void *cfa)
 {
 	if (p == NULL) {
 		int pl = plain();
-		if (pl || quick(fn, n, ra, NULL)) {
+		if (pl || quick(fn, n, ra, cfa, NULL)) {
 			void *q = afje_malloc(af_min16(n));
 			if (AF_LIKELY(q != NULL))
 				return pl ? q : counted(q, n, ra);
@@ -162,7 +165,7 @@ static inline void *do_realloc(void *p, size_t n, int fn, void *ra)
 		return NULL;
 	}
 	int pl = plain();
-	if (pl || quick(fn, n, ra, p)) {
+	if (pl || quick(fn, n, ra, cfa, p)) {
 		void *q = afje_realloc(p, af_min16(n));
 		if (AF_LIKELY(q != NULL))
 			return pl ? q : counted(q, n, ra);
@@ -172,7 +175,7 @@ static inline void *do_realloc(void *p, size_t n, int fn, void *ra)
 
 AF_EXPORT void *realloc(void *p, size_t n)
 {
-	return do_realloc(p, n, AF_FN_REALLOC, RA);
+	return do_realloc(p, n, AF_FN_REALLOC, RA, CFA);
 }
 
 AF_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
@@ -182,12 +185,12 @@ AF_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return do_realloc(p, n, AF_FN_REALLOCARRAY, RA);
+	return do_realloc(p, n, AF_FN_REALLOCARRAY, RA, CFA);
 }
 
 /* glibc 2.36 memalign semantics, which aligned_alloc shares: a
    non-power-of-two alignment is rounded up; an impossible one is EINVAL. */
-static inline void *do_memalign(size_t align, size_t n, int fn, void *ra)
+static inline void *do_memalign(size_t align, size_t n, int fn, void *ra, void *cfa)
 {
 	if (align > ((size_t)1 << 62)) {
 		errno = EINVAL;
@@ -202,7 +205,7 @@ static inline void *do_memalign(size_t align, size_t n, int fn, void *ra)
 	if (align < 16)
 		align = 0; /* malloc's own alignment covers it */
 	int pl = plain();
-	if (pl || quick(fn, n, ra, NULL)) {
+	if (pl || quick(fn, n, ra, cfa, NULL)) {
 		void *p = align ? af_be_aligned(align, n) : af_be_malloc(n);
 		if (AF_LIKELY(p != NULL))
 			return pl ? p : counted(p, n, ra);
@@ -215,7 +218,7 @@ AF_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	if (align < sizeof(void *) || (align & (align - 1)))
 		return EINVAL;
 	int e = errno;
-	void *p = do_memalign(align, n, AF_FN_POSIX_MEMALIGN, RA);
+	void *p = do_memalign(align, n, AF_FN_POSIX_MEMALIGN, RA, CFA);
 	if (!p)
 		return ENOMEM;
 	errno = e;
@@ -225,12 +228,12 @@ AF_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 
 AF_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
-	return do_memalign(align, n, AF_FN_ALIGNED_ALLOC, RA);
+	return do_memalign(align, n, AF_FN_ALIGNED_ALLOC, RA, CFA);
 }
 
 AF_EXPORT void *memalign(size_t align, size_t n)
 {
-	return do_memalign(align, n, AF_FN_MEMALIGN, RA);
+	return do_memalign(align, n, AF_FN_MEMALIGN, RA, CFA);
 }
 
 static size_t page_size(void)
@@ -242,7 +245,7 @@ static size_t page_size(void)
 
 AF_EXPORT void *valloc(size_t n)
 {
-	return do_memalign(page_size(), n, AF_FN_VALLOC, RA);
+	return do_memalign(page_size(), n, AF_FN_VALLOC, RA, CFA);
 }
 
 AF_EXPORT void *pvalloc(size_t n)
@@ -256,7 +259,7 @@ AF_EXPORT void *pvalloc(size_t n)
 	r &= ~(pg - 1);
 	if (r == 0)
 		r = pg;
-	return do_memalign(pg, r, AF_FN_PVALLOC, RA);
+	return do_memalign(pg, r, AF_FN_PVALLOC, RA, CFA);
 }
 
 AF_EXPORT size_t malloc_usable_size(void *p)

@@ -75,11 +75,16 @@ static struct af_site *lookup(struct af_ptab *t, uintptr_t pc, const struct af_m
 
 struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq)
 {
+	struct af_site *s = atomic_load_explicit(&a->census, memory_order_acquire);
+	if (AF_LIKELY(s != NULL))
+		return s;
 	uintptr_t pc = a->pc;
 	struct af_ptab *t = atomic_load_explicit(&table, memory_order_acquire);
-	struct af_site *s = t ? lookup(t, pc, a->mod) : NULL;
-	if (s)
+	s = t ? lookup(t, pc, a->mod) : NULL;
+	if (s) {
+		atomic_store_explicit(&a->census, s, memory_order_release);
 		return s;
+	}
 	pthread_mutex_lock(&af_lock);
 	t = atomic_load_explicit(&table, memory_order_relaxed);
 	s = t ? lookup(t, pc, a->mod) : NULL;
@@ -100,7 +105,9 @@ struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq)
 		if (af_g.census_fd >= 0)
 			census_site(s, rq);
 	}
-	if (!s)
+	if (s)
+		atomic_store_explicit(&a->census, s, memory_order_release);
+	else
 		s = &overflow;
 	pthread_mutex_unlock(&af_lock);
 	return s;

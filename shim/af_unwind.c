@@ -123,3 +123,33 @@ int af_unwind_signal(void *uc, uintptr_t *out, int max)
 		return 0;
 	return walk(cursor, out, max);
 }
+
+/* From libunwind-x86_64.h: the stack pointer's register number. */
+#define AF_UNW_X86_64_RSP 7
+
+int af_unwind_check(uintptr_t pc, uintptr_t sp, int32_t cfa_off, int32_t ra_off)
+{
+	if (!can_step)
+		return 0;
+	_Alignas(16) uint64_t ctx[AF_UNW_CONTEXT_BYTES / 8];
+	uint64_t cursor[AF_UNW_CURSOR_WORDS];
+	if (p_getcontext(ctx) < 0 || p_init_local2(cursor, ctx, 0) < 0)
+		return 0;
+	for (int i = 0; i < AF_MAX_FRAMES; i++) {
+		uint64_t ip, rsp;
+		if (p_get_reg(cursor, AF_UNW_X86_64_RIP, &ip) < 0 || p_get_reg(cursor, AF_UNW_X86_64_RSP, &rsp) < 0)
+			return 0;
+		if (rsp > sp)
+			return 0; /* past it: the stack grows down */
+		if (ip == pc && rsp == sp) {
+			uintptr_t cfa = sp + (uintptr_t)(intptr_t)cfa_off;
+			if (p_step(cursor) <= 0 || p_get_reg(cursor, AF_UNW_X86_64_RIP, &ip) < 0 ||
+			    p_get_reg(cursor, AF_UNW_X86_64_RSP, &rsp) < 0)
+				return 0;
+			return rsp == cfa && ip == *(const uintptr_t *)(cfa + (uintptr_t)(intptr_t)ra_off);
+		}
+		if (p_step(cursor) <= 0)
+			return 0;
+	}
+	return 0;
+}

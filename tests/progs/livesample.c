@@ -2,9 +2,13 @@
    frees take the quick path (the census or the summary, no limit): blocks
    made and freed again, by free() and by realloc(), must leave it, blocks
    held must stay. RLIMIT_AS makes a real out-of-memory: its report lists
-   the call sites holding the most live memory. */
+   the call sites holding the most live memory. With "sites", also
+   allocations made inside libc (strdup, asprintf): counted at the
+   program's call site through libc's frames (af_cfi.c's rules). */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #define NOINLINE __attribute__((noinline))
@@ -28,6 +32,28 @@ NOINLINE void *site_hold(size_t n)
 NOINLINE void *site_fill(size_t n)
 {
 	return malloc(n);
+}
+
+NOINLINE char *site_dup_a(const char *s)
+{
+	return strdup(s);
+}
+
+NOINLINE char *site_dup_b(const char *s)
+{
+	return strdup(s);
+}
+
+NOINLINE char *site_print(int i)
+{
+	char *p;
+	return asprintf(&p, "block %d of %s", i, "livesample") < 0 ? NULL : p;
+}
+
+NOINLINE char *site_print_once(int i)
+{
+	char *p;
+	return asprintf(&p, "block %d of %s", i, "livesample") < 0 ? NULL : p;
 }
 
 static void *blocks[N];
@@ -54,6 +80,15 @@ int main(int argc, char **argv)
 		blocks[i] = site_hold(8192);
 	if (!fill) {
 		free(site_fill(1000));
+		/* one strdup (the same return address in libc) from two callers,
+		   N and 2N times; asprintf the same way N times and once */
+		for (int i = 0; i < N; i++) {
+			free(site_dup_a("livesample"));
+			free(site_dup_b("livesample, longer"));
+			free(site_dup_b("livesample"));
+			free(site_print(i % 10));
+		}
+		free(site_print_once(5));
 		return 0;
 	}
 	/* then 1000-byte blocks until the address space is full */
