@@ -18,6 +18,7 @@
 #define AF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define AF_TLS __thread __attribute__((tls_model("initial-exec")))
 #define AF_MAX_FRAMES 128
+#define AF_QFRAMES 256 /* a thread's cache of frame addresses (af_core.c) */
 
 /* ---- per-thread state ------------------------------------------------- */
 
@@ -81,7 +82,7 @@ struct af_thread {
 		uint64_t rule; /* a->cfi once learned, 0 before */
 		unsigned gen;  /* af_g.mod_gen when filled */
 		int through;   /* a lies in the C runtime or the shim */
-	} qframe[64];
+	} qframe[AF_QFRAMES];
 	unsigned long since_injection; /* allocations since the last injection */
 	int altstack;                  /* the crash handler's stack is set up */
 };
@@ -210,7 +211,7 @@ struct af_req {
 
 void *af_alloc_slow(struct af_req *rq);
 /* The same with the request as arguments: keeps the callers frameless. */
-void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra);
+void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra, void *cfa);
 
 /* The quick path (af_g.quick: see there). A return address
    holds 47 bits; the entry point and the size interval (fewer than 2^12:
@@ -287,6 +288,7 @@ struct af_addr {
 	int transient; /* the thread's scratch entry (table full): never keep it */
 };
 #define AF_CFI_NONE 1
+#define AF_CFI_END 2 /* the outermost frame */
 static inline uint64_t af_cfi_pack(int32_t cfa_off, int32_t ra_off)
 {
 	return (uint64_t)(uint32_t)cfa_off << 32 | (uint64_t)(uint32_t)ra_off;
@@ -306,12 +308,11 @@ int af_is_runtime_path(const char *path);
 int af_unwind_ready(void);
 /* 1 when libunwind, from the caller's stack, finds the frame with pc and
    stack pointer sp and steps to the frame at sp + cfa_off whose pc is the
-   word at sp + cfa_off + ra_off: the check of a rule af_cfi_sp_rule read. */
+   word at sp + cfa_off + ra_off (cfa_off 0: finds no frame above it): the
+   check of a rule af_cfi_sp_rule read. */
 int af_unwind_check(uintptr_t pc, uintptr_t sp, int32_t cfa_off, int32_t ra_off);
 /* Frames above the shim: out[0] is ra itself. */
 int af_stack(void *ra, uintptr_t *out, int max);
-/* First frame outside the shim and the C runtime; index into frames. */
-int af_callsite_index(const uintptr_t *frames, int n);
 
 /* ---- simulated limit and reservations (af_limit.c) -------------------- */
 

@@ -122,9 +122,9 @@ static struct af_mod *module_locked(const struct dl_find_object *fo)
 	uintptr_t self = (uintptr_t)&af_addr_get;
 	m->shim = self >= start && self < end;
 	m->runtime = af_is_runtime_path(m->path);
-	/* the unwind tables, for the quick path's walk through the runtime */
+	/* the unwind tables, for the walks by frame rules (af_core.c) */
 	uintptr_t hdr = (uintptr_t)fo->dlfo_eh_frame;
-	if (m->runtime && hdr && af_cfi_segment(start, m->bias, hdr, &m->eh_lo, &m->eh_hi) == 0)
+	if (hdr && af_cfi_segment(start, m->bias, hdr, &m->eh_lo, &m->eh_hi) == 0)
 		m->eh_hdr = hdr;
 	mods[nmods] = m;
 	atomic_store_explicit(&nmods, nmods + 1, memory_order_release);
@@ -305,16 +305,6 @@ const char *af_addr_func(struct af_addr *a, uintptr_t *off)
 	if (off)
 		*off = a->func_off;
 	return a->func;
-}
-
-int af_callsite_index(const uintptr_t *frames, int n)
-{
-	for (int i = 0; i < n; i++) {
-		struct af_addr *a = af_addr_get(frames[i]);
-		if (!a->mod->runtime && !a->mod->shim)
-			return i;
-	}
-	return 0;
 }
 
 const char *af_site_name(uintptr_t pc, char *buf, size_t cap)

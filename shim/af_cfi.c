@@ -196,7 +196,8 @@ struct row {
 	uint64_t cfa_reg;
 	int64_t cfa_off;
 	int cfa_expr;
-	int ra_kind; /* 0 unknown or not an offset, 1 saved at CFA + ra_off */
+	int ra_kind; /* 0 unknown or not an offset, 1 saved at CFA + ra_off,
+			2 undefined (the outermost frame) */
 	int64_t ra_off;
 };
 
@@ -253,7 +254,10 @@ static int run(const struct cie *c, const uint8_t *p, const uint8_t *end, uintpt
 				if (rd_uleb(&r) == c->ra_reg)
 					st->ra_kind = init->ra_kind, st->ra_off = init->ra_off;
 				break;
-			case 0x07: /* undefined */
+			case 0x07: /* undefined: for the return address, the outermost frame */
+				if (rd_uleb(&r) == c->ra_reg)
+					st->ra_kind = 2;
+				break;
 			case 0x08: /* same_value */
 				if (rd_uleb(&r) == c->ra_reg)
 					st->ra_kind = 0;
@@ -448,6 +452,8 @@ int af_cfi_sp_rule(uintptr_t hdr, uintptr_t lo, uintptr_t hi, uintptr_t pc, int3
 	init = st;
 	if (run(&c, f.p, f.end, &loc, pc, &st, &init) < 0)
 		return -1;
+	if (st.ra_kind == 2 && c.ra_reg == REG_RA)
+		return 2;
 	if (st.cfa_expr || st.cfa_reg != REG_RSP || st.ra_kind != 1 || st.cfa_off < 8 ||
 	    st.cfa_off > MAX_FRAME || (st.cfa_off & 7) || st.ra_off >= 0 || st.ra_off < -st.cfa_off ||
 	    (st.ra_off & 7) || c.ra_reg != REG_RA)

@@ -20,7 +20,8 @@ int af_cfi_segment(uintptr_t map_start, uintptr_t bias, uintptr_t hdr, uintptr_t
    offset from it, 1 with *cfa_off and *ra_off (the caller's stack pointer
    is sp + *cfa_off; its pc is at sp + *cfa_off + *ra_off). 0: any other
    rule (a frame pointer, an expression, a signal frame, no FDE for pc);
-   -1: the tables are malformed. */
+   2: the return address is undefined there, the outermost frame (_start,
+   a thread's start); -1: the tables are malformed. */
 int af_cfi_sp_rule(uintptr_t hdr, uintptr_t lo, uintptr_t hi, uintptr_t pc, int32_t *cfa_off,
 		   int32_t *ra_off);
 

@@ -86,20 +86,6 @@ struct ctx {
 	char name[17];
 };
 
-static void ctx_stack(struct ctx *c)
-{
-	if (c->have_stack)
-		return;
-	c->have_stack = 1;
-	if (c->rq->frames) { /* captured by af_slow */
-		c->nframes = c->rq->nframes;
-		memcpy(c->frames, c->rq->frames, sizeof(uintptr_t) * (size_t)c->nframes);
-	} else {
-		c->nframes = af_stack(c->rq->ra, c->frames, AF_MAX_FRAMES);
-	}
-	c->cs = af_callsite_index(c->frames, c->nframes);
-}
-
 /* A thread's cache of frame addresses seen lately: entry q filled for pc
    (a thread-local stand-in when the address table is full: its scratch
    entry is the next lookup's too). */
@@ -121,7 +107,7 @@ static __attribute__((noinline)) struct af_qframe *frame_fill(struct af_qframe *
 static inline __attribute__((always_inline)) struct af_qframe *frame_entry(struct af_thread *t,
 									  uintptr_t pc, unsigned gen)
 {
-	struct af_qframe *q = &t->qframe[(pc >> 2) & 63];
+	struct af_qframe *q = &t->qframe[(pc >> 2) & (AF_QFRAMES - 1)];
 	if (AF_LIKELY(q->pc == pc && q->gen == gen))
 		return q;
 	return frame_fill(q, pc, gen);
@@ -133,10 +119,32 @@ static inline __attribute__((always_inline)) struct af_addr *frame_addr(struct a
 	return frame_entry(t, pc, atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed))->a;
 }
 
+static void ctx_stack(struct ctx *c)
+{
+	if (c->have_stack)
+		return;
+	c->have_stack = 1;
+	if (c->rq->frames) { /* captured by af_slow */
+		c->nframes = c->rq->nframes;
+		memcpy(c->frames, c->rq->frames, sizeof(uintptr_t) * (size_t)c->nframes);
+	} else {
+		c->nframes = af_stack(c->rq->ra, c->frames, AF_MAX_FRAMES);
+	}
+	/* the call site: the first frame outside the runtime and the shim */
+	c->cs = 0;
+	for (int i = 0; i < c->nframes; i++) {
+		struct af_addr *a = frame_addr(&af_t, c->frames[i]);
+		if (!a->mod->runtime && !a->mod->shim) {
+			c->cs = i;
+			break;
+		}
+	}
+}
+
 /* The call site of a request whose return address ra lies in the C
    runtime or the shim, from a few frames unwound: the first frame outside
    both, or ra itself when the whole stack is theirs, as
-   af_callsite_index finds it in a whole stack (which only an injection's
+   ctx_stack finds it in a whole stack (which only an injection's
    report needs). NULL: the call site is deeper than that. The caller
    holds the guard (libunwind may allocate). Inlined: a frame of its own
    would be one more for every unwind. */
@@ -714,9 +722,11 @@ static uint64_t frame_rule(struct af_addr *a, uintptr_t pc, uintptr_t sp)
 	int32_t k, ro;
 	const struct af_mod *m = a->mod;
 	r = AF_CFI_NONE;
-	if (m->eh_hdr && af_cfi_sp_rule(m->eh_hdr, m->eh_lo, m->eh_hi, pc - 1, &k, &ro) == 1 &&
-	    af_unwind_check(pc, sp, k, ro))
+	int rc = m->eh_hdr ? af_cfi_sp_rule(m->eh_hdr, m->eh_lo, m->eh_hi, pc - 1, &k, &ro) : 0;
+	if (rc == 1 && af_unwind_check(pc, sp, k, ro))
 		r = af_cfi_pack(k, ro);
+	else if (rc == 2 && af_unwind_check(pc, sp, 0, 0))
+		r = AF_CFI_END;
 	atomic_store_explicit(&a->cfi, r, memory_order_relaxed);
 	return r;
 }
@@ -740,10 +750,38 @@ static inline __attribute__((always_inline)) struct af_addr *ruled_callsite(stru
 			r = q->rule = frame_rule(q->a, pc, sp);
 		if (r == AF_CFI_NONE)
 			return NULL;
+		if (r == AF_CFI_END) /* the whole stack is the runtime's */
+			return frame_addr(t, ra);
 		sp += (uintptr_t)(intptr_t)(int32_t)(r >> 32);
 		pc = *(const uintptr_t *)(sp + (uintptr_t)(intptr_t)(int32_t)r);
 	}
 	return NULL;
+}
+
+/* The stack from ra (at stack pointer sp, the entry point's CFA) by the
+   frame rules: up to max frames, fewer when the outermost frame comes
+   first, as libunwind would give them. -1: a frame without a usable rule
+   (libunwind's turn). The caller holds the guard (frame_rule may call
+   libunwind). */
+static int ruled_stack(struct af_thread *t, uintptr_t ra, uintptr_t sp, uintptr_t *out, int max)
+{
+	unsigned gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
+	uintptr_t pc = ra;
+	for (int n = 0;;) {
+		out[n++] = pc;
+		if (n == max)
+			return n;
+		struct af_qframe *q = frame_entry(t, pc, gen);
+		uint64_t r = q->rule;
+		if (AF_UNLIKELY(r == 0))
+			r = q->rule = frame_rule(q->a, pc, sp);
+		if (r == AF_CFI_END)
+			return n;
+		if (r == AF_CFI_NONE)
+			return -1;
+		sp += (uintptr_t)(intptr_t)(int32_t)(r >> 32);
+		pc = *(const uintptr_t *)(sp + (uintptr_t)(intptr_t)(int32_t)r);
+	}
 }
 
 /* quick()'s AF_Q_STACK case: find the call site a few frames up (NULL:
@@ -826,7 +864,7 @@ static void *medium(struct af_req *rq)
    shim on the stack is this one: when a rule with in=/notin= may decide,
    the stack is captured here, as shallow as it gets, and only as deep as
    the rules look (plus this frame). */
-void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra)
+void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra, void *cfa)
 {
 	struct af_req rq = {fn, n, align, zero, old, ra, NULL, 0, -1};
 	uintptr_t frames[AF_MAX_FRAMES + 2];
@@ -843,14 +881,24 @@ void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra)
 			int want = m->max_depth + 2;
 			/* libunwind may allocate (its dynamic TLS): guarded */
 			t->guard++;
-			int got = af_unw_backtrace((void **)frames, want < AF_MAX_FRAMES ? want : AF_MAX_FRAMES);
-			t->guard--;
-			int i = 0;
-			while (i < got && frames[i] != (uintptr_t)ra)
-				i++;
-			if (i < got) {
-				rq.frames = frames + i;
-				rq.nframes = got - i;
+			/* by the frame rules: the rules look at max_depth frames
+			   from ra, and libunwind gave them max_depth + 1 */
+			int got = ruled_stack(t, (uintptr_t)ra, (uintptr_t)cfa, frames,
+					      want - 1 < AF_MAX_FRAMES ? want - 1 : AF_MAX_FRAMES);
+			if (got > 0) {
+				t->guard--;
+				rq.frames = frames;
+				rq.nframes = got;
+			} else {
+				got = af_unw_backtrace((void **)frames, want < AF_MAX_FRAMES ? want : AF_MAX_FRAMES);
+				t->guard--;
+				int i = 0;
+				while (i < got && frames[i] != (uintptr_t)ra)
+					i++;
+				if (i < got) {
+					rq.frames = frames + i;
+					rq.nframes = got - i;
+				}
 			}
 		}
 	}

@@ -80,7 +80,7 @@ static __attribute__((noinline)) void *malloc_other(size_t n, void *ra, void *cf
 		if (AF_LIKELY(p != NULL))
 			return counted(p, n, ra);
 	}
-	return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, ra);
+	return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, ra, cfa);
 }
 
 AF_EXPORT void *malloc(size_t n)
@@ -89,7 +89,7 @@ AF_EXPORT void *malloc(size_t n)
 		void *p = afje_malloc(af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
-		return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA);
+		return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA, CFA);
 	}
 	return malloc_other(n, RA, CFA);
 }
@@ -101,7 +101,7 @@ static __attribute__((noinline)) void *calloc_other(size_t n, void *ra, void *cf
 		if (AF_LIKELY(p != NULL))
 			return counted(p, n, ra);
 	}
-	return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, ra);
+	return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, ra, cfa);
 }
 
 AF_EXPORT void *calloc(size_t nmemb, size_t size)
@@ -115,7 +115,7 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 		void *p = afje_calloc(1, af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
-		return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA);
+		return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA, CFA);
 	}
 	return calloc_other(n, RA, CFA);
 }
@@ -158,7 +158,7 @@ static inline void *do_realloc(void *p, size_t n, int fn, void *ra, void *cfa)
 			if (AF_LIKELY(q != NULL))
 				return pl ? q : counted(q, n, ra);
 		}
-		return af_slow(fn, n, 0, 0, NULL, ra);
+		return af_slow(fn, n, 0, 0, NULL, ra, cfa);
 	}
 	if (n == 0) { /* glibc: realloc(p, 0) frees p and returns NULL */
 		free(p);
@@ -170,7 +170,7 @@ static inline void *do_realloc(void *p, size_t n, int fn, void *ra, void *cfa)
 		if (AF_LIKELY(q != NULL))
 			return pl ? q : counted(q, n, ra);
 	}
-	return af_slow(fn, n, 0, 0, p, ra);
+	return af_slow(fn, n, 0, 0, p, ra, cfa);
 }
 
 AF_EXPORT void *realloc(void *p, size_t n)
@@ -210,7 +210,7 @@ static inline void *do_memalign(size_t align, size_t n, int fn, void *ra, void *
 		if (AF_LIKELY(p != NULL))
 			return pl ? p : counted(p, n, ra);
 	}
-	return af_slow(fn, n, align, 0, NULL, ra);
+	return af_slow(fn, n, align, 0, NULL, ra, cfa);
 }
 
 AF_EXPORT int posix_memalign(void **out, size_t align, size_t n)

@@ -142,6 +142,8 @@ int af_unwind_check(uintptr_t pc, uintptr_t sp, int32_t cfa_off, int32_t ra_off)
 		if (rsp > sp)
 			return 0; /* past it: the stack grows down */
 		if (ip == pc && rsp == sp) {
+			if (cfa_off == 0) /* the rule says: the outermost frame */
+				return p_step(cursor) == 0;
 			uintptr_t cfa = sp + (uintptr_t)(intptr_t)cfa_off;
 			if (p_step(cursor) <= 0 || p_get_reg(cursor, AF_UNW_X86_64_RIP, &ip) < 0 ||
 			    p_get_reg(cursor, AF_UNW_X86_64_RSP, &rsp) < 0)

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,18 +63,23 @@ __attribute__((noinline)) static void capture(struct frames *f)
 }
 
 /* Each frame above capture's: the rule, when there is one, must give
-   the next frame's stack pointer and pc. Returns how many had a rule;
-   *in_libc counts those in libc. */
-static int compare(const struct frames *f, int *in_libc, int *bad)
+   the next frame's stack pointer and pc, and "outermost" (2) only the
+   last frame libunwind gives. Returns how many had a rule; *in_libc counts
+   those in libc; *last the last frame's answer. */
+static int compare_last(const struct frames *f, int *in_libc, int *bad, int *last)
 {
 	int known = 0;
 	*in_libc = 0;
-	for (int i = 1; i + 1 < f->n; i++) {
+	for (int i = 1; i < f->n; i++) {
 		int32_t k = 0, ro = 0;
 		int rc = rule_of(f->ip[i], &k, &ro);
 		if (rc == -1)
 			(*bad)++;
-		if (rc != 1)
+		if (i == f->n - 1)
+			*last = rc;
+		else if (rc == 2)
+			(*bad)++;
+		if (rc != 1 || i == f->n - 1)
 			continue;
 		known++;
 		*in_libc += in_module(f->ip[i], "libc.so");
@@ -90,6 +96,12 @@ static int compare(const struct frames *f, int *in_libc, int *bad)
 		}
 	}
 	return known;
+}
+
+static int compare(const struct frames *f, int *in_libc, int *bad)
+{
+	int last;
+	return compare_last(f, in_libc, bad, &last);
 }
 
 /* compared where captured: the rules read the live stack */
@@ -187,6 +199,31 @@ static void test_recursion(void)
 	CHECK(sp_known >= 5); /* sp_rec's five callers' frames */
 }
 
+/* The outermost frame, of the main thread (_start) and of a thread
+   (clone3 in libc), says so. */
+static int main_last = -9, thread_last = -9, outer_bad;
+static int on_thread;
+
+__attribute__((noinline)) static void *outermost(void *arg)
+{
+	struct frames f;
+	int libc;
+	capture(&f);
+	compare_last(&f, &libc, &outer_bad, arg ? &thread_last : &main_last);
+	return NULL;
+}
+
+static void test_outermost(void)
+{
+	outermost(NULL);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, outermost, &on_thread), 0);
+	pthread_join(th, NULL);
+	CHECK_EQ(main_last, 2);
+	CHECK_EQ(thread_last, 2);
+	CHECK_EQ(outer_bad, 0);
+}
+
 /* A copy of libc's segment with the tables, between inaccessible pages:
    damaged tables must give answers, never a read outside. */
 static void test_damaged_tables(void)
@@ -247,7 +284,7 @@ static void test_damaged_tables(void)
 			uintptr_t pc = hdr + (intptr_t)start + (seed >> 24) % 64 + shift;
 			int32_t k, ro;
 			int rc = af_cfi_sp_rule(chdr, (uintptr_t)buf, (uintptr_t)buf + len, pc, &k, &ro);
-			CHECK(rc >= -1 && rc <= 1);
+			CHECK(rc >= -1 && rc <= 2);
 			asked++;
 		}
 	}
@@ -261,6 +298,7 @@ int main(void)
 	    T(test_libc_frames),
 	    T(test_own_frames),
 	    T(test_recursion),
+	    T(test_outermost),
 	    T(test_damaged_tables),
 	};
 	return h_run(tests, sizeof tests / sizeof *tests);
