@@ -206,6 +206,8 @@ struct af_req {
 	int nframes;
 	int decided;       /* >= 0: af_slow decided to inject by this rule;
 			      AF_DECIDED_NO: not to inject; -1: undecided */
+	uintptr_t cfa;     /* the entry point's CFA (0: unknown): where a walk
+			      by frame rules starts */
 };
 #define AF_DECIDED_NO (-3)
 

@@ -161,6 +161,52 @@ static inline __attribute__((always_inline)) struct af_addr *shallow_callsite(st
 	return got < AF_CS_SHALLOW ? frame_addr(t, ra) : NULL;
 }
 
+/* A frame rule of a (learned on its first walk, af_cfi.h), checked once
+   against libunwind from the live stack before it is trusted. */
+static uint64_t frame_rule(struct af_addr *a, uintptr_t pc, uintptr_t sp)
+{
+	uint64_t r = atomic_load_explicit(&a->cfi, memory_order_relaxed);
+	if (r != 0)
+		return r;
+	int32_t k, ro;
+	const struct af_mod *m = a->mod;
+	r = AF_CFI_NONE;
+	int rc = m->eh_hdr ? af_cfi_sp_rule(m->eh_hdr, m->eh_lo, m->eh_hi, pc - 1, &k, &ro) : 0;
+	if (rc == 1 && af_unwind_check(pc, sp, k, ro))
+		r = af_cfi_pack(k, ro);
+	else if (rc == 2 && af_unwind_check(pc, sp, 0, 0))
+		r = AF_CFI_END;
+	atomic_store_explicit(&a->cfi, r, memory_order_relaxed);
+	return r;
+}
+
+/* The call site of a request from the runtime, by the runtime's frame
+   rules from ra and its frame's stack pointer (the entry point's CFA): the
+   first frame outside the runtime and the shim, a load per frame. NULL:
+   a frame without a usable rule, or deeper than AF_CS_SHALLOW frames
+   (libunwind's turn). */
+static inline __attribute__((always_inline)) struct af_addr *ruled_callsite(struct af_thread *t,
+									   uintptr_t ra, uintptr_t sp)
+{
+	unsigned gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
+	uintptr_t pc = ra;
+	for (int i = 0; i < AF_CS_SHALLOW; i++) {
+		struct af_qframe *q = frame_entry(t, pc, gen);
+		if (i > 0 && !q->through)
+			return q->a;
+		uint64_t r = q->rule;
+		if (AF_UNLIKELY(r == 0))
+			r = q->rule = frame_rule(q->a, pc, sp);
+		if (r == AF_CFI_NONE)
+			return NULL;
+		if (r == AF_CFI_END) /* the whole stack is the runtime's */
+			return frame_addr(t, ra);
+		sp += (uintptr_t)(intptr_t)(int32_t)(r >> 32);
+		pc = *(const uintptr_t *)(sp + (uintptr_t)(intptr_t)(int32_t)r);
+	}
+	return NULL;
+}
+
 /* The call site: the return address itself when it lies in the program,
    else the first frame outside the C runtime (strdup -> its caller). */
 static struct af_addr *ctx_callsite(struct ctx *c)
@@ -171,7 +217,8 @@ static struct af_addr *ctx_callsite(struct ctx *c)
 	if (a->mod->runtime || a->mod->shim) {
 		struct af_addr *up;
 		if (!c->have_stack && !c->rq->frames &&
-		    (up = shallow_callsite(&af_t, (uintptr_t)c->rq->ra)))
+		    ((c->rq->cfa && (up = ruled_callsite(&af_t, (uintptr_t)c->rq->ra, c->rq->cfa))) ||
+		     (up = shallow_callsite(&af_t, (uintptr_t)c->rq->ra))))
 			return c->csaddr = up;
 		ctx_stack(c);
 		if (c->cs > 0)
@@ -682,7 +729,7 @@ int af_quick_size_interval(struct af_thread *t, size_t size)
    (it may fork there). */
 static struct af_site *quick_site(struct af_addr *a, int fn, size_t n, uintptr_t ra)
 {
-	struct af_req rq = {fn, n, 0, 0, NULL, (void *)ra, NULL, 0, -1};
+	struct af_req rq = {fn, n, 0, 0, NULL, (void *)ra, NULL, 0, -1, 0};
 	struct af_site *site = af_site_get(a, &rq);
 	return (af_g.mode & AF_M_FORK) && !af_site_forked(site) ? NULL : site;
 }
@@ -710,52 +757,6 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	}
 	t->guard--;
 	return q->verdict;
-}
-
-/* A frame rule of a (learned on its first walk, af_cfi.h), checked once
-   against libunwind from the live stack before it is trusted. */
-static uint64_t frame_rule(struct af_addr *a, uintptr_t pc, uintptr_t sp)
-{
-	uint64_t r = atomic_load_explicit(&a->cfi, memory_order_relaxed);
-	if (r != 0)
-		return r;
-	int32_t k, ro;
-	const struct af_mod *m = a->mod;
-	r = AF_CFI_NONE;
-	int rc = m->eh_hdr ? af_cfi_sp_rule(m->eh_hdr, m->eh_lo, m->eh_hi, pc - 1, &k, &ro) : 0;
-	if (rc == 1 && af_unwind_check(pc, sp, k, ro))
-		r = af_cfi_pack(k, ro);
-	else if (rc == 2 && af_unwind_check(pc, sp, 0, 0))
-		r = AF_CFI_END;
-	atomic_store_explicit(&a->cfi, r, memory_order_relaxed);
-	return r;
-}
-
-/* The call site of a request from the runtime, by the runtime's frame
-   rules from ra and its frame's stack pointer (the entry point's CFA): the
-   first frame outside the runtime and the shim, a load per frame. NULL:
-   a frame without a usable rule, or deeper than AF_CS_SHALLOW frames
-   (libunwind's turn). */
-static inline __attribute__((always_inline)) struct af_addr *ruled_callsite(struct af_thread *t,
-									   uintptr_t ra, uintptr_t sp)
-{
-	unsigned gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
-	uintptr_t pc = ra;
-	for (int i = 0; i < AF_CS_SHALLOW; i++) {
-		struct af_qframe *q = frame_entry(t, pc, gen);
-		if (i > 0 && !q->through)
-			return q->a;
-		uint64_t r = q->rule;
-		if (AF_UNLIKELY(r == 0))
-			r = q->rule = frame_rule(q->a, pc, sp);
-		if (r == AF_CFI_NONE)
-			return NULL;
-		if (r == AF_CFI_END) /* the whole stack is the runtime's */
-			return frame_addr(t, ra);
-		sp += (uintptr_t)(intptr_t)(int32_t)(r >> 32);
-		pc = *(const uintptr_t *)(sp + (uintptr_t)(intptr_t)(int32_t)r);
-	}
-	return NULL;
 }
 
 /* The stack from ra (at stack pointer sp, the entry point's CFA) by the
@@ -866,7 +867,7 @@ static void *medium(struct af_req *rq)
    the rules look (plus this frame). */
 void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra, void *cfa)
 {
-	struct af_req rq = {fn, n, align, zero, old, ra, NULL, 0, -1};
+	struct af_req rq = {fn, n, align, zero, old, ra, NULL, 0, -1, (uintptr_t)cfa};
 	uintptr_t frames[AF_MAX_FRAMES + 2];
 	const struct af_match *m = &af_g.match;
 	struct af_thread *t = &af_t;
