@@ -201,6 +201,22 @@ struct row {
 	int64_t ra_off;
 };
 
+/* A DWARF expression's block, skipped */
+static void skip_block(struct rd *r)
+{
+	uint64_t n = rd_uleb(r);
+	if (has(r, n))
+		r->p += n;
+}
+
+/* Register reg's rule becomes kind (struct row's ra_kind) at off; only
+   the return address's is kept. */
+static void set_rule(struct row *st, const struct cie *c, uint64_t reg, int kind, int64_t off)
+{
+	if (reg == c->ra_reg)
+		st->ra_kind = kind, st->ra_off = off;
+}
+
 /* Runs instructions [p, end) from location *loc, up to the row of pc.
    init: the row after the CIE's instructions (DW_CFA_restore). 0 or -1. */
 static int run(const struct cie *c, const uint8_t *p, const uint8_t *end, uintptr_t *loc,
@@ -214,19 +230,15 @@ static int run(const struct cie *c, const uint8_t *p, const uint8_t *end, uintpt
 		uint64_t reg = op & 0x3f, adv = 0;
 		int advance = 0;
 		switch (op & 0xc0) {
-		case 0x40:
+		case 0x40: /* advance_loc */
 			adv = reg;
 			advance = 1;
 			break;
-		case 0x80: {
-			int64_t off = scaled(rd_uleb(&r), c->data_align);
-			if (reg == c->ra_reg)
-				st->ra_kind = 1, st->ra_off = off;
+		case 0x80: /* offset */
+			set_rule(st, c, reg, 1, scaled(rd_uleb(&r), c->data_align));
 			break;
-		}
-		case 0xc0:
-			if (reg == c->ra_reg)
-				st->ra_kind = init->ra_kind, st->ra_off = init->ra_off;
+		case 0xc0: /* restore */
+			set_rule(st, c, reg, init->ra_kind, init->ra_off);
 			break;
 		default:
 			switch (op) {
@@ -243,30 +255,25 @@ static int run(const struct cie *c, const uint8_t *p, const uint8_t *end, uintpt
 			case 0x02: adv = rd_u(&r, 1), advance = 1; break;
 			case 0x03: adv = rd_u(&r, 2), advance = 1; break;
 			case 0x04: adv = rd_u(&r, 4), advance = 1; break;
-			case 0x05: { /* offset_extended */
+			case 0x05: /* offset_extended */
 				reg = rd_uleb(&r);
-				int64_t off = scaled(rd_uleb(&r), c->data_align);
-				if (reg == c->ra_reg)
-					st->ra_kind = 1, st->ra_off = off;
+				set_rule(st, c, reg, 1, scaled(rd_uleb(&r), c->data_align));
 				break;
-			}
 			case 0x06: /* restore_extended */
-				if (rd_uleb(&r) == c->ra_reg)
-					st->ra_kind = init->ra_kind, st->ra_off = init->ra_off;
+				set_rule(st, c, rd_uleb(&r), init->ra_kind, init->ra_off);
 				break;
 			case 0x07: /* undefined: for the return address, the outermost frame */
-				if (rd_uleb(&r) == c->ra_reg)
-					st->ra_kind = 2;
+				set_rule(st, c, rd_uleb(&r), 2, 0);
 				break;
 			case 0x08: /* same_value */
-				if (rd_uleb(&r) == c->ra_reg)
-					st->ra_kind = 0;
+				set_rule(st, c, rd_uleb(&r), 0, 0);
 				break;
-			case 0x09: /* register */
+			case 0x09:   /* register */
+			case 0x14:   /* val_offset */
+			case 0x15: /* val_offset_sf: the operand's sign does not matter */
 				reg = rd_uleb(&r);
 				rd_uleb(&r);
-				if (reg == c->ra_reg)
-					st->ra_kind = 0;
+				set_rule(st, c, reg, 0, 0);
 				break;
 			case 0x0a: /* remember_state */
 				if (depth == MAX_STATES)
@@ -290,30 +297,20 @@ static int run(const struct cie *c, const uint8_t *p, const uint8_t *end, uintpt
 			case 0x0e: /* def_cfa_offset */
 				st->cfa_off = (int64_t)rd_uleb(&r);
 				break;
-			case 0x0f: { /* def_cfa_expression */
-				uint64_t n = rd_uleb(&r);
-				if (has(&r, n))
-					r.p += n;
+			case 0x0f: /* def_cfa_expression */
+				skip_block(&r);
 				st->cfa_expr = 1;
 				break;
-			}
-			case 0x10:   /* expression */
-			case 0x16: { /* val_expression */
+			case 0x10: /* expression */
+			case 0x16: /* val_expression */
 				reg = rd_uleb(&r);
-				uint64_t n = rd_uleb(&r);
-				if (has(&r, n))
-					r.p += n;
-				if (reg == c->ra_reg)
-					st->ra_kind = 0;
+				skip_block(&r);
+				set_rule(st, c, reg, 0, 0);
 				break;
-			}
-			case 0x11: { /* offset_extended_sf */
+			case 0x11: /* offset_extended_sf */
 				reg = rd_uleb(&r);
-				int64_t off = scaled((uint64_t)rd_sleb(&r), c->data_align);
-				if (reg == c->ra_reg)
-					st->ra_kind = 1, st->ra_off = off;
+				set_rule(st, c, reg, 1, scaled((uint64_t)rd_sleb(&r), c->data_align));
 				break;
-			}
 			case 0x12: /* def_cfa_sf */
 				st->cfa_reg = rd_uleb(&r);
 				st->cfa_off = scaled((uint64_t)rd_sleb(&r), c->data_align);
@@ -322,28 +319,13 @@ static int run(const struct cie *c, const uint8_t *p, const uint8_t *end, uintpt
 			case 0x13: /* def_cfa_offset_sf */
 				st->cfa_off = scaled((uint64_t)rd_sleb(&r), c->data_align);
 				break;
-			case 0x14: /* val_offset */
-				reg = rd_uleb(&r);
-				rd_uleb(&r);
-				if (reg == c->ra_reg)
-					st->ra_kind = 0;
-				break;
-			case 0x15: /* val_offset_sf */
-				reg = rd_uleb(&r);
-				rd_sleb(&r);
-				if (reg == c->ra_reg)
-					st->ra_kind = 0;
-				break;
 			case 0x2e: /* GNU_args_size */
 				rd_uleb(&r);
 				break;
-			case 0x2f: { /* GNU_negative_offset_extended */
+			case 0x2f: /* GNU_negative_offset_extended */
 				reg = rd_uleb(&r);
-				int64_t off = (int64_t)(0 - (uint64_t)scaled(rd_uleb(&r), c->data_align));
-				if (reg == c->ra_reg)
-					st->ra_kind = 1, st->ra_off = off;
+				set_rule(st, c, reg, 1, (int64_t)(0 - (uint64_t)scaled(rd_uleb(&r), c->data_align)));
 				break;
-			}
 			default:
 				return -1;
 			}

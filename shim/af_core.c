@@ -86,6 +86,13 @@ struct ctx {
 	char name[17];
 };
 
+/* Frames whose allocations belong to their caller: the C runtime's and the
+   shim's (af_addr.c's runtime globs). */
+static inline int passes_up(const struct af_addr *a)
+{
+	return a->mod->runtime || a->mod->shim;
+}
+
 /* A thread's cache of frame addresses seen lately: entry q filled for pc
    (a thread-local stand-in when the address table is full: its scratch
    entry is the next lookup's too). */
@@ -99,7 +106,7 @@ static __attribute__((noinline)) struct af_qframe *frame_fill(struct af_qframe *
 	q->pc = pc;
 	q->a = a;
 	q->gen = gen;
-	q->through = a->mod->runtime || a->mod->shim;
+	q->through = passes_up(a);
 	q->rule = atomic_load_explicit(&a->cfi, memory_order_relaxed);
 	return q;
 }
@@ -133,8 +140,7 @@ static void ctx_stack(struct ctx *c)
 	/* the call site: the first frame outside the runtime and the shim */
 	c->cs = 0;
 	for (int i = 0; i < c->nframes; i++) {
-		struct af_addr *a = frame_addr(&af_t, c->frames[i]);
-		if (!a->mod->runtime && !a->mod->shim) {
+		if (!passes_up(frame_addr(&af_t, c->frames[i]))) {
 			c->cs = i;
 			break;
 		}
@@ -155,7 +161,7 @@ static inline __attribute__((always_inline)) struct af_addr *shallow_callsite(st
 	int got = af_stack((void *)ra, f, AF_CS_SHALLOW);
 	for (int i = 1; i < got; i++) {
 		struct af_addr *a = frame_addr(t, f[i]);
-		if (!a->mod->runtime && !a->mod->shim)
+		if (!passes_up(a))
 			return a;
 	}
 	return got < AF_CS_SHALLOW ? frame_addr(t, ra) : NULL;
@@ -180,31 +186,45 @@ static uint64_t frame_rule(struct af_addr *a, uintptr_t pc, uintptr_t sp)
 	return r;
 }
 
-/* The call site of a request from the runtime, by the runtime's frame
-   rules from ra and its frame's stack pointer (the entry point's CFA): the
-   first frame outside the runtime and the shim, a load per frame. NULL:
-   a frame without a usable rule, or deeper than AF_CS_SHALLOW frames
-   (libunwind's turn). */
-static inline __attribute__((always_inline)) struct af_addr *ruled_callsite(struct af_thread *t,
-									   uintptr_t ra, uintptr_t sp)
+/* One step of a walk by frame rules: from the frame of pc at stack
+   pointer *sp (entry q), to its caller's (*pc, *sp). Returns the rule:
+   AF_CFI_NONE (no usable rule: libunwind's turn), AF_CFI_END (q is the
+   outermost frame) or a step that was taken. The caller holds the guard
+   (frame_rule may call libunwind). */
+static inline __attribute__((always_inline)) uint64_t rule_step(struct af_qframe *q, uintptr_t *pc,
+								 uintptr_t *sp)
+{
+	uint64_t r = q->rule;
+	if (AF_UNLIKELY(r == 0))
+		r = q->rule = frame_rule(q->a, *pc, *sp);
+	if (r != AF_CFI_NONE && r != AF_CFI_END) {
+		*sp += (uintptr_t)(intptr_t)(int32_t)(r >> 32);
+		*pc = *(const uintptr_t *)(*sp + (uintptr_t)(intptr_t)(int32_t)r);
+	}
+	return r;
+}
+
+/* The call site of a request whose return address ra lies in the runtime
+   or the shim: the first frame outside both, or ra when the whole stack is
+   theirs. By the frame rules from sp, the entry point's CFA (0: unknown),
+   a load a frame; else by libunwind's few frames (shallow_callsite).
+   NULL: deeper than AF_CS_SHALLOW frames. The caller holds the guard. */
+static inline __attribute__((always_inline)) struct af_addr *callsite_up(struct af_thread *t,
+									uintptr_t ra, uintptr_t sp)
 {
 	unsigned gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
 	uintptr_t pc = ra;
-	for (int i = 0; i < AF_CS_SHALLOW; i++) {
+	for (int i = 0; sp && i < AF_CS_SHALLOW; i++) {
 		struct af_qframe *q = frame_entry(t, pc, gen);
 		if (i > 0 && !q->through)
 			return q->a;
-		uint64_t r = q->rule;
-		if (AF_UNLIKELY(r == 0))
-			r = q->rule = frame_rule(q->a, pc, sp);
-		if (r == AF_CFI_NONE)
-			return NULL;
-		if (r == AF_CFI_END) /* the whole stack is the runtime's */
+		uint64_t r = rule_step(q, &pc, &sp);
+		if (r == AF_CFI_END)
 			return frame_addr(t, ra);
-		sp += (uintptr_t)(intptr_t)(int32_t)(r >> 32);
-		pc = *(const uintptr_t *)(sp + (uintptr_t)(intptr_t)(int32_t)r);
+		if (r == AF_CFI_NONE)
+			break;
 	}
-	return NULL;
+	return shallow_callsite(t, ra);
 }
 
 /* The call site: the return address itself when it lies in the program,
@@ -214,11 +234,10 @@ static struct af_addr *ctx_callsite(struct ctx *c)
 	if (c->csaddr)
 		return c->csaddr;
 	struct af_addr *a = af_addr_get((uintptr_t)c->rq->ra);
-	if (a->mod->runtime || a->mod->shim) {
+	if (passes_up(a)) {
 		struct af_addr *up;
 		if (!c->have_stack && !c->rq->frames &&
-		    ((c->rq->cfa && (up = ruled_callsite(&af_t, (uintptr_t)c->rq->ra, c->rq->cfa))) ||
-		     (up = shallow_callsite(&af_t, (uintptr_t)c->rq->ra))))
+		    (up = callsite_up(&af_t, (uintptr_t)c->rq->ra, c->rq->cfa)))
 			return c->csaddr = up;
 		ctx_stack(c);
 		if (c->cs > 0)
@@ -546,7 +565,7 @@ void *af_alloc_slow(struct af_req *rq)
 		   C runtime (setlocale, say) a lock may be held whose owner is
 		   a thread id, which the child does not have */
 		struct af_addr *direct = af_addr_get((uintptr_t)rq->ra);
-		if (af_site_fork_once(site) && !direct->mod->runtime && !direct->mod->shim &&
+		if (af_site_fork_once(site) && !passes_up(direct) &&
 		    af_fork_wanted(site)) {
 			/* what the child's log will look up, looked up once here */
 			ctx_stack(&c);
@@ -739,7 +758,7 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	struct af_thread *t = &af_t;
 	t->guard++; /* af_addr_get and af_site_get may allocate (symbol tables) */
 	struct af_addr *a = af_addr_get(ra);
-	int outside = a->mod->runtime || a->mod->shim; /* the call site is further up */
+	int outside = passes_up(a); /* the call site is further up */
 	q->key = key;
 	q->mod = a->mod;
 	q->rule = 0;
@@ -772,16 +791,11 @@ static int ruled_stack(struct af_thread *t, uintptr_t ra, uintptr_t sp, uintptr_
 		out[n++] = pc;
 		if (n == max)
 			return n;
-		struct af_qframe *q = frame_entry(t, pc, gen);
-		uint64_t r = q->rule;
-		if (AF_UNLIKELY(r == 0))
-			r = q->rule = frame_rule(q->a, pc, sp);
+		uint64_t r = rule_step(frame_entry(t, pc, gen), &pc, &sp);
 		if (r == AF_CFI_END)
 			return n;
 		if (r == AF_CFI_NONE)
 			return -1;
-		sp += (uintptr_t)(intptr_t)(int32_t)(r >> 32);
-		pc = *(const uintptr_t *)(sp + (uintptr_t)(intptr_t)(int32_t)r);
 	}
 }
 
@@ -800,9 +814,7 @@ int af_quick_stack(int fn, size_t n, uintptr_t ra, uintptr_t cfa)
 	if (t->guard)
 		return 0;
 	t->guard++;
-	struct af_addr *a = ruled_callsite(t, ra, cfa);
-	if (!a)
-		a = shallow_callsite(t, ra);
+	struct af_addr *a = callsite_up(t, ra, cfa);
 	int rule, ok = a && quick_decide(fn, t->iv_k, a->site ? a : NULL, &rule) == AF_Q_PLAIN;
 	if (ok && af_g.counting)
 		ok = (t->qsite[(ra >> 2) & 31].site = quick_site(a, fn, n, ra)) != NULL;
