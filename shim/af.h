@@ -19,6 +19,8 @@
 #define AF_TLS __thread __attribute__((tls_model("initial-exec")))
 #define AF_MAX_FRAMES 128
 #define AF_QFRAMES 256 /* a thread's cache of frame addresses (af_core.c) */
+#define AF_QSITES 64   /* the quick path's verdicts a thread keeps (af_entry.c) */
+#define AF_QCHAIN 6    /* frames an AF_Q_STACK memo holds (af_core.c) */
 
 /* ---- per-thread state ------------------------------------------------- */
 
@@ -68,7 +70,17 @@ struct af_thread {
 					 for AF_Q_STACK the last call's */
 		int verdict;        /* AF_Q_* */
 		int rule;           /* AF_Q_DRAW: the rule that draws */
-	} qsite[32];
+	} qsite[AF_QSITES];
+	/* AF_Q_STACK verdicts' memo (af_quick_stack), by qsite entry: the
+	   return addresses the last plain walk from ra loaded, each at its
+	   offset from the entry point's CFA, the last the call site; n = 0:
+	   none. The same values at the same places: the same call site. */
+	struct af_qchain {
+		unsigned gen;       /* af_g.mod_gen when made */
+		int n;
+		int32_t off[AF_QCHAIN];
+		uintptr_t pc[AF_QCHAIN];
+	} qchain[AF_QSITES];
 	int pending;       /* rule + 1 whose draw fired in quick() */
 	/* probability draws: this thread's own stream of each rule */
 	struct af_stream *draws; /* this thread's stream of each rule, on first use */
@@ -214,6 +226,12 @@ struct af_req {
 void *af_alloc_slow(struct af_req *rq);
 /* The same with the request as arguments: keeps the callers frameless. */
 void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra, void *cfa);
+
+/* the verdict entry of return address ra */
+static inline struct af_qsite *af_qslot(struct af_thread *t, uintptr_t ra)
+{
+	return &t->qsite[(ra >> 2) & (AF_QSITES - 1)];
+}
 
 /* The quick path (af_g.quick: see there). A return address
    holds 47 bits; the entry point and the size interval (fewer than 2^12:

@@ -208,22 +208,41 @@ static inline __attribute__((always_inline)) uint64_t rule_step(struct af_qframe
    or the shim: the first frame outside both, or ra when the whole stack is
    theirs. By the frame rules from sp, the entry point's CFA (0: unknown),
    a load a frame; else by libunwind's few frames (shallow_callsite).
-   NULL: deeper than AF_CS_SHALLOW frames. The caller holds the guard. */
+   NULL: deeper than AF_CS_SHALLOW frames. With ch, the return addresses
+   the rules loaded and where, when they found the call site in at most
+   AF_QCHAIN frames (else ch->n = 0). The caller holds the guard. */
 static inline __attribute__((always_inline)) struct af_addr *callsite_up(struct af_thread *t,
-									uintptr_t ra, uintptr_t sp)
+									uintptr_t ra, uintptr_t sp,
+									struct af_qchain *ch)
 {
 	unsigned gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
-	uintptr_t pc = ra;
+	uintptr_t pc = ra, cfa = sp;
+	if (ch)
+		ch->n = 0;
 	for (int i = 0; sp && i < AF_CS_SHALLOW; i++) {
 		struct af_qframe *q = frame_entry(t, pc, gen);
-		if (i > 0 && !q->through)
+		if (i > 0 && !q->through) {
+			if (ch && i <= AF_QCHAIN) {
+				ch->n = i;
+				ch->gen = gen;
+			}
 			return q->a;
+		}
 		uint64_t r = rule_step(q, &pc, &sp);
 		if (r == AF_CFI_END)
 			return frame_addr(t, ra);
 		if (r == AF_CFI_NONE)
 			break;
+		if (ch && i < AF_QCHAIN) {
+			intptr_t off = (intptr_t)(sp - cfa) + (int32_t)r;
+			if (off < 0 || off > INT32_MAX)
+				ch = NULL; /* not a stack a memo can hold */
+			else
+				ch->off[i] = (int32_t)off, ch->pc[i] = pc;
+		}
 	}
+	if (ch)
+		ch->n = 0;
 	return shallow_callsite(t, ra);
 }
 
@@ -237,7 +256,7 @@ static struct af_addr *ctx_callsite(struct ctx *c)
 	if (passes_up(a)) {
 		struct af_addr *up;
 		if (!c->have_stack && !c->rq->frames &&
-		    (up = callsite_up(&af_t, (uintptr_t)c->rq->ra, c->rq->cfa)))
+		    (up = callsite_up(&af_t, (uintptr_t)c->rq->ra, c->rq->cfa, NULL)))
 			return c->csaddr = up;
 		ctx_stack(c);
 		if (c->cs > 0)
@@ -763,6 +782,7 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	q->mod = a->mod;
 	q->rule = 0;
 	q->site = NULL;
+	t->qchain[q - t->qsite].n = 0;
 	q->verdict = quick_decide(fn, k, outside || !a->site ? NULL : a, &q->rule);
 	if (q->verdict == AF_Q_STACK && !outside)
 		q->verdict = AF_Q_SLOW; /* no masks for this address */
@@ -808,18 +828,46 @@ static int ruled_stack(struct af_thread *t, uintptr_t ra, uintptr_t sp, uintptr_
    Out of line, with the entry and the size interval found again from ra
    and the thread (quick() has just set them): the plain verdict's
    registers. */
+static __attribute__((noinline)) int quick_walk(struct af_thread *t, struct af_qsite *q,
+						struct af_qchain *ch, int fn, size_t n, uintptr_t ra,
+						uintptr_t cfa)
+{
+	t->guard++;
+	struct af_addr *a = callsite_up(t, ra, cfa, ch);
+	int rule, ok = a && quick_decide(fn, t->iv_k, a->site ? a : NULL, &rule) == AF_Q_PLAIN;
+	if (ok && af_g.counting)
+		ok = (q->site = quick_site(a, fn, n, ra)) != NULL;
+	if (!ok)
+		ch->n = 0; /* the memo holds plain verdicts only */
+	t->guard--;
+	return ok;
+}
+
+/* A call from ra whose stack holds the return addresses of the last plain
+   walk from ra (same entry point and size interval: the qsite entry's key)
+   at the same places is plain at the same call site: each frame's rule is
+   fixed by its address, so the same addresses lead the walk to the same
+   slots, and the call site's masks to the same verdict. The loads'
+   addresses do not depend on loaded values, unlike the walk's. */
 int af_quick_stack(int fn, size_t n, uintptr_t ra, uintptr_t cfa)
 {
 	struct af_thread *t = &af_t;
 	if (t->guard)
 		return 0;
-	t->guard++;
-	struct af_addr *a = callsite_up(t, ra, cfa);
-	int rule, ok = a && quick_decide(fn, t->iv_k, a->site ? a : NULL, &rule) == AF_Q_PLAIN;
-	if (ok && af_g.counting)
-		ok = (t->qsite[(ra >> 2) & 31].site = quick_site(a, fn, n, ra)) != NULL;
-	t->guard--;
-	return ok;
+	struct af_qsite *q = af_qslot(t, ra);
+	struct af_qchain *ch = &t->qchain[q - t->qsite];
+	int m = ch->n;
+	if (AF_LIKELY(m > 0) && AF_LIKELY(cfa != 0) &&
+	    AF_LIKELY(ch->gen == atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed))) {
+		int i = 0;
+		/* in order: a slot is read only when the frames below it are the
+		   memo's, so it lies in a live frame */
+		while (i < m && *(const uintptr_t *)(cfa + (uintptr_t)ch->off[i]) == ch->pc[i])
+			i++;
+		if (AF_LIKELY(i == m))
+			return 1;
+	}
+	return quick_walk(t, q, ch, fn, n, ra, cfa);
 }
 
 /* A AF_Q_DRAW verdict: 1 when the draw does not fire (plain), 0 when it

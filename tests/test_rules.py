@@ -66,6 +66,26 @@ for case in cases:
     got = failed(*rules, steps=steps)
     eq(got, expect, what + ": " + "; ".join(rules))
 
+# strdup and strndup in a loop from four callers and at two sizes: the
+# quick path's memo of a caller found plain (af_quick_stack) must not answer
+# for another caller, size interval or function in libc
+def dups(*rules):
+    r = tool("run", *sum((["--rule", x] for x in rules), []), "--", prog("sites"),
+             prog("libplugin.so"), "dups")
+    return r.stdout.decode().strip()
+
+# (a rule on a caller that never calls makes every size a candidate, so
+# that the memos are made at each size)
+for rules, want in [(["fail caller=via_strdup2"], "dups 0 1000 0 0"),
+                    (["fail caller=via_strdup2 interval=3"], "dups 0 333 0 0"),
+                    (["fail caller=via_strdup size=100..200", "fail caller=no_such_function"],
+                     "dups 0 0 1 0"),
+                    (["fail caller=via_ptr size=100..200", "fail caller=no_such_function"],
+                     "dups 0 0 0 1"),
+                    (["fail caller=via_ptr size=small"], "dups 1000 0 0 1"),
+                    (["fail module=no_such_module"], "dups 0 0 0 0")]:
+    eq(dups(*rules), want, f"strdup's callers in a loop: {'; '.join(rules)}")
+
 # site= names exactly the site the log reports
 with tempfile.TemporaryDirectory() as d:
     log = os.path.join(d, "log")
@@ -116,9 +136,13 @@ check(a != trig("fail caller=one probability=30%", 40, ALLOCFAIL_SEED="12"), "tr
 # a library unloaded and another loaded at the same address: the rules see
 # the new one, not what was cached of the old
 twin_a, twin_b = (os.path.join(BUILD, "tests", f"libtwin{t}.so") for t in "ab")
-for rule, want in [("fail caller=twin_b", ["1 ok", "2 NULL"]),
-                   ("fail module=libtwinb.so", ["1 ok", "2 NULL"]),
-                   ("fail caller=twin_a", ["1 NULL", "2 ok"])]:
+# (with strdup's call site through libc, which the quick path keeps from
+# one call to the next)
+for rule, want in [("fail caller=twin_b", ["1 ok dups 0", "2 NULL dups 0"]),
+                   ("fail module=libtwinb.so", ["1 ok dups 0", "2 NULL dups 100"]),
+                   ("fail caller=twin_a", ["1 NULL dups 0", "2 ok dups 0"]),
+                   ("fail caller=twin_dup_b", ["1 ok dups 0", "2 ok dups 100"]),
+                   ("fail caller=twin_dup_a", ["1 ok dups 100", "2 ok dups 0"])]:
     r = run([prog("dltwin"), twin_a, twin_b], preload=True, ALLOCFAIL_RULE=rule,
             ALLOCFAIL_LOG="/dev/null")
     eq(r.stdout.decode().splitlines(), want, f"dlclose, dlopen at the same address: {rule}")

@@ -1,6 +1,7 @@
 /* dltwin.c - loads each library named on the command line, calls its
-   entry(100), unloads it, and prints whether the allocation succeeded and
-   whether the library was mapped where the first one was. */
+   entry(100) and entry_dup(), unloads it, and prints whether the allocation
+   succeeded, how many of entry_dup's failed, and whether the library was
+   mapped where the first one was. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
@@ -21,7 +22,9 @@ int main(int argc, char **argv)
 		if (!first)
 			first = di.dli_fbase;
 		void *p = entry(100);
-		printf("%d %s%s\n", i, p ? "ok" : "NULL", di.dli_fbase == first ? "" : " (elsewhere)");
+		int (*entry_dup)(void) = (int (*)(void))dlsym(h, "entry_dup");
+		printf("%d %s dups %d%s\n", i, p ? "ok" : "NULL", entry_dup ? entry_dup() : -1,
+		       di.dli_fbase == first ? "" : " (elsewhere)");
 		free(p);
 		dlclose(h);
 	}

@@ -1,6 +1,9 @@
 /* sites.c - allocation call sites with known shapes, for the matcher
    tests. Usage: sites PLUGIN [STEP...]; runs the named steps (all when
-   none is named) and prints "STEP ok" or "STEP NULL" for each. */
+   none is named) and prints "STEP ok" or "STEP NULL" for each. The step
+   "dups" runs only when named: strdup in a loop from two callers and at two
+   sizes (the quick path's memo of strdup's caller, af_quick_stack), and
+   prints how many of each failed. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -24,6 +27,68 @@ static NOINLINE char *alloc_static(size_t n)
 NOINLINE char *via_strdup(const char *s)
 {
 	return strdup(s);
+}
+
+NOINLINE char *via_strdup2(const char *s)
+{
+	return strdup(s);
+}
+
+/* strdup or strndup, by the same call instruction: through a pointer to a
+   function of two arguments (strdup ignores the second, as the x86-64 ABI
+   allows), so that one return address in the program is the caller of two
+   return addresses in libc */
+typedef char *(*dupfn)(const char *, size_t);
+
+NOINLINE char *via_ptr(dupfn f, const char *s, size_t n)
+{
+	char *p = f(s, n);
+	__asm__ volatile("" ::: "memory");
+	return p;
+}
+
+NOINLINE char *via_ptr2(dupfn f, const char *s, size_t n)
+{
+	char *p = f(s, n);
+	__asm__ volatile("" ::: "memory");
+	return p;
+}
+
+/* A thread takes the slow path for a while after each injection (to count
+   what follows it), so each count's failing calls come last: 999 rounds of
+   calls that no rule of the tests fails, which leave the quick path's memos
+   behind, then the round that may fail. */
+static void dups(void)
+{
+	static const char longer[] = "a string of more than a hundred characters, which "
+				     "puts strdup's request in a size interval of its own "
+				     "here";
+	dupfn dup_as2 = (dupfn)dlsym(RTLD_DEFAULT, "strdup");
+	int a = 0, b = 0, l = 0, x = 0;
+	for (int i = 0; i < 1000; i++) {
+		char *p;
+		a += !(p = via_strdup("hello"));
+		free(p);
+		b += !(p = via_strdup2("hello"));
+		free(p);
+		/* via_ptr's memo, found plain through strdup at a small size, is
+		   not strndup's at a larger one, although another caller made
+		   strndup's memo for that size */
+		a += !(p = via_ptr(dup_as2, "hello", 0));
+		free(p);
+		free(via_ptr2(strndup, longer, 200));
+		if (i < 999)
+			continue;
+		/* the memo from via_strdup at a small size is not its memo at a
+		   larger one */
+		a += !(p = via_strdup("hello"));
+		free(p);
+		l += !(p = via_strdup(longer));
+		free(p);
+		x += !(p = via_ptr(strndup, longer, 200));
+		free(p);
+	}
+	printf("dups %d %d %d %d\n", a, b, l, x);
 }
 
 NOINLINE char *level3(size_t n)
@@ -98,6 +163,8 @@ int main(int argc, char **argv)
 		pthread_join(t, NULL);
 		report("thread", thread_result);
 	}
+	if (argc > 2 && want(argc, argv, "dups"))
+		dups();
 	if (want(argc, argv, "plugin")) {
 		void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
 		if (!h) {
