@@ -76,14 +76,15 @@ def dups(*rules):
 
 # (a rule on a caller that never calls makes every size a candidate, so
 # that the memos are made at each size)
-for rules, want in [(["fail caller=via_strdup2"], "dups 0 1000 0 0"),
-                    (["fail caller=via_strdup2 interval=3"], "dups 0 333 0 0"),
+for rules, want in [(["fail caller=via_strdup2"], "dups 0 2000 0 0 first 1"),
+                    (["fail caller=via_strdup2 interval=3"], "dups 0 666 0 0 first 3"),
+                    (["fail caller=via_strdup2 nth=2"], "dups 0 1 0 0 first 2"),
                     (["fail caller=via_strdup size=100..200", "fail caller=no_such_function"],
-                     "dups 0 0 1 0"),
+                     "dups 0 0 1 0 first 0"),
                     (["fail caller=via_ptr size=100..200", "fail caller=no_such_function"],
-                     "dups 0 0 0 1"),
-                    (["fail caller=via_ptr size=small"], "dups 1000 0 0 1"),
-                    (["fail module=no_such_module"], "dups 0 0 0 0")]:
+                     "dups 0 0 0 1 first 0"),
+                    (["fail caller=via_ptr size=small"], "dups 1000 0 0 1 first 0"),
+                    (["fail module=no_such_module"], "dups 0 0 0 0 first 0")]:
     eq(dups(*rules), want, f"strdup's callers in a loop: {'; '.join(rules)}")
 
 # site= names exactly the site the log reports

@@ -3,7 +3,8 @@
    none is named) and prints "STEP ok" or "STEP NULL" for each. The step
    "dups" runs only when named: strdup in a loop from two callers and at two
    sizes (the quick path's memo of strdup's caller, af_quick_stack), and
-   prints how many of each failed. */
+   prints how many of each failed, and which of via_strdup2's calls failed
+   first. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -64,13 +65,19 @@ static void dups(void)
 				     "puts strdup's request in a size interval of its own "
 				     "here";
 	dupfn dup_as2 = (dupfn)dlsym(RTLD_DEFAULT, "strdup");
-	int a = 0, b = 0, l = 0, x = 0;
+	int a = 0, b = 0, l = 0, x = 0, nb = 0, bfirst = 0;
 	for (int i = 0; i < 1000; i++) {
 		char *p;
 		a += !(p = via_strdup("hello"));
 		free(p);
-		b += !(p = via_strdup2("hello"));
-		free(p);
+		/* twice from one caller: the second call finds the first's memo,
+		   which a rule that did not fire (nth=2) must not have left */
+		for (int j = 0; j < 2; j++) {
+			nb++;
+			if (!(p = via_strdup2("hello")) && !b++)
+				bfirst = nb;
+			free(p);
+		}
 		/* via_ptr's memo, found plain through strdup at a small size, is
 		   not strndup's at a larger one, although another caller made
 		   strndup's memo for that size */
@@ -88,7 +95,7 @@ static void dups(void)
 		x += !(p = via_ptr(strndup, longer, 200));
 		free(p);
 	}
-	printf("dups %d %d %d %d\n", a, b, l, x);
+	printf("dups %d %d %d %d first %d\n", a, b, l, x, bfirst);
 }
 
 NOINLINE char *level3(size_t n)
