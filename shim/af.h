@@ -35,6 +35,35 @@ struct af_resv {
 	char thread[17];
 };
 
+/* A thread's caches for walks to the call site and stack walks
+   (af_core.c), allocated on its first walk: at 14 KiB they would more than
+   double the shim's thread-local storage, which glibc carves out of every
+   thread's stack, refusing a thread whose stack cannot hold it (a 16 KiB
+   stack, PTHREAD_STACK_MIN: tests/progs/smallstack.c). */
+struct af_walks {
+	/* frame addresses seen lately */
+	struct af_qframe {
+		uintptr_t pc;
+		struct af_addr *a;
+		uint64_t rule; /* a->cfi once learned, 0 before */
+		unsigned gen;  /* af_g.mod_gen when filled */
+		int through;   /* a lies in the C runtime or the shim */
+	} qframe[AF_QFRAMES];
+	/* AF_Q_STACK verdicts' memo (af_quick_stack), by qsite entry: the
+	   return addresses the last plain walk from ra loaded, each at its
+	   offset from the entry point's CFA, the last the call site; n = 0:
+	   none. The same values at the same places: the same call site. */
+	struct af_qchain {
+		unsigned gen; /* af_g.mod_gen when made */
+		int n;
+		int32_t off[AF_QCHAIN];
+		uintptr_t pc[AF_QCHAIN];
+	} qchain[AF_QSITES];
+	/* the slow path's whole stack (its struct ctx), used with the guard
+	   held: not on the program's stack */
+	uintptr_t frames[AF_MAX_FRAMES];
+};
+
 struct af_thread {
 	int guard;              /* > 0 while the shim itself runs on this thread */
 	unsigned nofail;        /* scope depths (allocfail.h) */
@@ -71,30 +100,14 @@ struct af_thread {
 		int verdict;        /* AF_Q_* */
 		int rule;           /* AF_Q_DRAW: the rule that draws */
 	} qsite[AF_QSITES];
-	/* AF_Q_STACK verdicts' memo (af_quick_stack), by qsite entry: the
-	   return addresses the last plain walk from ra loaded, each at its
-	   offset from the entry point's CFA, the last the call site; n = 0:
-	   none. The same values at the same places: the same call site. */
-	struct af_qchain {
-		unsigned gen;       /* af_g.mod_gen when made */
-		int n;
-		int32_t off[AF_QCHAIN];
-		uintptr_t pc[AF_QCHAIN];
-	} qchain[AF_QSITES];
 	int pending;       /* rule + 1 whose draw fired in quick() */
 	/* probability draws: this thread's own stream of each rule */
 	struct af_stream *draws; /* this thread's stream of each rule, on first use */
 	uint64_t salt;     /* 0 for the first thread to draw */
 	int private_gone;  /* past the thread's exit destructor */
 	struct af_tcounts *counts; /* census and summary counts, on first use */
-	/* frame addresses seen lately (in=/notin=) */
-	struct af_qframe {
-		uintptr_t pc;
-		struct af_addr *a;
-		uint64_t rule; /* a->cfi once learned, 0 before */
-		unsigned gen;  /* af_g.mod_gen when filled */
-		int through;   /* a lies in the C runtime or the shim */
-	} qframe[AF_QFRAMES];
+	struct af_walks *walks; /* the walks' caches, on a thread's first walk;
+				   NULL before, and past the exit destructor */
 	unsigned long since_injection; /* allocations since the last injection */
 	int altstack;                  /* the crash handler's stack is set up */
 };

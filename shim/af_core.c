@@ -78,7 +78,9 @@ static void *attempt(const struct af_req *rq, size_t align, int force)
 struct ctx {
 	struct af_req *rq;
 	size_t old_usable; /* realloc under a reservation */
-	uintptr_t frames[AF_MAX_FRAMES];
+	uintptr_t *frames; /* af_slow's, or the thread's walks' buffer (the
+			      guard is held), or &one without either */
+	uintptr_t one;
 	int nframes, cs;
 	int have_stack;
 	struct af_addr *csaddr;
@@ -93,15 +95,35 @@ static inline int passes_up(const struct af_addr *a)
 	return a->mod->runtime || a->mod->shim;
 }
 
+/* The thread's walk caches, allocated on its first walk (NULL: none, past
+   its exit destructor or out of memory; the walks then go without). The
+   caller holds the guard. */
+static __attribute__((noinline)) struct af_walks *thread_walks(struct af_thread *t)
+{
+	if (t->private_gone)
+		return NULL;
+	struct af_walks *w = af_imalloc(sizeof *w);
+	if (!w)
+		return NULL;
+	memset(w, 0, sizeof *w);
+	t->walks = w;
+	af_thread_register_exit(t);
+	return w;
+}
+
 /* A thread's cache of frame addresses seen lately: entry q filled for pc
-   (a thread-local stand-in when the address table is full: its scratch
-   entry is the next lookup's too). */
-static __attribute__((noinline)) struct af_qframe *frame_fill(struct af_qframe *q, uintptr_t pc,
-							       unsigned gen)
+   (NULL: the thread has no cache yet). A thread-local stand-in when the
+   address table is full (its scratch entry is the next lookup's too) or
+   the thread has no cache: good for one step of a walk. */
+static __attribute__((noinline)) struct af_qframe *frame_fill(struct af_thread *t, struct af_qframe *q,
+							       uintptr_t pc, unsigned gen)
 {
 	static AF_TLS struct af_qframe stand_in;
+	struct af_walks *w;
+	if (!q && (w = thread_walks(t)))
+		q = &w->qframe[(pc >> 2) & (AF_QFRAMES - 1)];
 	struct af_addr *a = af_addr_get(pc);
-	if (a->transient)
+	if (a->transient || !q)
 		q = &stand_in;
 	q->pc = pc;
 	q->a = a;
@@ -114,10 +136,13 @@ static __attribute__((noinline)) struct af_qframe *frame_fill(struct af_qframe *
 static inline __attribute__((always_inline)) struct af_qframe *frame_entry(struct af_thread *t,
 									  uintptr_t pc, unsigned gen)
 {
-	struct af_qframe *q = &t->qframe[(pc >> 2) & (AF_QFRAMES - 1)];
+	struct af_walks *w = t->walks;
+	if (AF_UNLIKELY(!w))
+		return frame_fill(t, NULL, pc, gen);
+	struct af_qframe *q = &w->qframe[(pc >> 2) & (AF_QFRAMES - 1)];
 	if (AF_LIKELY(q->pc == pc && q->gen == gen))
 		return q;
-	return frame_fill(q, pc, gen);
+	return frame_fill(t, q, pc, gen);
 }
 
 /* af_addr_get through the thread's cache: stacks repeat */
@@ -131,11 +156,17 @@ static void ctx_stack(struct ctx *c)
 	if (c->have_stack)
 		return;
 	c->have_stack = 1;
+	struct af_thread *t = &af_t;
 	if (c->rq->frames) { /* captured by af_slow */
+		c->frames = c->rq->frames;
 		c->nframes = c->rq->nframes;
-		memcpy(c->frames, c->rq->frames, sizeof(uintptr_t) * (size_t)c->nframes);
-	} else {
+	} else if (t->walks || thread_walks(t)) {
+		c->frames = t->walks->frames;
 		c->nframes = af_stack(c->rq->ra, c->frames, AF_MAX_FRAMES);
+	} else { /* no memory for the buffer: the return address alone */
+		c->one = (uintptr_t)c->rq->ra;
+		c->frames = &c->one;
+		c->nframes = 1;
 	}
 	/* the call site: the first frame outside the runtime and the shim */
 	c->cs = 0;
@@ -262,7 +293,6 @@ static struct af_addr *ctx_callsite(struct ctx *c)
 		if (c->cs > 0)
 			a = af_addr_get(c->frames[c->cs]);
 	} else if (!c->have_stack) {
-		c->frames[0] = (uintptr_t)c->rq->ra;
 		c->cs = 0;
 	}
 	return c->csaddr = a;
@@ -543,6 +573,7 @@ void *af_alloc_slow(struct af_req *rq)
 
 	struct ctx c;
 	c.rq = rq;
+	c.frames = NULL;
 	c.old_usable = t->resv && rq->old ? af_be_usable(rq->old) : 0;
 	c.have_stack = 0;
 	c.nframes = 0;
@@ -782,7 +813,8 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	q->mod = a->mod;
 	q->rule = 0;
 	q->site = NULL;
-	t->qchain[q - t->qsite].n = 0;
+	if (t->walks)
+		t->walks->qchain[q - t->qsite].n = 0;
 	q->verdict = quick_decide(fn, k, outside || !a->site ? NULL : a, &q->rule);
 	if (q->verdict == AF_Q_STACK && !outside)
 		q->verdict = AF_Q_SLOW; /* no masks for this address */
@@ -837,7 +869,7 @@ static __attribute__((noinline)) int quick_walk(struct af_thread *t, struct af_q
 	int rule, ok = a && quick_decide(fn, t->iv_k, a->site ? a : NULL, &rule) == AF_Q_PLAIN;
 	if (ok && af_g.counting)
 		ok = (q->site = quick_site(a, fn, n, ra)) != NULL;
-	if (!ok)
+	if (!ok && ch)
 		ch->n = 0; /* the memo holds plain verdicts only */
 	t->guard--;
 	return ok;
@@ -855,7 +887,10 @@ int af_quick_stack(int fn, size_t n, uintptr_t ra, uintptr_t cfa)
 	if (t->guard)
 		return 0;
 	struct af_qsite *q = af_qslot(t, ra);
-	struct af_qchain *ch = &t->qchain[q - t->qsite];
+	struct af_walks *w = t->walks;
+	if (AF_UNLIKELY(!w)) /* the first walk allocates the caches */
+		return quick_walk(t, q, NULL, fn, n, ra, cfa);
+	struct af_qchain *ch = &w->qchain[q - t->qsite];
 	int m = ch->n;
 	if (AF_LIKELY(m > 0) && AF_LIKELY(cfa != 0) &&
 	    AF_LIKELY(ch->gen == atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed))) {
@@ -888,11 +923,12 @@ int af_quick_draw(struct af_thread *t, int rule)
    nothing can inject (no rule, a nofail or noretry rule, a probability
    that does not fire), allocate plainly. NULL: the slow path takes over,
    with rq->decided saying what was decided here. */
-static void *medium(struct af_req *rq)
+static __attribute__((noinline)) void *medium(struct af_req *rq)
 {
 	struct af_thread *t = &af_t;
 	struct ctx c;
 	c.rq = rq;
+	c.frames = NULL;
 	c.old_usable = 0;
 	c.have_stack = 0;
 	c.nframes = 0;
@@ -928,8 +964,12 @@ static void *medium(struct af_req *rq)
 void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra, void *cfa)
 {
 	struct af_req rq = {fn, n, align, zero, old, ra, NULL, 0, -1, (uintptr_t)cfa};
-	uintptr_t frames[AF_MAX_FRAMES + 2];
 	const struct af_match *m = &af_g.match;
+	/* as deep as the rules look, on the program's stack: a thread's may be
+	   small (16 KiB); nothing when no rule looks */
+	uintptr_t frames[m->any_stack ? (m->max_depth + 2 < AF_MAX_FRAMES ? m->max_depth + 2
+									 : AF_MAX_FRAMES)
+				      : 1];
 	struct af_thread *t = &af_t;
 	if (t->pending) { /* quick() drew, and the draw fired */
 		rq.decided = t->pending - 1;

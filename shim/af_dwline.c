@@ -262,8 +262,12 @@ static int form_value(struct cur *c, uint64_t form, int off8, const struct strse
 }
 
 /* One line-number program; 0 on success. */
+#define MAXDIRS 512
+
+/* dirs: room for MAXDIRS (on the heap: this runs when an injection is
+   reported, maybe on a thread's small stack) */
 static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct strsec *str,
-		const struct strsec *line_str)
+		const struct strsec *line_str, const char **dirs)
 {
 	uint64_t len = fixed(c, 4);
 	int off8 = 0;
@@ -302,7 +306,6 @@ static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct
 		return -1;
 
 	/* directories and files: this unit's file k is files[base + k] */
-	const char *dirs[512];
 	int ndirs = 0;
 	int base = t->nfiles;
 	if (version >= 5) {
@@ -325,7 +328,7 @@ static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct
 				if (fmt[i][0] == 1)
 					path = s;
 			}
-			if (ndirs < 512)
+			if (ndirs < MAXDIRS)
 				dirs[ndirs++] = path ? path : "";
 		}
 		nfmt = (int)u8(&u);
@@ -357,7 +360,7 @@ static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct
 		dirs[ndirs++] = NULL; /* 0: the compilation directory, not known here */
 		while (!u.bad && u.p < u.end && *u.p) {
 			const char *d = cstr(&u);
-			if (ndirs < 512)
+			if (ndirs < MAXDIRS)
 				dirs[ndirs++] = d;
 		}
 		u8(&u);
@@ -482,9 +485,11 @@ struct af_lines *af_lines_load(const char *path)
 	lstr.p = af_image_section(src, ".debug_line_str", &lstr.n);
 	struct build b = {0};
 	struct cur c = {sec, sec + n, 0};
-	while (c.p < c.end && !c.bad)
-		if (unit(t, &b, &c, &str, &lstr) < 0)
+	const char **dirs = af_mem_alloc(sizeof(const char *) * MAXDIRS);
+	while (dirs && c.p < c.end && !c.bad)
+		if (unit(t, &b, &c, &str, &lstr, dirs) < 0)
 			break;
+	af_mem_free(dirs);
 	/* sequences are disjoint and sorted inside: order them by start */
 	sort_seqs(b.seqs, b.nseqs);
 	t->rows = af_mem_alloc(sizeof(struct row) * (size_t)(b.nrows ? b.nrows : 1));

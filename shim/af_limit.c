@@ -175,6 +175,9 @@ static void private_exit(void *p)
 	struct af_thread *t = p;
 	af_ifree(t->draws);
 	t->draws = NULL;
+	struct af_walks *w = t->walks;
+	t->walks = NULL; /* before it is freed: a signal handler may walk */
+	af_ifree(w);
 	af_sites_thread_exit(t);
 	t->private_gone = 1; /* later draws use the rules' shared streams, and
 				counts the sites' own counters */

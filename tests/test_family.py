@@ -1,6 +1,7 @@
 """Every malloc-family function behaves as glibc documents, under both
 backends and without the shim."""
 import re
+import tempfile
 from aftest import *
 
 for label, kw in [("no shim", {}), ("jemalloc", {"preload": True}),
@@ -12,12 +13,30 @@ for label, kw in [("no shim", {}), ("jemalloc", {"preload": True}),
     eq(r.stderr, b"", f"nothing on stderr ({label})")
     if label != "no shim":
         check("cfree present" in out, f"cfree is exported ({label})", out)
-    # the shim's thread-local storage is small: a 64 KiB thread stack works,
-    # with nothing configured and with rules and a log
-    for extra in ({}, {"ALLOCFAIL_RULE": "fail caller=no_such_fn", "ALLOCFAIL_LOG": "/dev/null"}):
-        r = run([prog("smallstack")], **kw, **extra)
-        eq((r.returncode, r.stdout), (0, b"create: ok\n"),
-           f"a thread with a 64 KiB stack ({label}{', rules' if extra else ''})")
+    # the shim's thread-local storage is small, and so are its frames on a
+    # thread's stack: a 16 KiB thread stack (PTHREAD_STACK_MIN) works with
+    # nothing configured, with rules on callers and a log, and under the
+    # census (walks to strdup's caller); a 64 KiB one also with an in= rule
+    # and with injections reported (docs/design.md, "Small thread stacks")
+    cases = [("16", "", {}),
+             ("16", ", rules", {"ALLOCFAIL_RULE": "fail caller=no_such_fn", "ALLOCFAIL_LOG": "/dev/null"}),
+             ("16", ", census", {"ALLOCFAIL_CENSUS": "/dev/null"}),
+             ("64", "", {}),
+             ("64", ", in= rule", {"ALLOCFAIL_RULE": "fail in=no_such_fn"}),
+             ("64", ", injections", {"ALLOCFAIL_RULE": "fail caller=work interval=10"})]
+    for kib, what, extra in cases:
+        if what and label == "no shim":
+            continue
+        with tempfile.TemporaryDirectory() as d:
+            log = os.path.join(d, "log")
+            if what == ", injections":
+                extra = dict(extra, ALLOCFAIL_LOG=log)
+            r = run([prog("smallstack"), kib], **kw, **extra)
+            eq((r.returncode, r.stdout), (0, b"create: ok\n"),
+               f"a thread with a {kib} KiB stack ({label}{what})")
+            if what == ", injections": # 200 calls in work(), every tenth fails
+                eq(len([e for e in json_lines(log) if e.get("ev") == "inject"]), 20,
+                   f"a thread with a {kib} KiB stack: its injections logged ({label})")
 
 # errno stays as it was across malloc and free even when the allocator's
 # own system calls fail (a seccomp filter fails every madvise; jemalloc
@@ -39,7 +58,6 @@ else:
 # jemalloc's heap profiler, if a user turns it on: its stacks come from the
 # shim (af_jeglue.c), which needs neither libgcc_s nor libm
 import glob
-import tempfile
 with tempfile.TemporaryDirectory() as d:
     r = run([prog("trig")], preload=True,
             MALLOC_CONF=f"prof:true,prof_final:true,lg_prof_sample:0,prof_prefix:{d}/jeprof")
