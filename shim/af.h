@@ -21,6 +21,9 @@
 #define AF_QFRAMES 256 /* a thread's cache of frame addresses (af_core.c) */
 #define AF_QSITES 64   /* the quick path's verdicts a thread keeps (af_entry.c) */
 #define AF_QCHAIN 6    /* frames an AF_Q_STACK memo holds (af_core.c) */
+/* From libunwind-x86_64.h: the cursor's and the context's sizes */
+#define AF_UNW_CURSOR_WORDS 127
+#define AF_UNW_CONTEXT_BYTES 1024 /* sizeof(unw_context_t), a ucontext_t, is 968 */
 
 /* ---- per-thread state ------------------------------------------------- */
 
@@ -36,7 +39,7 @@ struct af_resv {
 };
 
 /* A thread's caches for walks to the call site and stack walks
-   (af_core.c), allocated on its first walk: at 14 KiB they would more than
+   (af_core.c), allocated on its first walk: at 17 KiB they would more than
    double the shim's thread-local storage, which glibc carves out of every
    thread's stack, refusing a thread whose stack cannot hold it (a 16 KiB
    stack, PTHREAD_STACK_MIN: tests/progs/smallstack.c). */
@@ -62,6 +65,12 @@ struct af_walks {
 	/* the slow path's whole stack (its struct ctx), used with the guard
 	   held: not on the program's stack */
 	uintptr_t frames[AF_MAX_FRAMES];
+	/* af_unwind.c's context, cursor and trace, for the same reason */
+	struct af_unw_scratch {
+		_Alignas(16) uint64_t ctx[AF_UNW_CONTEXT_BYTES / 8];
+		uint64_t cursor[AF_UNW_CURSOR_WORDS];
+		uintptr_t buf[AF_MAX_FRAMES + 16];
+	} unw;
 };
 
 struct af_thread {
@@ -342,9 +351,10 @@ int af_unwind_ready(void);
 /* 1 when libunwind, from the caller's stack, finds the frame with pc and
    stack pointer sp and steps to the frame at sp + cfa_off whose pc is the
    word at sp + cfa_off + ra_off (cfa_off 0: finds no frame above it): the
-   check of a rule af_cfi_sp_rule read. */
+   check of a rule af_cfi_sp_rule read. The caller holds the guard (the
+   thread's walk caches hold libunwind's context and cursor). */
 int af_unwind_check(uintptr_t pc, uintptr_t sp, int32_t cfa_off, int32_t ra_off);
-/* Frames above the shim: out[0] is ra itself. */
+/* Frames above the shim: out[0] is ra itself. The caller holds the guard. */
 int af_stack(void *ra, uintptr_t *out, int max);
 
 /* ---- simulated limit and reservations (af_limit.c) -------------------- */

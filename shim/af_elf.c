@@ -215,13 +215,12 @@ static int has_data(const struct image *im, const char *section)
 	return sh && sh->sh_type != SHT_NOBITS && sh->sh_size > 0;
 }
 
-/* A separate debug file holding `section` (NULL: a .symtab), or -1. */
-int af_image_debug(const char *path, const struct image *im, const char *section,
-		   struct image *dbg)
+static int debug_in(const char *path, const struct image *im, const char *section,
+		    struct image *dbg, char *file, size_t cap)
 {
-	char hex[130], file[4096];
+	char hex[130];
 	if (build_id(im, hex, sizeof hex) == 0) {
-		af_fmt(file, sizeof file, "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
+		af_fmt(file, cap, "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
 		if (af_image_map(file, dbg) == 0) {
 			if (has_data(dbg, section))
 				return 0;
@@ -234,7 +233,7 @@ int af_image_debug(const char *path, const struct image *im, const char *section
 		if (memchr(name, 0, dl->sh_size)) {
 			const char *slash = strrchr(path, '/');
 			int dirlen = slash ? (int)(slash - path) : 0;
-			af_fmt(file, sizeof file, "/usr/lib/debug%.*s/%s", dirlen, path, name);
+			af_fmt(file, cap, "/usr/lib/debug%.*s/%s", dirlen, path, name);
 			if (af_image_map(file, dbg) == 0) {
 				if (has_data(dbg, section))
 					return 0;
@@ -243,6 +242,20 @@ int af_image_debug(const char *path, const struct image *im, const char *section
 		}
 	}
 	return -1;
+}
+
+/* A separate debug file holding `section` (NULL: a .symtab), or -1. The
+   path's buffer is on the heap: this runs when an injection is reported,
+   maybe on a thread's small stack. */
+int af_image_debug(const char *path, const struct image *im, const char *section,
+		   struct image *dbg)
+{
+	char *file = af_mem_alloc(4096);
+	if (!file)
+		return -1;
+	int rc = debug_in(path, im, section, dbg, file, 4096);
+	af_mem_free(file);
+	return rc;
 }
 
 int af_symscan_open(const char *path, struct af_symscan *s)

@@ -46,11 +46,9 @@ int af_unwind_ready(void)
 	return p_backtrace != NULL;
 }
 
-/* From libunwind-x86_64.h: the cursor and context sizes, the signal-frame
-   flag of unw_init_local2 and the register number of the instruction
-   pointer. */
-#define AF_UNW_CURSOR_WORDS 127
-#define AF_UNW_CONTEXT_BYTES 1024 /* sizeof(unw_context_t), a ucontext_t, is 968 */
+/* From libunwind-x86_64.h: the signal-frame flag of unw_init_local2 and
+   the register number of the instruction pointer (the cursor's and the
+   context's sizes are in af.h). */
 #define AF_UNW_INIT_SIGNAL_FRAME 1
 #define AF_UNW_X86_64_RIP 16
 
@@ -77,13 +75,51 @@ static int walk(uint64_t *cursor, uintptr_t *out, int max)
 	return n;
 }
 
-__attribute__((noinline)) static int step_backtrace(uintptr_t *buf, int max)
+static int step_backtrace(struct af_unw_scratch *u, int max)
 {
-	_Alignas(16) uint64_t ctx[AF_UNW_CONTEXT_BYTES / 8];
-	uint64_t cursor[AF_UNW_CURSOR_WORDS];
-	if (p_getcontext(ctx) < 0 || p_init_local2(cursor, ctx, 0) < 0)
+	if (p_getcontext(u->ctx) < 0 || p_init_local2(u->cursor, u->ctx, 0) < 0)
 		return 0;
-	return walk(cursor, buf, max);
+	return walk(u->cursor, u->buf, max);
+}
+
+static int stack_with(struct af_unw_scratch *u, void *ra, uintptr_t *out, int max)
+{
+	int want = max + 16 < AF_MAX_FRAMES + 16 ? max + 16 : AF_MAX_FRAMES + 16;
+	int n;
+	if (stepped < AF_STEPPED_STACKS && can_step) {
+		stepped++;
+		n = step_backtrace(u, want);
+	} else {
+		n = p_backtrace((void **)u->buf, want);
+	}
+	/* the shim's own frames come first; the caller's starts at ra */
+	int i = 0;
+	while (i < n && u->buf[i] != (uintptr_t)ra)
+		i++;
+	if (i == n)
+		return 1;
+	int k = 0;
+	for (; i < n && k < max; i++)
+		out[k++] = u->buf[i];
+	return k;
+}
+
+/* Without the thread's walk caches (out of memory, past its exit
+   destructor): the scratch on the stack, in a frame of its own. */
+static __attribute__((noinline)) int stack_local(void *ra, uintptr_t *out, int max)
+{
+	struct af_unw_scratch u;
+	return stack_with(&u, ra, out, max);
+}
+
+/* The scratch (context, cursor, trace) is the thread's, in its walk
+   caches, not on the program's stack, which may be a small thread's:
+   callers hold the guard, so that nothing on this thread unwinds into it
+   meanwhile. */
+static struct af_unw_scratch *scratch(void)
+{
+	struct af_walks *w = af_t.walks;
+	return w ? &w->unw : NULL;
 }
 
 int af_stack(void *ra, uintptr_t *out, int max)
@@ -91,25 +127,8 @@ int af_stack(void *ra, uintptr_t *out, int max)
 	out[0] = (uintptr_t)ra;
 	if (!p_backtrace || max <= 1)
 		return 1;
-	uintptr_t buf[AF_MAX_FRAMES + 16];
-	int want = max + 16 < AF_MAX_FRAMES + 16 ? max + 16 : AF_MAX_FRAMES + 16;
-	int n;
-	if (stepped < AF_STEPPED_STACKS && can_step) {
-		stepped++;
-		n = step_backtrace(buf, want);
-	} else {
-		n = p_backtrace((void **)buf, want);
-	}
-	/* the shim's own frames come first; the caller's starts at ra */
-	int i = 0;
-	while (i < n && buf[i] != (uintptr_t)ra)
-		i++;
-	if (i == n)
-		return 1;
-	int k = 0;
-	for (; i < n && k < max; i++)
-		out[k++] = buf[i];
-	return k;
+	struct af_unw_scratch *u = scratch();
+	return u ? stack_with(u, ra, out, max) : stack_local(ra, out, max);
 }
 
 /* The stack of a signal's ucontext, from the faulting instruction on.
@@ -127,13 +146,11 @@ int af_unwind_signal(void *uc, uintptr_t *out, int max)
 /* From libunwind-x86_64.h: the stack pointer's register number. */
 #define AF_UNW_X86_64_RSP 7
 
-int af_unwind_check(uintptr_t pc, uintptr_t sp, int32_t cfa_off, int32_t ra_off)
+static int check_with(struct af_unw_scratch *u, uintptr_t pc, uintptr_t sp, int32_t cfa_off,
+		      int32_t ra_off)
 {
-	if (!can_step)
-		return 0;
-	_Alignas(16) uint64_t ctx[AF_UNW_CONTEXT_BYTES / 8];
-	uint64_t cursor[AF_UNW_CURSOR_WORDS];
-	if (p_getcontext(ctx) < 0 || p_init_local2(cursor, ctx, 0) < 0)
+	void *cursor = u->cursor;
+	if (p_getcontext(u->ctx) < 0 || p_init_local2(cursor, u->ctx, 0) < 0)
 		return 0;
 	for (int i = 0; i < AF_MAX_FRAMES; i++) {
 		uint64_t ip, rsp;
@@ -154,4 +171,19 @@ int af_unwind_check(uintptr_t pc, uintptr_t sp, int32_t cfa_off, int32_t ra_off)
 			return 0;
 	}
 	return 0;
+}
+
+static __attribute__((noinline)) int check_local(uintptr_t pc, uintptr_t sp, int32_t cfa_off,
+						 int32_t ra_off)
+{
+	struct af_unw_scratch u;
+	return check_with(&u, pc, sp, cfa_off, ra_off);
+}
+
+int af_unwind_check(uintptr_t pc, uintptr_t sp, int32_t cfa_off, int32_t ra_off)
+{
+	if (!can_step)
+		return 0;
+	struct af_unw_scratch *u = scratch();
+	return u ? check_with(u, pc, sp, cfa_off, ra_off) : check_local(pc, sp, cfa_off, ra_off);
 }
