@@ -38,12 +38,23 @@ struct af_resv {
 	char thread[17];
 };
 
-/* A thread's caches for walks to the call site and stack walks
-   (af_core.c), allocated on its first walk: at 17 KiB they would more than
-   double the shim's thread-local storage, which glibc carves out of every
-   thread's stack, refusing a thread whose stack cannot hold it (a 16 KiB
-   stack, PTHREAD_STACK_MIN: tests/progs/smallstack.c). */
+/* A thread's caches for the quick path, walks to the call site and stack
+   walks (af_core.c), allocated by its first slow-path call when rules or
+   the census are on: at 19 KiB they would more than quadruple the shim's
+   thread-local storage, which glibc carves out of every thread's stack,
+   refusing a thread whose stack cannot hold it (a 16 KiB stack,
+   PTHREAD_STACK_MIN: tests/progs/smallstack.c). */
 struct af_walks {
+	/* the quick path's verdicts per (return address, entry point, size
+	   interval) */
+	struct af_qsite {
+		uint64_t key;       /* af_qkey(ra, fn, k) */
+		struct af_mod *mod; /* the verdict holds while it is alive */
+		struct af_site *site; /* af_g.counting: its call site (ra), or
+					 for AF_Q_STACK the last call's */
+		int verdict;        /* AF_Q_* */
+		int rule;           /* AF_Q_DRAW: the rule that draws */
+	} qsite[AF_QSITES];
 	/* frame addresses seen lately */
 	struct af_qframe {
 		uintptr_t pc;
@@ -97,18 +108,10 @@ struct af_thread {
 				   counts by call site and keeps the sampler */
 	int free_plain;         /* free() needs nothing of the shim: no limit,
 				   reservation or sampler, the jemalloc backend */
-	/* the quick path's caches: the last size interval, and verdicts
-	   per (return address, entry point, size interval) */
+	/* the quick path's caches: the last size interval (and the verdicts,
+	   in walks) */
 	uint64_t iv_lo, iv_hi;
 	int iv_k;
-	struct af_qsite {
-		uint64_t key;       /* af_qkey(ra, fn, k) */
-		struct af_mod *mod; /* the verdict holds while it is alive */
-		struct af_site *site; /* af_g.counting: its call site (ra), or
-					 for AF_Q_STACK the last call's */
-		int verdict;        /* AF_Q_* */
-		int rule;           /* AF_Q_DRAW: the rule that draws */
-	} qsite[AF_QSITES];
 	int pending;       /* rule + 1 whose draw fired in quick() */
 	/* probability draws: this thread's own stream of each rule */
 	struct af_stream *draws; /* this thread's stream of each rule, on first use */
@@ -249,10 +252,10 @@ void *af_alloc_slow(struct af_req *rq);
 /* The same with the request as arguments: keeps the callers frameless. */
 void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra, void *cfa);
 
-/* the verdict entry of return address ra */
-static inline struct af_qsite *af_qslot(struct af_thread *t, uintptr_t ra)
+/* the verdict entry of return address ra in the thread's caches w */
+static inline struct af_qsite *af_qslot(struct af_walks *w, uintptr_t ra)
 {
-	return &t->qsite[(ra >> 2) & (AF_QSITES - 1)];
+	return &w->qsite[(ra >> 2) & (AF_QSITES - 1)];
 }
 
 /* The quick path (af_g.quick: see there). A return address

@@ -813,8 +813,7 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	q->mod = a->mod;
 	q->rule = 0;
 	q->site = NULL;
-	if (t->walks)
-		t->walks->qchain[q - t->qsite].n = 0;
+	t->walks->qchain[q - t->walks->qsite].n = 0; /* quick() found the caches */
 	q->verdict = quick_decide(fn, k, outside || !a->site ? NULL : a, &q->rule);
 	if (q->verdict == AF_Q_STACK && !outside)
 		q->verdict = AF_Q_SLOW; /* no masks for this address */
@@ -869,7 +868,7 @@ static __attribute__((noinline)) int quick_walk(struct af_thread *t, struct af_q
 	int rule, ok = a && quick_decide(fn, t->iv_k, a->site ? a : NULL, &rule) == AF_Q_PLAIN;
 	if (ok && af_g.counting)
 		ok = (q->site = quick_site(a, fn, n, ra)) != NULL;
-	if (!ok && ch)
+	if (!ok)
 		ch->n = 0; /* the memo holds plain verdicts only */
 	t->guard--;
 	return ok;
@@ -886,11 +885,9 @@ int af_quick_stack(int fn, size_t n, uintptr_t ra, uintptr_t cfa)
 	struct af_thread *t = &af_t;
 	if (t->guard)
 		return 0;
-	struct af_qsite *q = af_qslot(t, ra);
-	struct af_walks *w = t->walks;
-	if (AF_UNLIKELY(!w)) /* the first walk allocates the caches */
-		return quick_walk(t, q, NULL, fn, n, ra, cfa);
-	struct af_qchain *ch = &w->qchain[q - t->qsite];
+	struct af_walks *w = t->walks; /* quick() found them */
+	struct af_qsite *q = af_qslot(w, ra);
+	struct af_qchain *ch = &w->qchain[q - w->qsite];
 	int m = ch->n;
 	if (AF_LIKELY(m > 0) && AF_LIKELY(cfa != 0) &&
 	    AF_LIKELY(ch->gen == atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed))) {
@@ -971,6 +968,11 @@ void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra, voi
 									 : AF_MAX_FRAMES)
 				      : 1];
 	struct af_thread *t = &af_t;
+	if (AF_UNLIKELY(!t->walks) && t->quick && !t->guard) {
+		t->guard++; /* the quick path's caches, for the next call */
+		thread_walks(t);
+		t->guard--;
+	}
 	if (t->pending) { /* quick() drew, and the draw fired */
 		rq.decided = t->pending - 1;
 		t->pending = 0;

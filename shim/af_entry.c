@@ -34,13 +34,14 @@ static inline int plain(void)
 static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *ra, void *cfa, void *old)
 {
 	struct af_thread *t = &af_t;
-	if (!t->quick)
+	struct af_walks *w = t->walks; /* the slow path allocates them */
+	if (!t->quick || AF_UNLIKELY(!w))
 		return 0;
 	if (t->qcount && ((uint64_t)t->sample_left < n || (old && af_maybe_sampled(old))))
 		return 0;
 	int k = AF_LIKELY(n >= t->iv_lo && n < t->iv_hi) ? t->iv_k : af_quick_size_interval(t, n);
 	uint64_t key = af_qkey((uintptr_t)ra, fn, k);
-	struct af_qsite *q = af_qslot(t, (uintptr_t)ra);
+	struct af_qsite *q = af_qslot(w, (uintptr_t)ra);
 	int v = AF_LIKELY(q->key == key && q->mod->alive)
 			? q->verdict
 			: af_quick_verdict(q, key, fn, k, (uintptr_t)ra, n);
@@ -63,7 +64,7 @@ static inline void *counted(void *p, size_t n, void *ra)
 	struct af_thread *t = &af_t;
 	if (AF_UNLIKELY(t->qcount)) {
 		t->sample_left -= (int64_t)n;
-		af_site_count(af_qslot(t, (uintptr_t)ra)->site, n, n > af_g.threshold);
+		af_site_count(af_qslot(t->walks, (uintptr_t)ra)->site, n, n > af_g.threshold);
 	}
 	return p;
 }

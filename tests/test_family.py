@@ -15,15 +15,15 @@ for label, kw in [("no shim", {}), ("jemalloc", {"preload": True}),
         check("cfree present" in out, f"cfree is exported ({label})", out)
     # the shim's thread-local storage is small, and so are its frames on a
     # thread's stack: a 16 KiB thread stack (PTHREAD_STACK_MIN) works with
-    # nothing configured, with rules on callers and a log, and under the
-    # census (walks to strdup's caller); a 64 KiB one also with an in= rule
-    # and with injections reported (docs/design.md, "Small thread stacks")
-    cases = [("16", "", {}),
-             ("16", ", rules", {"ALLOCFAIL_RULE": "fail caller=no_such_fn", "ALLOCFAIL_LOG": "/dev/null"}),
-             ("16", ", census", {"ALLOCFAIL_CENSUS": "/dev/null"}),
-             ("64", "", {}),
-             ("64", ", in= rule", {"ALLOCFAIL_RULE": "fail in=no_such_fn"}),
-             ("64", ", injections", {"ALLOCFAIL_RULE": "fail caller=work interval=10"})]
+    # nothing configured, with rules on callers and a log, under the census
+    # (walks to strdup's caller), with an in= rule and with injections
+    # reported (docs/design.md, "Small frames on the program's stack")
+    cases = [(kib, what, extra) for kib in ("16", "64") for what, extra in [
+             ("", {}),
+             (", rules", {"ALLOCFAIL_RULE": "fail caller=no_such_fn", "ALLOCFAIL_LOG": "/dev/null"}),
+             (", census", {"ALLOCFAIL_CENSUS": "/dev/null"}),
+             (", in= rule", {"ALLOCFAIL_RULE": "fail in=no_such_fn"}),
+             (", injections", {"ALLOCFAIL_RULE": "fail caller=work interval=10"})]]
     for kib, what, extra in cases:
         if what and label == "no shim":
             continue
