@@ -172,15 +172,24 @@ struct saved {
 	off_t off;
 };
 
-static int save_offsets(struct saved *v, int max)
+/* af_fork_at's buffers, on the heap: it runs on the thread that hit the
+   site, whose stack may be a small thread's */
+struct scratch {
+	struct saved saved[256];
+	char key[512];
+	char path[2100];
+	char line[1024];
+	char buf[16384];
+};
+
+static int save_offsets(struct saved *v, int max, char *buf, size_t cap)
 {
 	int n = 0;
 	int d = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d < 0)
 		return 0;
-	char buf[4096];
 	for (;;) {
-		long k = syscall(SYS_getdents64, d, buf, sizeof buf);
+		long k = syscall(SYS_getdents64, d, buf, cap);
 		if (k <= 0)
 			break;
 		for (long i = 0; i < k;) {
@@ -211,15 +220,14 @@ static int save_offsets(struct saved *v, int max)
    length and 64-bit FNV-1a hash. The file is removed once read, so that
    the children of one run never hold more than one output between them
    (explore keeps its scratch on a tmpfs). 0 when it could be read. */
-static int hash_output(const char *path, uint64_t *hash, uint64_t *len)
+static int hash_output(const char *path, uint64_t *hash, uint64_t *len, char *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	uint64_t h = AF_FNV64_INIT, n = 0;
-	char buf[16384];
 	ssize_t k;
-	while ((k = read(fd, buf, sizeof buf)) > 0) {
+	while ((k = read(fd, buf, cap)) > 0) {
 		h = af_fnv64(h, buf, (size_t)k);
 		n += (uint64_t)k;
 	}
@@ -232,18 +240,18 @@ static int hash_output(const char *path, uint64_t *hash, uint64_t *len)
 	return 0;
 }
 
-static void record(int n, const char *key, int status, int timed_out, uint64_t ns)
+static void record(struct scratch *x, int n, int status, int timed_out, uint64_t ns)
 {
-	char path[2100], line[1024];
+	char *path = x->path, *line = x->line, *key = x->key;
 	uint64_t out_hash, out_len;
-	af_fmt(path, sizeof path, "%s/%d.out", dir, n);
-	int hashed = hash_output(path, &out_hash, &out_len) == 0;
-	af_fmt(path, sizeof path, "%s/results", dir);
+	af_fmt(path, sizeof x->path, "%s/%d.out", dir, n);
+	int hashed = hash_output(path, &out_hash, &out_len, x->buf, sizeof x->buf) == 0;
+	af_fmt(path, sizeof x->path, "%s/results", dir);
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
 	struct af_buf b;
-	af_buf_init(&b, line, sizeof line - 1);
+	af_buf_init(&b, line, sizeof x->line - 1);
 	af_buf_fmt(&b, "{\"n\":%d,\"site\":", n);
 	af_buf_json(&b, key);
 	af_buf_fmt(&b, ",\"wstatus\":%d,\"timed_out\":%s,\"secs\":%llu.%09llu", status,
@@ -302,23 +310,27 @@ int af_fork_wanted(struct af_site *s)
 
 int af_fork_at(struct af_site *s)
 {
-	char key[512];
-	af_site_key(s, key, sizeof key);
-	struct saved saved[256];
-	int nsaved = save_offsets(saved, 256);
+	struct scratch *x = af_imalloc(sizeof *x);
+	if (!x)
+		return 0; /* not forked: the site's run is the program's own */
+	af_site_key(s, x->key, sizeof x->key);
+	int nsaved = save_offsets(x->saved, 256, x->buf, sizeof x->buf);
 	int n = ++nforks;
 	uint64_t start = af_now_ns();
 	pid_t pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		af_ifree(x);
 		return 0;
+	}
 	if (pid == 0) {
 		in_child = 1;
 		setpgid(0, 0);
-		char path[2100];
-		af_fmt(path, sizeof path, "%s/%d.out", dir, n);
+		char *path = x->path;
+		af_fmt(path, sizeof x->path, "%s/%d.out", dir, n);
 		int ok = take_copy(1, path) == 0;
-		af_fmt(path, sizeof path, "%s/%d.err", dir, n);
+		af_fmt(path, sizeof x->path, "%s/%d.err", dir, n);
 		ok = ok && take_copy(2, path) == 0;
+		af_ifree(x);
 		af_fmt(out_paths[AF_OUT_LOG], sizeof out_paths[0], "%s/%d.log", dir, n);
 		af_fmt(out_paths[AF_OUT_CENSUS], sizeof out_paths[1], "%s/%d.census", dir, n);
 		const char *why;
@@ -335,7 +347,8 @@ int af_fork_at(struct af_site *s)
 	int status;
 	int timed_out = wait_child(pid, &status);
 	for (int i = 0; i < nsaved; i++)
-		lseek(saved[i].fd, saved[i].off, SEEK_SET);
-	record(n, key, status, timed_out, af_now_ns() - start);
+		lseek(x->saved[i].fd, x->saved[i].off, SEEK_SET);
+	record(x, n, status, timed_out, af_now_ns() - start);
+	af_ifree(x);
 	return 0;
 }
