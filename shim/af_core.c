@@ -133,16 +133,24 @@ static __attribute__((noinline)) struct af_qframe *frame_fill(struct af_thread *
 	return q;
 }
 
-static inline __attribute__((always_inline)) struct af_qframe *frame_entry(struct af_thread *t,
-									  uintptr_t pc, unsigned gen)
+/* frame_entry with the thread's caches w (t->walks) loaded by the caller,
+   once a walk */
+static inline __attribute__((always_inline)) struct af_qframe *frame_entry_in(struct af_thread *t,
+									     struct af_walks *w,
+									     uintptr_t pc, unsigned gen)
 {
-	struct af_walks *w = t->walks;
 	if (AF_UNLIKELY(!w))
 		return frame_fill(t, NULL, pc, gen);
 	struct af_qframe *q = &w->qframe[(pc >> 2) & (AF_QFRAMES - 1)];
 	if (AF_LIKELY(q->pc == pc && q->gen == gen))
 		return q;
 	return frame_fill(t, q, pc, gen);
+}
+
+static inline __attribute__((always_inline)) struct af_qframe *frame_entry(struct af_thread *t,
+									  uintptr_t pc, unsigned gen)
+{
+	return frame_entry_in(t, t->walks, pc, gen);
 }
 
 /* af_addr_get through the thread's cache: stacks repeat */
@@ -248,10 +256,11 @@ static inline __attribute__((always_inline)) struct af_addr *callsite_up(struct 
 {
 	unsigned gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
 	uintptr_t pc = ra, cfa = sp;
+	struct af_walks *w = t->walks ? t->walks : thread_walks(t);
 	if (ch)
 		ch->n = 0;
 	for (int i = 0; sp && i < AF_CS_SHALLOW; i++) {
-		struct af_qframe *q = frame_entry(t, pc, gen);
+		struct af_qframe *q = frame_entry_in(t, w, pc, gen);
 		if (i > 0 && !q->through) {
 			if (ch && i <= AF_QCHAIN) {
 				ch->n = i;
@@ -838,11 +847,12 @@ static int ruled_stack(struct af_thread *t, uintptr_t ra, uintptr_t sp, uintptr_
 {
 	unsigned gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
 	uintptr_t pc = ra;
+	struct af_walks *w = t->walks ? t->walks : thread_walks(t);
 	for (int n = 0;;) {
 		out[n++] = pc;
 		if (n == max)
 			return n;
-		uint64_t r = rule_step(frame_entry(t, pc, gen), &pc, &sp);
+		uint64_t r = rule_step(frame_entry_in(t, w, pc, gen), &pc, &sp);
 		if (r == AF_CFI_END)
 			return n;
 		if (r == AF_CFI_NONE)
@@ -920,7 +930,7 @@ int af_quick_draw(struct af_thread *t, int rule)
    nothing can inject (no rule, a nofail or noretry rule, a probability
    that does not fire), allocate plainly. NULL: the slow path takes over,
    with rq->decided saying what was decided here. */
-static __attribute__((noinline)) void *medium(struct af_req *rq)
+static void *medium(struct af_req *rq)
 {
 	struct af_thread *t = &af_t;
 	struct ctx c;
