@@ -32,8 +32,12 @@ ap.add_argument("--what", default="alloc,programs,explore")
 ap.add_argument("--reps", type=int, default=7)
 ap.add_argument("--iters", type=int, default=10_000_000)
 ap.add_argument("--threads", default="")
+ap.add_argument("--modes", default="pair,mix,dup", help="alloc's tables: pair, mix, dup")
 ap.add_argument("--quick", action="store_true", help="a short run (meson test --benchmark)")
 args = ap.parse_args()
+for _m in args.modes.split(","):
+    if _m not in ("pair", "mix", "dup"):
+        sys.exit(f"bench/run.py: --modes: unknown table '{_m}' (pair, mix, dup)")
 if args.quick:
     args.reps, args.iters = 3, 2_000_000
 
@@ -99,7 +103,7 @@ def alloc():
     threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, 2, NCPU})
     titles = {"pair": "malloc/free pairs, sizes 8 B to 4 KiB", "mix": "realloc/calloc mix",
               "dup": "strdup/free pairs, 8 to 263 bytes (allocated inside libc)"}
-    for mode in ("pair", "mix", "dup"):
+    for mode in args.modes.split(","):
         print(f"### {titles[mode]}"
               f" (ns per operation per thread; ratio to jemalloc)\n")
         print("| configuration | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in threads) + " |")
