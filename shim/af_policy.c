@@ -305,41 +305,48 @@ static size_t word_len(struct scan *s, const char *q)
 }
 
 /* Reads a value: up to whitespace, where "..." segments (with \" and \\)
-   may hold spaces, '#' and ';'. Segments concatenate, as in a shell. */
+   may hold spaces, '#' and ';'. Segments concatenate, as in a shell. No
+   length limit but the line's: a value never outgrows the line it is read
+   from, so the normalized form of any rule (sizes spelled out, as
+   af_rule_format prints them) parses again. */
 static int read_value(struct scan *s, char **out, const char **at)
 {
-	char buf[1024];
-	size_t n = 0;
 	*at = s->p;
 	const char *q = s->p;
+	const char *eol = memchr(q, '\n', (size_t)(s->end - q));
+	char *buf = af_mem_alloc((size_t)((eol ? eol : s->end) - q) + 1);
+	if (!buf)
+		return fail_at(s, *at, "out of memory");
+	size_t n = 0;
 	while (!is_eol(s, q) && *q != ' ' && *q != '\t' && *q != '\r') {
 		if (*q == '"') {
 			const char *open = q++;
 			while (q < s->end && *q != '\n' && *q != '"') {
 				if (*q == '\\' && q + 1 < s->end && (q[1] == '"' || q[1] == '\\'))
 					q++;
-				if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+					af_mem_free(buf);
 					return fail_at(s, q, "control character 0x%02x in a value",
 						       (unsigned char)*q);
-				if (n + 1 >= sizeof buf)
-					return fail_at(s, *at, "value is too long");
+				}
 				buf[n++] = *q++;
 			}
-			if (q >= s->end || *q != '"')
+			if (q >= s->end || *q != '"') {
+				af_mem_free(buf);
 				return fail_at(s, open, "unterminated quoted value");
+			}
 			q++;
 			continue;
 		}
-		if (n + 1 >= sizeof buf)
-			return fail_at(s, *at, "value is too long");
-		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+			af_mem_free(buf);
 			return fail_at(s, q, "control character 0x%02x in a value", (unsigned char)*q);
+		}
 		buf[n++] = *q++;
 	}
+	buf[n] = 0;
 	s->p = q;
-	*out = dupn(buf, n);
-	if (!*out)
-		return fail_at(s, *at, "out of memory");
+	*out = buf;
 	return 0;
 }
 
@@ -1284,10 +1291,12 @@ static void put_size(struct af_buf *b, uint64_t v)
 }
 
 /* One item of a value, quoted when it holds what would end or split it. */
-static void put_item(struct af_buf *b, const char *v)
+/* v then suffix (which needs no quoting) as one item of a value */
+static void put_item_with(struct af_buf *b, const char *v, const char *suffix)
 {
 	if (!strpbrk(v, " \t#;\"")) {
 		af_buf_puts(b, v);
+		af_buf_puts(b, suffix);
 		return;
 	}
 	af_buf_putc(b, '"');
@@ -1296,7 +1305,13 @@ static void put_item(struct af_buf *b, const char *v)
 			af_buf_putc(b, '\\');
 		af_buf_putc(b, *c);
 	}
+	af_buf_puts(b, suffix);
 	af_buf_putc(b, '"');
+}
+
+static void put_item(struct af_buf *b, const char *v)
+{
+	put_item_with(b, v, "");
 }
 
 static void put_list(struct af_buf *b, const char *key, const struct af_list *l)
@@ -1359,12 +1374,11 @@ size_t af_rule_format(const struct af_rule *r, char *out, size_t cap)
 	if (r->nsites) {
 		af_buf_puts(&b, " site=");
 		for (int i = 0; i < r->nsites; i++) {
-			char item[1100];
-			af_fmt(item, sizeof item, "%s+0x%llx", r->sites[i].module,
-			       (unsigned long long)r->sites[i].offset);
+			char off[24]; /* a module name has no length limit */
+			af_fmt(off, sizeof off, "+0x%llx", (unsigned long long)r->sites[i].offset);
 			if (i)
 				af_buf_putc(&b, ',');
-			put_item(&b, item);
+			put_item_with(&b, r->sites[i].module, off);
 		}
 	}
 	if (r->thread.n)

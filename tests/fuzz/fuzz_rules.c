@@ -13,7 +13,9 @@
 static size_t normalized(struct af_policy *p, char *out, size_t cap)
 {
 	size_t n = 0;
-	char line[8192];
+	/* a rule's normalized form may be several times its text (1G prints
+	   as 1073741824), and the text may be 4 KiB */
+	static char line[1 << 17];
 	if (p->set.given) {
 		af_settings_format(&p->set, line, sizeof line);
 		n += (size_t)snprintf(out + n, cap - n, "%s\n", line);

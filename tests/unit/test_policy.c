@@ -174,6 +174,42 @@ static void test_normalize(void)
 		       "retry_timeout=1500ms oom=fail limit=67108864 seed=16 depth=8 log=/tmp/x");
 }
 
+/* A value has no length limit but its line's, and its normalized form
+   parses again to itself, however long (it was 1023 bytes: a size list
+   whose normalized form outgrew that did not parse again, and a site's
+   module over 1100 bytes lost its offset when printed; the fuzzer found
+   both) */
+static void test_long_values(void)
+{
+	static char text[20000], once[40000], again[40000];
+	size_t n = (size_t)snprintf(text, sizeof text, "fail size=");
+	for (int i = 0; i < 400; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n, "%s1G", i ? "," : "");
+	n += (size_t)snprintf(text + n, sizeof text - n, " site=\"");
+	for (int i = 0; i < 1500; i++)
+		text[n++] = (char)('a' + i % 26);
+	n += (size_t)snprintf(text + n, sizeof text - n, " x+0x10\",m+0x20");
+	CHECK_EQ(parse(text), 0);
+	if (pol.nrules != 1) {
+		printf("    %s\n", err.msg);
+		return;
+	}
+	CHECK_EQ(pol.rules[0]->nsizes, 400);
+	CHECK_EQ(pol.rules[0]->sizes[399].lo, 1ull << 30);
+	CHECK_EQ(pol.rules[0]->nsites, 2);
+	CHECK_EQ(strlen(pol.rules[0]->sites[0].module), 1502);
+	CHECK_EQ(pol.rules[0]->sites[0].offset, 0x10);
+	size_t la = af_rule_format(pol.rules[0], once, sizeof once);
+	CHECK(la > 400 * 11 + 1500); /* 1073741824 each: longer than the text */
+	CHECK_EQ(parse(once), 0);
+	if (pol.nrules != 1) {
+		printf("    %s\n", err.msg);
+		return;
+	}
+	af_rule_format(pol.rules[0], again, sizeof again);
+	CHECK_STR(again, once);
+}
+
 static void test_sizes(void)
 {
 	uint64_t v;
@@ -513,7 +549,7 @@ static void test_set_kv(void)
 int main(void)
 {
 	static const struct h_test tests[] = {
-	    T(test_errors),   T(test_normalize), T(test_sizes),       T(test_interval),
+	    T(test_errors),   T(test_normalize), T(test_long_values), T(test_sizes), T(test_interval),
 	    T(test_times),    T(test_space),     T(test_nth),         T(test_probability),
 	    T(test_seed),     T(test_first_match), T(test_many_rules), T(test_module_paths),
 	    T(test_include),  T(test_set_kv),  T(test_stream),
