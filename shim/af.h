@@ -118,8 +118,9 @@ struct af_thread {
 	uint64_t salt;     /* 0 for the first thread to draw */
 	int private_gone;  /* past the thread's exit destructor */
 	struct af_tcounts *counts; /* census and summary counts, on first use */
-	struct af_walks *walks; /* the walks' caches, on a thread's first walk;
-				   NULL before, and past the exit destructor */
+	struct af_walks *walks; /* its caches: by the first slow-path call with
+				   the quick path on, or the first walk; NULL
+				   before, and past the exit destructor */
 	unsigned long since_injection; /* allocations since the last injection */
 	int altstack;                  /* the crash handler's stack is set up */
 };

@@ -111,6 +111,12 @@ static __attribute__((noinline)) struct af_walks *thread_walks(struct af_thread 
 	return w;
 }
 
+/* The thread's walk caches, allocated when it has none yet. */
+static inline struct af_walks *walks_of(struct af_thread *t)
+{
+	return AF_LIKELY(t->walks != NULL) ? t->walks : thread_walks(t);
+}
+
 /* A thread's cache of frame addresses seen lately: entry q filled for pc
    (NULL: the thread has no cache yet). A thread-local stand-in when the
    address table is full (its scratch entry is the next lookup's too) or
@@ -133,8 +139,8 @@ static __attribute__((noinline)) struct af_qframe *frame_fill(struct af_thread *
 	return q;
 }
 
-/* frame_entry with the thread's caches w (t->walks) loaded by the caller,
-   once a walk */
+/* The frame cache's entry for pc, w being the thread's caches (loaded by
+   the caller, once a walk). */
 static inline __attribute__((always_inline)) struct af_qframe *frame_entry_in(struct af_thread *t,
 									     struct af_walks *w,
 									     uintptr_t pc, unsigned gen)
@@ -147,16 +153,10 @@ static inline __attribute__((always_inline)) struct af_qframe *frame_entry_in(st
 	return frame_fill(t, q, pc, gen);
 }
 
-static inline __attribute__((always_inline)) struct af_qframe *frame_entry(struct af_thread *t,
-									  uintptr_t pc, unsigned gen)
-{
-	return frame_entry_in(t, t->walks, pc, gen);
-}
-
 /* af_addr_get through the thread's cache: stacks repeat */
 static inline __attribute__((always_inline)) struct af_addr *frame_addr(struct af_thread *t, uintptr_t pc)
 {
-	return frame_entry(t, pc, atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed))->a;
+	return frame_entry_in(t, t->walks, pc, atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed))->a;
 }
 
 static void ctx_stack(struct ctx *c)
@@ -168,7 +168,7 @@ static void ctx_stack(struct ctx *c)
 	if (c->rq->frames) { /* captured by af_slow */
 		c->frames = c->rq->frames;
 		c->nframes = c->rq->nframes;
-	} else if (t->walks || thread_walks(t)) {
+	} else if (walks_of(t)) {
 		c->frames = t->walks->frames;
 		c->nframes = af_stack(c->rq->ra, c->frames, AF_MAX_FRAMES);
 	} else { /* no memory for the buffer: the return address alone */
@@ -179,7 +179,7 @@ static void ctx_stack(struct ctx *c)
 	/* the call site: the first frame outside the runtime and the shim */
 	c->cs = 0;
 	for (int i = 0; i < c->nframes; i++) {
-		if (!passes_up(frame_addr(&af_t, c->frames[i]))) {
+		if (!passes_up(frame_addr(t, c->frames[i]))) {
 			c->cs = i;
 			break;
 		}
@@ -256,7 +256,7 @@ static inline __attribute__((always_inline)) struct af_addr *callsite_up(struct 
 {
 	unsigned gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
 	uintptr_t pc = ra, cfa = sp;
-	struct af_walks *w = t->walks ? t->walks : thread_walks(t);
+	struct af_walks *w = walks_of(t);
 	if (ch)
 		ch->n = 0;
 	for (int i = 0; sp && i < AF_CS_SHALLOW; i++) {
@@ -281,8 +281,6 @@ static inline __attribute__((always_inline)) struct af_addr *callsite_up(struct 
 				ch->off[i] = (int32_t)off, ch->pc[i] = pc;
 		}
 	}
-	if (ch)
-		ch->n = 0;
 	return shallow_callsite(t, ra);
 }
 
@@ -301,8 +299,6 @@ static struct af_addr *ctx_callsite(struct ctx *c)
 		ctx_stack(c);
 		if (c->cs > 0)
 			a = af_addr_get(c->frames[c->cs]);
-	} else if (!c->have_stack) {
-		c->cs = 0;
 	}
 	return c->csaddr = a;
 }
@@ -847,7 +843,7 @@ static int ruled_stack(struct af_thread *t, uintptr_t ra, uintptr_t sp, uintptr_
 {
 	unsigned gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
 	uintptr_t pc = ra;
-	struct af_walks *w = t->walks ? t->walks : thread_walks(t);
+	struct af_walks *w = walks_of(t);
 	for (int n = 0;;) {
 		out[n++] = pc;
 		if (n == max)
@@ -972,15 +968,16 @@ void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra, voi
 {
 	struct af_req rq = {fn, n, align, zero, old, ra, NULL, 0, -1, (uintptr_t)cfa};
 	const struct af_match *m = &af_g.match;
-	/* as deep as the rules look, on the program's stack: a thread's may be
-	   small (16 KiB); nothing when no rule looks */
-	uintptr_t frames[m->any_stack ? (m->max_depth + 2 < AF_MAX_FRAMES ? m->max_depth + 2
-									 : AF_MAX_FRAMES)
-				      : 1];
+	/* libunwind gives the rules max_depth + 1 frames from ra, after this
+	   one; as many on the program's stack (a thread's may be small: 16
+	   KiB), one when no rule looks at the stack */
+	int want = m->any_stack ? m->max_depth + 2 : 1;
+	int cap = want < AF_MAX_FRAMES ? want : AF_MAX_FRAMES;
+	uintptr_t frames[cap];
 	struct af_thread *t = &af_t;
 	if (AF_UNLIKELY(!t->walks) && t->quick && !t->guard) {
 		t->guard++; /* the quick path's caches, for the next call */
-		thread_walks(t);
+		walks_of(t);
 		t->guard--;
 	}
 	if (t->pending) { /* quick() drew, and the draw fired */
@@ -991,19 +988,17 @@ void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra, voi
 	if (m->any_stack && af_unw_backtrace && af_ready() && !t->guard) {
 		int k = n >= t->iv_lo && n < t->iv_hi ? t->iv_k : af_quick_size_interval(t, n);
 		if (m->stack_cand[fn * m->nbounds + k]) {
-			int want = m->max_depth + 2;
 			/* libunwind may allocate (its dynamic TLS): guarded */
 			t->guard++;
-			/* by the frame rules: the rules look at max_depth frames
-			   from ra, and libunwind gave them max_depth + 1 */
+			/* by the frame rules: from ra, without this frame */
 			int got = ruled_stack(t, (uintptr_t)ra, (uintptr_t)cfa, frames,
-					      want - 1 < AF_MAX_FRAMES ? want - 1 : AF_MAX_FRAMES);
+					      want - 1 < cap ? want - 1 : cap);
 			if (got > 0) {
 				t->guard--;
 				rq.frames = frames;
 				rq.nframes = got;
 			} else {
-				got = af_unw_backtrace((void **)frames, want < AF_MAX_FRAMES ? want : AF_MAX_FRAMES);
+				got = af_unw_backtrace((void **)frames, cap);
 				t->guard--;
 				int i = 0;
 				while (i < got && frames[i] != (uintptr_t)ra)
