@@ -2,6 +2,7 @@
 injection site and nothing else; reports; shards; bad input."""
 import re
 import shlex
+import shutil
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
@@ -214,6 +215,49 @@ with tempfile.TemporaryDirectory() as d:
              ("crash", "checked", "assertion failed")],
        "asserts: a failed assertion is a crash, xmalloc's abort an abort")
 
+
+# --status N: a command whose normal result is exit status N (diff's 1)
+differ = prog("differ")
+shards = tempfile.mkdtemp()
+for extra in ([], ["--fork"]):
+    r = explore("--status", "1", *extra, "--json", "-", "--", differ)
+    doc = json.loads(r.stdout)
+    with open(os.path.join(shards, f"s{len(extra)}.json"), "wb") as f:
+        f.write(r.stdout)
+    eq(r.returncode, 1, f"--status 1 {extra}: bugs found")
+    eq(doc["reference_status"], 1, f"--status 1 {extra}: the report's reference status")
+    if extra:
+        eq(doc["forked"], 1, "--status 1 --fork: pair_buf's failure ran as a forked child")
+    got = sorted((s["function"], s["outcome"], s["detail"]) for s in doc["sites"]
+                 if s["function"] in ("pair_buf", "line_copy", "verdict"))
+    eq(got, [("line_copy", "silent", "exit 1, but stdout differs from the reference (17 bytes, not 32)"),
+             ("pair_buf", "handled", "exit 2: differ: out of memory"),
+             ("verdict", "silent", "exit 0, where the reference exits 1")],
+       f"--status 1 {extra}: another status handled, status 1 with less output and "
+       "exit 0 both silent")
+# merge: shards explored with other --status values are not one report
+with open(os.path.join(shards, "s0.json")) as f:
+    s2 = json.load(f)
+s2["shard"], s2["reference_status"] = [2, 2], 0
+with open(os.path.join(shards, "s2.json"), "w") as f:
+    json.dump(s2, f)
+m = tool("merge", os.path.join(shards, "s0.json"), os.path.join(shards, "s2.json"))
+eq((m.returncode, m.stderr.decode()),
+   (2, f"allocfail: merge: '{shards}/s2.json' differs in --status\n"), "merge: --status must agree")
+shutil.rmtree(shards)
+r = explore("--", differ)
+eq((r.returncode, r.stderr.decode()),
+   (2, "allocfail: explore: the reference run (no injection) already fails: exit status 1 "
+       "(explore needs a command that succeeds on its own; --status 1 if that is its normal "
+       "result)\n"), "a reference that exits 1: the message names --status 1")
+r = explore("--status", "3", "--", differ)
+eq((r.returncode, r.stderr.decode()),
+   (2, "allocfail: explore: the reference run (no injection) exits 1, not 3 as --status says\n"),
+   "a reference with another status than --status")
+r = explore("--status", "1", "--", prog("census"))
+eq((r.returncode, r.stderr.decode()),
+   (2, "allocfail: explore: the reference run (no injection) exits 0, not 1 as --status says\n"),
+   "a reference that succeeds, with --status 1")
 # one call site making most allocations: the table says that only its
 # first hit was failed
 r = explore("--", prog("trig"), "200")
@@ -312,6 +356,7 @@ for args, msg in [
     (["--shard", "3/2", "--", DEMO], "explore: --shard '3/2': expected K/N with 1 <= K <= N"),
     (["--shard", "1/2x", "--", DEMO], "explore: --shard '1/2x': expected K/N with 1 <= K <= N"),
     (["--jobs", "2x", "--", DEMO], "explore: --jobs '2x': expected a number from 1 to 1024"),
+    (["--status", "126", "--", DEMO], "explore: --status '126': expected a number from 0 to 125"),
     (["--timeout", "soon", "--", DEMO],
      "explore: --timeout 'soon': expected a duration in seconds (e.g. 10, 2.5, 500ms)"),
     (["--scope", "nomatch*", "--", DEMO],

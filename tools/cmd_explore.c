@@ -53,6 +53,9 @@ static const char usage[] =
     "                          that write only to stdout/stderr; checked, else falls\n"
     "                          back to a run per site); --jobs N such runs share the\n"
     "                          sites\n"
+    "  --status N              the command's normal exit status (default 0; diff's 1\n"
+    "                          when the files differ): a run that exits N with\n"
+    "                          other output, or 0 where N is not, is silent\n"
     "  --abort-is-bug          count SIGABRT on allocation failure as a bug\n"
     "  --backend next          forward to the next allocator (ASan/LSan builds)\n"
     "  --rules FILE, --rule R  rules added to every run (e.g. nofail exclusions)\n"
@@ -107,6 +110,7 @@ static char *internal_first;
 
 static struct {
 	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, fork;
+	int status; /* --status: the command's normal exit status */
 	double timeout, budget_secs;
 	long budget_runs;
 	const char *stdin_path, *backend, *json, *junit, *sarif;
@@ -471,19 +475,26 @@ static void classify(const struct task *t, struct result *res, struct runres *rr
 			res->detail = xasprintf("%s%s%s", signame(sig), w ? " in " : "", w ? w : "");
 		free(w);
 		free(top);
-	} else if (WIFEXITED(rr->wstatus) && WEXITSTATUS(rr->wstatus) == 0) {
+	} else if (WIFEXITED(rr->wstatus) && WEXITSTATUS(rr->wstatus) == o.status) {
+		int st = o.status;
 		if (rr->out_hash == ref_out_hash && rr->out_len == ref_out_len) {
 			res->outcome = O_HANDLED;
-			res->detail = xstrdup("exit 0 with the reference output");
+			res->detail = xasprintf("exit %d with the reference output", st);
 		} else if (rep.nondeterministic) {
 			res->outcome = O_HANDLED;
-			res->detail = xstrdup("exit 0 (the output is not compared: it changes between clean runs)");
+			res->detail = xasprintf("exit %d (the output is not compared: it changes between "
+						"clean runs)", st);
 		} else {
 			res->outcome = O_SILENT;
-			res->detail = xasprintf("exit 0, but stdout differs from the reference (%zu bytes, "
+			res->detail = xasprintf("exit %d, but stdout differs from the reference (%zu bytes, "
 						"not %zu)",
-						rr->out_len, ref_out_len);
+						st, rr->out_len, ref_out_len);
 		}
+	} else if (WIFEXITED(rr->wstatus) && WEXITSTATUS(rr->wstatus) == 0) {
+		/* --status N, N > 0: success is not the command's normal result
+		   (diff: "no differences"), so claiming it is a wrong answer */
+		res->outcome = O_SILENT;
+		res->detail = xasprintf("exit 0, where the reference exits %d", o.status);
 	} else {
 		res->outcome = O_HANDLED;
 		char *m = message_of(rr->err);
@@ -854,7 +865,7 @@ static void *driver_run(void *arg)
 	strv_free(&envc);
 	if (ran) {
 		d->why = rr.timed_out			? "it did not finish in time"
-			 : shell_status(rr.wstatus) != 0 ? "another exit status"
+			 : shell_status(rr.wstatus) != o.status ? "another exit status"
 			 : rr.out_hash != ref_out_hash || rr.out_len != ref_out_len ? "other output"
 										     : NULL;
 		d->ok = d->why == NULL;
@@ -1059,7 +1070,7 @@ static int reference_run(int k, struct runres *r)
 	int st = shell_status(r->wstatus);
 	int sc;
 	const char *san = sanitizer_line(r->err, &sc);
-	if (r->timed_out || st != 0 || san) {
+	if (r->timed_out || st != o.status || san) {
 		char *m = message_of(r->err);
 		char why[256];
 		if (r->timed_out)
@@ -1074,9 +1085,20 @@ static int reference_run(int k, struct runres *r)
 				  "--backend next", o.cmd[0]);
 		} else
 			snprintf(why, sizeof why, "exit status %d", st);
-		warnx_("explore: the reference run (no injection) already fails: %s%s%s "
-		       "(explore needs a command that succeeds on its own)",
-		       why, m ? ": " : "", m ? m : "");
+		int exited = !r->timed_out && !san && WIFEXITED(r->wstatus);
+		if (exited && o.status == 0 && st <= 125)
+			warnx_("explore: the reference run (no injection) already fails: %s%s%s "
+			       "(explore needs a command that succeeds on its own; --status %d if that "
+			       "is its normal result)",
+			       why, m ? ": " : "", m ? m : "", st);
+		else if (exited && o.status != 0)
+			warnx_("explore: the reference run (no injection) exits %d, not %d as --status "
+			       "says%s%s",
+			       st, o.status, m ? ": " : "", m ? m : "");
+		else
+			warnx_("explore: the reference run (no injection) already fails: %s%s%s "
+			       "(explore needs a command that succeeds on its own)",
+			       why, m ? ": " : "", m ? m : "");
 		free(m);
 		rm_rf(o.tmp);
 		return EXIT_USAGE;
@@ -1154,6 +1176,9 @@ int cmd_explore(int argc, char **argv)
 			o.isolate = 1;
 		} else if (!strcmp(a, "--fork")) {
 			o.fork = 1;
+		} else if (!strcmp(a, "--status")) {
+			/* 126 and up: the shell's "cannot run" and signals */
+			o.status = (int)opt_number("explore", "--status", VALUE(), 0, 125);
 		} else if (!strcmp(a, "--abort-is-bug")) {
 			o.abort_is_bug = 1;
 		} else if (!strcmp(a, "--json")) {
@@ -1272,7 +1297,7 @@ int cmd_explore(int argc, char **argv)
 					     top->key, (unsigned long long)top->calls,
 					     (unsigned long long)total);
 	}
-	rep.ref_status = 0;
+	rep.ref_status = o.status;
 	if (!o.timeout)
 		o.timeout = ref_secs * 10 > 5 ? ref_secs * 10 : 5;
 	runres_free(&ref[0]);

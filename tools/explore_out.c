@@ -620,6 +620,8 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 		why = "was explored in another --mode";
 	else if (r->nshards_read && json_bool(v, "abort_is_bug", 0) != r->abort_is_bug)
 		why = "differs in --abort-is-bug";
+	else if (r->nshards_read && json_int(v, "reference_status", 0) != r->ref_status)
+		why = "differs in --status";
 	else if (r->nshards_read && sn != r->shard_n_read)
 		why = "is a shard of another --shard K/N split";
 	for (int i = 0; !why && i < r->nshards_read; i++)
