@@ -64,10 +64,12 @@ with tempfile.TemporaryDirectory() as d:
           [f["reproducer"] for f in doc["findings"]])
     for f in doc["findings"]:
         cmd = f["reproducer"]  # names this very build of allocfail (not on PATH)
-        p = shell_group(cmd, 3)
+        p = shell_group(cmd, 10)
         status = p.returncode
-        expect = {"crash": 139, "abort": 134, "hang": "hang", "silent": 0}[f["class"]]
+        # a hang's reproducer carries explore's timeout: 124, as timeout(1)
+        expect = {"crash": 139, "abort": 134, "hang": 124, "silent": 0}[f["class"]]
         eq(status, expect, f"the reproducer of the {f['class']} finding reproduces it")
+        eq(" --timeout 1 " in cmd, f["class"] == "hang", f"{f['class']}: a timeout in hangs' only")
         if f["class"] == "silent":
             check(len(p.stdout) < 104 and p.returncode == 0, "the silent run loses output", p.stdout)
 
@@ -300,6 +302,21 @@ with tempfile.TemporaryDirectory() as d:
     check(all("lockfile.tmp" not in (s["detail"] or "") for s in doc["sites"]),
           "--isolate: no run saw another's file", [s["detail"] for s in doc["sites"]])
     eq(os.listdir(d), ["i.json"], "--isolate: nothing is left in the directory")
+
+# --isolate with a command named relative to the current directory; the
+# reproducers run it by its full path in a new empty directory
+with tempfile.TemporaryDirectory() as d:
+    rel = os.path.relpath(DEMO, BUILD)
+    r = explore("--isolate", "--timeout", "1", "--json", "-", "--", rel, cwd=BUILD)
+    doc = json.loads(r.stdout)
+    eq(findings(doc), planted, "--isolate, a relative command: the planted bugs")
+    for f in doc["findings"]:
+        cmd = f["reproducer"]
+        check(cmd.startswith('(cd "$(mktemp -d)" && ') and f" -- {DEMO})" in cmd,
+              "--isolate: the reproducer runs the full path in an empty directory", cmd)
+        p = shell_group(cmd, 10, env=dict(clean_env(), TMPDIR=d))
+        eq(p.returncode, {"crash": 139, "abort": 134, "hang": 124, "silent": 0}[f["class"]],
+           f"--isolate: the reproducer of the {f['class']} finding reproduces it (from elsewhere)")
 
 # where the runs' files go: $TMPDIR when set; else a tmpfs with room (they
 # are small, and creating files on a disk costs more than a short run);

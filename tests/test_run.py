@@ -22,6 +22,29 @@ eq(r.returncode, 2, "a bad rule: status 2")
 eq(r.stdout, b"", "and the command does not run")
 eq(stderr_lines(r), ["allocfail: --rule:1:1: unknown action 'fial' (did you mean 'fail'?)"],
    "one line naming the error")
+# --timeout: the command's whole process group is killed, status 124
+import tempfile
+with tempfile.TemporaryDirectory() as d:
+    pidfile = os.path.join(d, "bg")
+    r = tool("run", "--timeout", "0.5", "--", sh, "-c", f'sleep 60 >/dev/null 2>&1 & echo $! > {pidfile}; wait')
+    eq((r.returncode, stderr_lines(r)),
+       (124, ["allocfail: run: no exit after 0.5 s; the process group was killed"]),
+       "--timeout: 124 and one line")
+    bg = int(open(pidfile).read())
+    try:
+        os.kill(bg, 0)
+        alive = open(f"/proc/{bg}/stat").read().split()[2] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
+        alive = False
+    eq(alive, False, "--timeout: what the command started in the background is killed too")
+r = tool("run", "--timeout", "30", "--", sh, "-c", "exit 3")
+eq((r.returncode, r.stderr), (3, b""), "--timeout: a command that ends in time keeps its status")
+r = tool("run", "--timeout", "30", "--", sh, "-c", "kill -TERM $$")
+eq(r.returncode, 128 + 15, "--timeout: 128 + signal when the command is killed")
+r = tool("run", "--timeout", "0", "--", sh)
+eq((r.returncode, stderr_lines(r)),
+   (2, ["allocfail: run: --timeout '0': expected a duration in seconds (e.g. 10, 2.5, 500ms)"]),
+   "--timeout 0: status 2, one line")
 r = tool("run", "--bogus", "--", sh)
 eq(r.returncode, 2, "an unknown option: status 2")
 r = tool("run")

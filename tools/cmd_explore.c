@@ -222,14 +222,20 @@ static void task_rules(const struct task *t, struct strv *rules)
 	strv_addf(rules, "fail site=%s%s", t->site, suffix);
 }
 
-static char *reproducer(const struct task *t)
+/* The command line that repeats a run: a hang's with explore's timeout,
+   an --isolate run's in a new empty directory, as explore ran them. */
+static char *reproducer(const struct task *t, int outcome)
 {
 	char *out = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&out, &len);
 	char *me = shell_quote(self_command());
+	if (o.isolate)
+		fputs("(cd \"$(mktemp -d)\" && ", m);
 	fprintf(m, "%s run", me);
 	free(me);
+	if (outcome == O_HANG)
+		fprintf(m, " --timeout %g", o.timeout);
 	if (o.backend)
 		fprintf(m, " --backend %s", o.backend);
 	if (o.base.rules_file) {
@@ -250,7 +256,8 @@ static char *reproducer(const struct task *t)
 	strv_free(&rules);
 	fputs(" --", m);
 	for (int i = 0; i < o.ncmd; i++) {
-		char *q = shell_quote(o.cmd[i]);
+		/* the command by its full path where it runs in another directory */
+		char *q = shell_quote(i == 0 && o.isolate ? o.path : o.cmd[i]);
 		fprintf(m, " %s", q);
 		free(q);
 	}
@@ -259,6 +266,8 @@ static char *reproducer(const struct task *t)
 		fprintf(m, " < %s", q);
 		free(q);
 	}
+	if (o.isolate)
+		fputc(')', m);
 	fclose(m);
 	return out;
 }
@@ -649,7 +658,7 @@ static void record(const struct task *t, struct result *res)
 			if (!strcmp(rep.sites[i].site, inj_key))
 				s = &rep.sites[i];
 	}
-	char *repro = reproducer(t);
+	char *repro = reproducer(t, res->outcome);
 	if (!s) {
 		s = report_add_site(&rep, inj_key);
 		s->module = t->module ? xstrdup(t->module) : NULL;
@@ -1211,6 +1220,17 @@ int cmd_explore(int argc, char **argv)
 	o.path = find_command(argv[i]);
 	if (!o.path)
 		die_usage("explore: cannot run '%s': %s", argv[i], strerror(errno));
+	if (o.isolate && o.path[0] != '/') {
+		/* runs with --isolate start in another directory; not realpath():
+		   a multi-call program tells its personality by its name */
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof cwd))
+			die_usage("explore: cannot run '%s': the current directory: %s", argv[i],
+				  strerror(errno));
+		char *abs = xasprintf("%s/%s", cwd, o.path);
+		free(o.path);
+		o.path = abs;
+	}
 	if (is_static_elf(o.path))
 		die_usage("explore: '%s' is statically linked: LD_PRELOAD cannot reach its allocator",
 			  argv[i]);
