@@ -303,6 +303,37 @@ with tempfile.TemporaryDirectory() as d:
           "--isolate: no run saw another's file", [s["detail"] for s in doc["sites"]])
     eq(os.listdir(d), ["i.json"], "--isolate: nothing is left in the directory")
 
+# --isolate: the files a run leaves are compared with the reference runs'
+# (stamp.txt, with the process id, differs between them and judges nothing)
+r = explore("--isolate", "--depth", "0", "--json", "-", "--", prog("writer"))
+doc = json.loads(r.stdout)
+eq(r.returncode, 1, "writer --isolate: bugs found")
+prefix = "exit 0 with the reference output, but the files it left differ: "
+with open(os.path.join(SRC, "tests", "progs", "writer.c")) as f:
+    mallocs = {i + 1 for i, l in enumerate(f.read().splitlines()) if "= malloc(" in l}
+eq(len(mallocs), 4, "writer.c: four planted mallocs")
+got = sorted((s["function"], s["outcome"], s["detail"]) for s in doc["sites"] if s["line"] in mallocs)
+eq(got, [("index_buf", "silent", prefix + "index.txt is missing"),
+         ("line_copy", "silent", prefix + "out.txt differs (23 bytes, not 31)"),
+         ("note_buf", "silent", prefix + "error.log is new"),
+         ("out_buf", "handled", "exit 1: writer: out of memory")],
+   "writer --isolate: a file short, one missing, one new: silent; the error handled")
+check(all("stamp.txt" not in (s["detail"] or "") for s in doc["sites"]),
+      "writer --isolate: a file that differs between clean runs judges nothing",
+      [s["detail"] for s in doc["sites"]])
+# names that change from run to run (tmp.PID, and a link to it) judge no
+# new or missing file
+r = explore("--isolate", "--json", "-", "--", "sh", "-c",
+            "echo x > tmp.$$; mkdir -p d; ln -sf tmp.$$ d/link; echo done")
+doc = json.loads(r.stdout)
+check(doc["sites"] and all("files it left" not in (s["detail"] or "") for s in doc["sites"]),
+      "--isolate: files named by the process id are not compared",
+      [s["detail"] for s in doc["sites"]])
+with tempfile.TemporaryDirectory() as d:
+    r = explore("--depth", "0", "--json", "-", "--", prog("writer"), cwd=d)
+    eq(sorted({s["outcome"] for s in json.loads(r.stdout)["sites"]}), ["handled"],
+       "writer without --isolate: files are not compared")
+
 # --isolate with a command named relative to the current directory; the
 # reproducers run it by its full path in a new empty directory
 with tempfile.TemporaryDirectory() as d:

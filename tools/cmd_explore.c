@@ -27,6 +27,7 @@
 #include "af_tool.h"
 #include "census.h"
 #include "explore.h"
+#include "filetree.h"
 #include "json.h"
 #include "runner.h"
 #include "symbolize.h"
@@ -111,6 +112,7 @@ static char *internal_first;
 static struct {
 	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, fork;
 	int status; /* --status: the command's normal exit status */
+	int isolate_files_unread; /* a reference's directory could not be read */
 	double timeout, budget_secs;
 	long budget_runs;
 	const char *stdin_path, *backend, *json, *junit, *sarif;
@@ -134,6 +136,9 @@ static struct report rep;
 static struct census known; /* every site ever seen */
 static uint64_t ref_out_hash;
 static size_t ref_out_len;
+/* --isolate: what the reference runs left in their directories */
+static struct filetree ref_tree[2];
+static int files_judged;
 static long nth_stop = -1; /* MODE_NTH: first n that injected nothing */
 static int stopping;
 
@@ -382,7 +387,8 @@ static char *site_key(const char *logsite)
 /* What a run did (shared by runs of their own and --fork's children):
    the injection of interest and a crash from its log, the sites it
    reached first from its census, the outcome from its status and output. */
-static void classify(const struct task *t, struct result *res, struct runres *rr, const char *log,
+static void classify(const struct task *t, struct result *res, struct runres *rr, const char *files,
+		     const char *log,
 		     const char *cen)
 {
 	res->secs = rr->secs;
@@ -486,7 +492,13 @@ static void classify(const struct task *t, struct result *res, struct runres *rr
 		free(top);
 	} else if (WIFEXITED(rr->wstatus) && WEXITSTATUS(rr->wstatus) == o.status) {
 		int st = o.status;
-		if (rr->out_hash == ref_out_hash && rr->out_len == ref_out_len) {
+		int same_out = rr->out_hash == ref_out_hash && rr->out_len == ref_out_len;
+		if ((same_out || rep.nondeterministic) && files) {
+			/* --isolate: the output was the reference's, the files not */
+			res->outcome = O_SILENT;
+			res->detail = xasprintf("exit %d%s, but the files it left differ: %s", st,
+						same_out ? " with the reference output" : "", files);
+		} else if (same_out) {
 			res->outcome = O_HANDLED;
 			res->detail = xasprintf("exit %d with the reference output", st);
 		} else if (rep.nondeterministic) {
@@ -587,7 +599,17 @@ static void run_task(const struct task *t, int id, struct result *res)
 		res->internal = xasprintf("cannot run '%s': %s", o.path, strerror(errno));
 		goto out;
 	}
-	classify(t, res, &rr, log, cen);
+	char *files = NULL;
+	if (files_judged) {
+		struct filetree ft;
+		if (filetree_read(&ft, cwd) == 0)
+			files = filetree_diff(&ref_tree[0], &ft);
+		else
+			files = xasprintf("what it left cannot be read (%s)", strerror(errno));
+		filetree_free(&ft);
+	}
+	classify(t, res, &rr, files, log, cen);
+	free(files);
 	runres_free(&rr);
 out:
 	free(argv);
@@ -919,7 +941,7 @@ static void driver_collect(const struct driver *d)
 			struct task copy = tasks[k];
 			struct result res;
 			memset(&res, 0, sizeof res);
-			classify(&copy, &res, &cr, clog, ccen);
+			classify(&copy, &res, &cr, NULL, clog, ccen);
 			/* a child that did not handle the failure is run again on its
 			   own, which decides: a finding always comes from a run that
 			   its reproducer repeats, never from an artefact of forking */
@@ -1112,12 +1134,18 @@ static int reference_run(int k, struct runres *r)
 		rm_rf(o.tmp);
 		return EXIT_USAGE;
 	}
+	if (o.isolate && filetree_read(&ref_tree[k], rs.cwd) < 0) {
+		warnx_("explore: cannot read what the reference run left in its directory (%s): "
+		       "files are not compared", strerror(errno));
+		o.isolate_files_unread = 1;
+	}
 	if (k == 0)
 		census_read(&known, cen);
 	ref_secs = ref_secs > r->secs ? ref_secs : r->secs;
 	free(cen);
 	free(extra[0]);
 	free(cargv);
+	free((char *)rs.cwd);
 	return 0;
 }
 
@@ -1298,6 +1326,11 @@ int cmd_explore(int argc, char **argv)
 	ref_out_len = ref[0].out_len;
 	if (!o.fork)
 		rep.nondeterministic = outputs_differ(&ref[0], &ref[1]);
+	if (o.isolate && !o.isolate_files_unread) {
+		/* --fork is not allowed with --isolate: both references ran */
+		filetree_settle(&ref_tree[0], &ref_tree[1]);
+		files_judged = 1;
+	}
 	if (o.mode == MODE_FIRST) {
 		/* one call site taking most allocations (an allocator wrapper, a
 		   C runtime call): its first hit says little about the others */
