@@ -1,6 +1,7 @@
 """Reports: the injection log, crash attribution, the census, the summary
 and allocfail report."""
 import re
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -156,6 +157,18 @@ eq(doc["sites"][0]["function"], "site_a", "census: sorted by calls")
 r = tool("sites", "--", prog("census"))
 check(re.search(r"census\+0x[0-9a-f]+\s+10\s+240 small\s+site_a \(progs/census.c:\d+\)", r.stdout.decode()),
       "allocfail sites prints a table", r.stdout.decode())
+
+# under a small stack limit (ulimit -s 128) the command names lines all the
+# same (libdw's line reader needs more than that: it crashed), and the
+# program it runs keeps the limit
+small = f"ulimit -s 128 && exec {shlex.quote(TOOL)}"
+r = run(["sh", "-c", f"{small} sites -- {shlex.quote(prog('census'))}"])
+check(r.returncode == 0 and
+      re.search(r"census\+0x[0-9a-f]+\s+10\s+240 small\s+site_a \(progs/census.c:\d+\)", r.stdout.decode()),
+      "ulimit -s 128: allocfail sites names lines", (r.returncode, r.stdout, r.stderr))
+for extra in ([], ["--timeout", "10"]):
+    r = run(["sh", "-c", f"{small} run {' '.join(extra)} -- sh -c 'ulimit -s'"])
+    eq((r.returncode, r.stdout), (0, b"128\n"), f"ulimit -s 128: run {extra} keeps the program's limit")
 
 # counts from threads (each counts in a table of its own, folded in when
 # it exits) are exact: 4 threads x (K + 1) calls at site K, and 5 more
