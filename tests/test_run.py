@@ -1,4 +1,5 @@
 """allocfail run: environment, exit status, errors."""
+import shutil
 from aftest import *
 
 sh = need("sh")
@@ -45,6 +46,34 @@ r = tool("run", "--timeout", "0", "--", sh)
 eq((r.returncode, stderr_lines(r)),
    (2, ["allocfail: run: --timeout '0': expected a duration in seconds (e.g. 10, 2.5, 500ms)"]),
    "--timeout 0: status 2, one line")
+# set-user-ID and set-group-ID programs run in secure-execution mode, where
+# the loader ignores LD_PRELOAD: refused with a reason, not run without
+# the rules (as root: chown to another user needs it)
+if os.geteuid() == 0:
+    with tempfile.TemporaryDirectory() as d:
+        nosuid = bool(os.statvfs(d).f_flag & os.ST_NOSUID)
+        exe = os.path.join(d, "census")
+        shutil.copy(prog("census"), exe)
+        for mode, owner, what in [(0o4755, (65534, -1), "set-user-ID"),
+                                  (0o2755, (-1, 65534), "set-group-ID")]:
+            os.chown(exe, *owner)
+            os.chmod(exe, mode)
+            for sub in (["run"], ["sites"], ["explore", "-q"]):
+                r = tool(*sub, "--", exe)
+                pre = "explore: " if sub[0] == "explore" else ""
+                if nosuid:  # the bits mean nothing there
+                    check(r.returncode != 2, f"{what} on a nosuid file system: {sub[0]} runs it",
+                          r.stderr)
+                else:
+                    eq((r.returncode, stderr_lines(r)),
+                       (2, [f"allocfail: {pre}'{exe}' is {what}: the dynamic loader ignores "
+                            "LD_PRELOAD for it (secure-execution mode)"]),
+                       f"a {what} program: {sub[0]} refuses it, saying why")
+            os.chown(exe, 0, 0)
+        os.chmod(exe, 0o4755)  # our own set-user-ID file changes nothing
+        r = tool("run", "--rule", "fail nth=1", "--", exe)
+        check(r.returncode == 0 and b"injected #1: malloc(24)" in r.stderr,
+              "set-user-ID, owned by the user running it: runs under the shim", r.stderr)
 r = tool("run", "--bogus", "--", sh)
 eq(r.returncode, 2, "an unknown option: status 2")
 r = tool("run")

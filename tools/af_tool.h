@@ -69,6 +69,7 @@ const char *self_command(void);
 /* 1 when path is a statically linked ELF executable (LD_PRELOAD cannot
    reach it), 0 otherwise. */
 int is_static_elf(const char *path);
+const char *secure_exec(const char *path);
 /* Exit status as a shell reports it: the code, or 128 + signal. */
 int shell_status(int wstatus);
 

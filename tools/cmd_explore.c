@@ -1262,6 +1262,8 @@ int cmd_explore(int argc, char **argv)
 	if (is_static_elf(o.path))
 		die_usage("explore: '%s' is statically linked: LD_PRELOAD cannot reach its allocator",
 			  argv[i]);
+	if (secure_exec(o.path))
+		die_usage("explore: '%s' is %s: the dynamic loader ignores LD_PRELOAD for it (secure-execution mode)", argv[i], secure_exec(o.path));
 	if (!find_shim())
 		die_usage("explore: cannot find liballocfail.so (ALLOCFAIL_SHIM=PATH names it)");
 	check_report_paths("explore", o.json, o.junit, o.sarif);

@@ -107,6 +107,8 @@ int cmd_run(int argc, char **argv)
 	if (is_static_elf(path))
 		die_usage("'%s' is statically linked: LD_PRELOAD cannot reach its allocator",
 			  argv[i]);
+	if (secure_exec(path))
+		die_usage("'%s' is %s: the dynamic loader ignores LD_PRELOAD for it (secure-execution mode)", argv[i], secure_exec(path));
 	char **env = child_env(&o, NULL);
 
 	/* Like system(): the terminal's signals go to the child, and we

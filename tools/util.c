@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -412,6 +414,26 @@ int is_static_elf(const char *path)
 	}
 	close(fd);
 	return result;
+}
+
+/* Why the loader would run path in secure-execution mode (AT_SECURE), in
+   which it ignores LD_PRELOAD: NULL when it would not. Set-user-ID and
+   set-group-ID bits count unless they change nothing for us (our own file,
+   our group) or the file system ignores them (nosuid); file capabilities
+   count for anyone but root, who holds them all already. */
+const char *secure_exec(const char *path)
+{
+	struct stat st;
+	struct statvfs fs;
+	if (stat(path, &st) < 0 || (statvfs(path, &fs) == 0 && (fs.f_flag & ST_NOSUID)))
+		return NULL;
+	if ((st.st_mode & S_ISUID) && st.st_uid != geteuid())
+		return "set-user-ID";
+	if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) && st.st_gid != getegid())
+		return "set-group-ID";
+	if (geteuid() != 0 && getxattr(path, "security.capability", NULL, 0) >= 0)
+		return "given file capabilities";
+	return NULL;
 }
 
 int shell_status(int st)
