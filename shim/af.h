@@ -348,6 +348,8 @@ void af_addr_unloaded(void); /* after dlclose: mark modules that are gone */
 
 int af_unwind_init(void);
 extern int (*af_unw_backtrace)(void **, int);
+/* libunwind's link map once loaded: its frames count as the shim's */
+extern void *af_unw_link_map;
 int af_unwind_signal(void *uc, uintptr_t *out, int max);
 const char *af_addr_peek_func(uintptr_t pc, int exact);
 int af_is_runtime_path(const char *path);

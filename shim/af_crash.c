@@ -148,15 +148,33 @@ static const char *peek_module(uintptr_t pc, uintptr_t *off)
 	return lm && lm->l_name && lm->l_name[0] ? lm->l_name : af_g.exe;
 }
 
-/* pc lies in this library (jemalloc included): a crash there is the
-   program's bad free or realloc more often than not, and its site is the
-   caller's. _dl_find_object is lock-free, fine in a signal handler. */
+/* pc lies in this library (jemalloc included) or in the libunwind it
+   loaded: a crash there is the program's bad free or realloc more often
+   than not, or its stack overflowing while the shim walked it, and its
+   site is the caller's. _dl_find_object is lock-free, fine in a signal
+   handler. */
 static int in_shim(uintptr_t pc)
 {
 	struct dl_find_object fo, self;
-	return _dl_find_object && _dl_find_object((void *)pc, &fo) == 0 &&
-	       _dl_find_object((void *)&in_shim, &self) == 0 &&
-	       fo.dlfo_link_map == self.dlfo_link_map;
+	if (!_dl_find_object || _dl_find_object((void *)pc, &fo) != 0)
+		return 0;
+	if (af_unw_link_map && fo.dlfo_link_map == af_unw_link_map)
+		return 1;
+	return _dl_find_object((void *)&in_shim, &self) == 0 && fo.dlfo_link_map == self.dlfo_link_map;
+}
+
+/* A SIGSEGV at an address near the stack pointer: the stack ran out (its
+   guard page, or the main thread's limit). 64 KiB covers the largest frame
+   a compiler allocates before touching it without probes. */
+#define AF_OVERFLOW_REACH ((uintptr_t)64 << 10)
+
+static int stack_overflow(int sig, const siginfo_t *si, const void *uc)
+{
+	if (sig != SIGSEGV)
+		return 0;
+	uintptr_t sp = (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RSP];
+	uintptr_t a = (uintptr_t)si->si_addr;
+	return a < sp ? sp - a <= AF_OVERFLOW_REACH : a - sp <= AF_OVERFLOW_REACH;
 }
 
 static void peek_site(struct af_buf *b, uintptr_t pc)
@@ -216,6 +234,7 @@ static void handler(int sig, siginfo_t *si, void *uc)
 		uintptr_t pcs[64];
 		int n = crash_stack(uc, pcs, 64);
 		unsigned long after = af_t.since_injection;
+		int overflow = stack_overflow(sig, si, uc);
 		/* the crash site: the first frame outside the C runtime and the
 		   shim, as for allocation call sites */
 		int cs = 0;
@@ -245,6 +264,8 @@ static void handler(int sig, siginfo_t *si, void *uc)
 			af_buf_json(&b, name);
 			af_buf_fmt(&b, ",\"signal\":\"%s\",\"signo\":%d,\"code\":%d,\"addr\":\"%p\"",
 				   signame(sig), sig, si->si_code, si->si_addr);
+			if (overflow)
+				af_buf_puts(&b, ",\"overflow\":true");
 			if (af_t.injected)
 				af_buf_fmt(&b, ",\"after\":%lu", after);
 			else /* nothing was injected on this thread */
@@ -294,7 +315,9 @@ static void handler(int sig, siginfo_t *si, void *uc)
 		}
 		int fd = af_g.stderr_fd;
 		char detail[64];
-		if (sig == SIGSEGV || sig == SIGBUS)
+		if (overflow)
+			af_fmt(detail, sizeof detail, "stack overflow at %p", si->si_addr);
+		else if (sig == SIGSEGV || sig == SIGBUS)
 			af_fmt(detail, sizeof detail, "address %p", si->si_addr);
 		else
 			af_fmt(detail, sizeof detail, "code %d", si->si_code);

@@ -14,6 +14,7 @@
 #define AF_UNW_CACHE_PER_THREAD 2
 
 int (*af_unw_backtrace)(void **, int);
+void *af_unw_link_map;
 #define p_backtrace af_unw_backtrace
 static int (*p_init_local2)(void *cursor, void *uc, int flag);
 static int (*p_getcontext)(void *uc);
@@ -28,6 +29,8 @@ int af_unwind_init(void)
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return -1;
+	if (dlinfo(h, RTLD_DI_LINKMAP, &af_unw_link_map) != 0)
+		af_unw_link_map = NULL;
 	int (*set_caching)(void *, int) = (int (*)(void *, int))dlsym(h, "_ULx86_64_set_caching_policy");
 	void **as = dlsym(h, "_ULx86_64_local_addr_space");
 	if (set_caching && as)

@@ -260,6 +260,15 @@ r = explore("--status", "1", "--", prog("census"))
 eq((r.returncode, r.stderr.decode()),
    (2, "allocfail: explore: the reference run (no injection) exits 0, not 1 as --status says\n"),
    "a reference that succeeds, with --status 1")
+# a stack overflow is said to be one, at the program's frame, also when
+# the shim's walk of the stack took its last bytes
+r = explore("--mode", "every", "--depth", "0", "--json", "-", "--", prog("crashy"), "deepalloc")
+got = [(f["class"], f["injection_stack"][0]["function"], f["crash_site"], f["detail"])
+       for f in json.loads(r.stdout)["findings"]]
+check(len(got) == 1 and got[0][:2] == ("crash", "deep_alloc") and got[0][2].startswith("crashy+0x") and
+      re.match(r"stack overflow \(SIGSEGV\) in deep_alloc \(progs/crashy.c:\d+\)", got[0][3]),
+      "deepalloc: a stack overflow at deep_alloc", got)
+
 # one call site making most allocations: the table says that only its
 # first hit was failed
 r = explore("--", prog("trig"), "200")

@@ -78,8 +78,27 @@ with tempfile.TemporaryDirectory() as d:
     # stack overflow: the handler runs on an alternate stack
     r = run([prog("crashy"), "overflow"], preload=True, ALLOCFAIL_RULE="fail caller=main size=100")
     eq(r.returncode, -11, "stack overflow: SIGSEGV")
-    check(re.search(r"SIGSEGV \(address 0x[0-9a-f]+\) in recurse", r.stderr.decode()),
-          "the overflow is attributed", r.stderr)
+    check(re.search(r"SIGSEGV \(stack overflow at 0x[0-9a-f]+\) in recurse", r.stderr.decode()),
+          "the overflow is attributed, and said to be one", r.stderr)
+
+    # the stack runs out during the shim's own walk of it (every attempt of
+    # an unbounded retry fails, on a 256 KiB thread): the crash site is
+    # still the program's frame, libunwind's and the shim's frames skipped
+    with tempfile.TemporaryDirectory() as dd:
+        log = os.path.join(dd, "log")
+        r = run([prog("crashy"), "deepalloc"], preload=True, ALLOCFAIL_RULE="fail caller=deep_alloc",
+                ALLOCFAIL_LOG=log)
+        eq(r.returncode, -11, "deepalloc: SIGSEGV")
+        crash = [e for e in map(json.loads, open(log)) if e["ev"] == "crash"]
+        eq(len(crash), 1, "deepalloc: one crash record")
+        cs = crash[0]["stack"][crash[0]["crash_site"]] if crash else {}
+        eq((crash[0].get("overflow") if crash else None, cs.get("func"), os.path.basename(cs.get("module", ""))),
+           (True, "deep_alloc", "crashy"), "deepalloc: an overflow, at the program's frame")
+        check(crash and any("libunwind" in f.get("module", "") for f in crash[0]["stack"][:crash[0]["crash_site"]]),
+              "deepalloc: it happened in the shim's walk (libunwind's frames above the site)",
+              crash[0]["stack"][:8] if crash else None)
+        check(re.search(r"SIGSEGV \(stack overflow at 0x[0-9a-f]+\) in deep_alloc \(crashy\+0x",
+                        r.stderr.decode()), "deepalloc: the note names the program's frame", r.stderr)
 
     # abort after an injected failure
     r = run([prog("crashy"), "abort"], preload=True, ALLOCFAIL_RULE="fail caller=xmalloc")

@@ -374,6 +374,14 @@ static int is_shim(const char *module)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* The module is libunwind, which the shim loads to walk stacks. */
+static int is_unwinder(const char *module)
+{
+	const char *base = module ? strrchr(module, '/') : NULL;
+	base = base ? base + 1 : module;
+	return base && !strncmp(base, "libunwind.so", 12);
+}
+
 static char *site_key(const char *logsite)
 {
 	/* "mod+0xoff (func)" -> "mod+0xoff" */
@@ -465,6 +473,9 @@ static void classify(const struct task *t, struct result *res, struct runres *rr
 		res->outcome = sig == SIGABRT && !as ? O_ABORT : O_CRASH;
 		char *w = NULL, *top = NULL;
 		int in_alloc = 0; /* the crash is inside the allocator */
+		int in_unwinder = 0; /* inside the libunwind the shim loaded */
+		/* the shim saw the fault next to the stack pointer */
+		int overflow = res->crash && json_bool(res->crash, "overflow", 0);
 		if (res->crash) {
 			const struct jv *st = json_get(res->crash, "stack");
 			int cs = (int)json_int(res->crash, "crash_site", 0);
@@ -474,12 +485,20 @@ static void classify(const struct task *t, struct result *res, struct runres *rr
 			if (st && st->t == J_ARR && cs > 0 && cs < st->n && sig != SIGABRT) {
 				top = frame_where(&st->items[0], 1);
 				in_alloc = is_shim(json_str(&st->items[0], "module"));
+				in_unwinder = is_unwinder(json_str(&st->items[0], "module"));
 			}
 		}
 		if (san_crash)
 			res->detail = first_line(san);
 		else if (as)
 			res->detail = xasprintf("assertion failed: %.*s", (int)strcspn(as, "\n"), as);
+		else if (overflow && top && !in_alloc && !in_unwinder)
+			res->detail = xasprintf("stack overflow (%s) in %s, called from %s", signame(sig), top,
+						w);
+		else if (overflow) /* perhaps in the shim's walk of it: the program's own */
+			res->detail = xasprintf("stack overflow (%s)%s%s%s", signame(sig), w ? " in " : "",
+						w ? w : "",
+						top ? " (the last frames were allocfail's walk of the stack)" : "");
 		else if (top && in_alloc) /* the program's bad free or realloc, as a rule */
 			res->detail = xasprintf("%s inside the allocator (%s), called from %s: a double or "
 						"invalid free? (--backend next lets glibc check it)",

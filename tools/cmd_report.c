@@ -130,8 +130,10 @@ int cmd_report(int argc, char **argv)
 						 (long long)after->num);
 				else
 					snprintf(aft, sizeof aft, "on a thread where no failure was injected");
-				printf("#%lld crash: %s (address %s), %s  [pid %lld, thread %s]\n", seq,
-				       str_or(v, "signal"), str_or(v, "addr"), aft, pid, thread ? thread : "?");
+				printf("#%lld crash: %s (%s %s), %s  [pid %lld, thread %s]\n", seq,
+				       str_or(v, "signal"),
+				       json_bool(v, "overflow", 0) ? "stack overflow at" : "address",
+				       str_or(v, "addr"), aft, pid, thread ? thread : "?");
 				if (rec && rec->t == J_ARR && rec->n) {
 					printf("    recent injected failures:");
 					for (int k = 0; k < rec->n; k++)

@@ -5,7 +5,11 @@
    crashy abort      xmalloc-style abort() on failure
    crashy fpe        division by zero after the failure
    crashy badfree    frees a pointer malloc never returned after the
-                     failure: the crash is inside the allocator */
+                     failure: the crash is inside the allocator
+   crashy deepalloc  retries a failed allocation one level deeper, on a
+                     256 KiB thread: with every attempt failed the stack
+                     runs out, most likely in the shim's walk of it */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +48,22 @@ static NOINLINE void *xmalloc(size_t n)
 	return p;
 }
 
+/* the planted bug: no bound on the retries */
+static NOINLINE void *deep_alloc(int n)
+{
+	void *p = malloc(16);
+	if (!p)
+		return deep_alloc(n + 1);
+	return p;
+}
+
+static void *deep_thread(void *arg)
+{
+	(void)arg;
+	free(deep_alloc(0));
+	return NULL;
+}
+
 static void own_handler(int sig)
 {
 	static const char msg[] = "crashy: own handler ran\n";
@@ -66,6 +86,16 @@ int main(int argc, char **argv)
 		if (!p)
 			return recurse(0);
 		free(p);
+		return 0;
+	}
+	if (strcmp(mode, "deepalloc") == 0) {
+		pthread_attr_t a;
+		pthread_t t;
+		pthread_attr_init(&a);
+		pthread_attr_setstacksize(&a, 256 << 10);
+		if (pthread_create(&t, &a, deep_thread, NULL) != 0)
+			return 1;
+		pthread_join(t, NULL);
 		return 0;
 	}
 	if (strcmp(mode, "abort") == 0) {

@@ -60,6 +60,7 @@ static void *blocks[N];
 
 int main(int argc, char **argv)
 {
+	(void)argv;
 	int fill = argc < 2;
 	struct rlimit r = {(rlim_t)768 << 20, (rlim_t)768 << 20};
 	if (setrlimit(RLIMIT_AS, &r) != 0)
