@@ -207,6 +207,18 @@ with tempfile.TemporaryDirectory() as d:
         eq(doc["nondeterministic"], True, f"explore {' '.join(extra)}: a pid in the output is not stable")
         eq(doc["forked"], 0, f"explore {' '.join(extra)}: nothing forked when the output differs")
 
+# --fork: a child that waits for good on a lock held when the shim forked
+# (one thread, a private futex wait without a timeout) is killed at once,
+# not after --timeout, and its site is run on its own, which decides; with
+# a 10-minute timeout this would not finish within the test's limit
+r = tool("explore", "-q", "--fork", "--timeout", "600", "--json", "-", "--", prog("lockfork"),
+         timeout=120)
+doc = json.loads(r.stdout)
+eq([(s["outcome"], s["detail"]) for s in doc["sites"] if "out of memory" in (s["detail"] or "")],
+   [("handled", "exit 1: lockfork: out of memory (1)")],
+   "--fork: a child deadlocked on a copied lock: its site decided by a run of its own")
+eq(doc["forked"], 0, "--fork: the deadlocked child's result is not used")
+
 # a failed assert() is a crash; a deliberate abort is an abort
 with tempfile.TemporaryDirectory() as d:
     js = os.path.join(d, "a.json")
