@@ -350,6 +350,7 @@ int af_unwind_init(void);
 extern int (*af_unw_backtrace)(void **, int);
 /* libunwind's link map once loaded: its frames count as the shim's */
 extern void *af_unw_link_map;
+void af_fork_child_reset(void);
 int af_unwind_signal(void *uc, uintptr_t *out, int max);
 const char *af_addr_peek_func(uintptr_t pc, int exact);
 int af_is_runtime_path(const char *path);

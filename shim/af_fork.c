@@ -34,6 +34,8 @@
 #include "af_fmt.h"
 
 extern char __libc_single_threaded __attribute__((weak));
+/* glibc 2.34's fork without the atfork handlers */
+extern pid_t _Fork(void) __attribute__((weak));
 
 static char dir[2048];
 static uint64_t timeout_ns;
@@ -395,13 +397,22 @@ int af_fork_at(struct af_site *s)
 	int nsaved = save_offsets(x->saved, 256, x->buf, sizeof x->buf);
 	int n = ++nforks;
 	uint64_t start = af_now_ns();
-	pid_t pid = fork();
+	/* Not fork(): its atfork handlers are the program's too, and they
+	   take the program's locks, some of which this very allocation may
+	   be made under (perl 5.36 reallocs holding PL_perlio_mutex, which
+	   its prepare handler then locks: the forking run hung for good). The
+	   process has one thread and is not inside the C runtime here, so no
+	   lock the handlers would protect is held by anyone else, and the
+	   child is the copy of the process at this call that it should be. */
+	pid_t pid = _Fork ? _Fork() : fork();
 	if (pid < 0) {
 		af_ifree(x);
 		return 0;
 	}
 	if (pid == 0) {
 		in_child = 1;
+		if (_Fork)
+			af_fork_child_reset();
 		setpgid(0, 0);
 		char *path = x->path;
 		af_fmt(path, sizeof x->path, "%s/%d.out", dir, n);

@@ -160,6 +160,17 @@ static void atfork_parent(void)
 	pthread_mutex_unlock(&af_lock);
 }
 
+/* A forked child's own state, without the locks atfork_prepare took
+   (af_fork.c forks without running the atfork handlers). */
+void af_fork_child_reset(void)
+{
+	af_limit_atfork_child();
+	af_sites_atfork_child();
+	af_log_atfork_child();
+	af_crash_atfork_child();
+	af_api_atfork_child();
+}
+
 static void atfork_child(void)
 {
 	af_sample_lock(0);

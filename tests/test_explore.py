@@ -146,6 +146,14 @@ with tempfile.TemporaryDirectory() as d:
           "nested: reached by failing load_table first", deep)
     r = explore("--depth", "0", "--json", js, "--", prog("nested"))
     eq(json.loads(open(js).read())["findings"], [], "--depth 0 does not go there")
+    # the error path found by a forked child that is set aside (it did not
+    # handle its failure) is found again by its run of its own
+    for extra in ([], ["--fork"]):
+        r = explore(*extra, "--json", js, "--", prog("nested"), "abort")
+        doc = json.loads(open(js).read())
+        eq(sorted((f["class"], f["injection_stack"][0]["function"]) for f in doc["findings"]),
+           [("abort", "load_table"), ("crash", "report_error")],
+           f"nested abort {extra}: the abort, and the crash on its error path")
 
 # --mode nth and --mode every find the same planted crash
 for mode in ("nth", "every"):
@@ -218,6 +226,16 @@ eq([(s["outcome"], s["detail"]) for s in doc["sites"] if "out of memory" in (s["
    [("handled", "exit 1: lockfork: out of memory (1)")],
    "--fork: a child deadlocked on a copied lock: its site decided by a run of its own")
 eq(doc["forked"], 0, "--fork: the deadlocked child's result is not used")
+# the program's own atfork handler takes a lock held across the allocation
+# (perl's PerlIO mutex): the shim forks without running the handlers, or
+# the forking run itself would wait for good
+r = tool("explore", "-q", "--fork", "--timeout", "600", "--json", "-", "--", prog("lockfork"), "atfork",
+         timeout=120)
+doc = json.loads(r.stdout)
+eq([(s["outcome"], s["detail"]) for s in doc["sites"] if s["function"] == "main" and
+    "out of memory" in (s["detail"] or "")], [("handled", "exit 1: lockfork: out of memory")],
+   "--fork under the program's atfork lock: the failure handled")
+eq(doc["forked"], 1, "--fork under the program's atfork lock: by a forked child")
 
 # a failed assert() is a crash; a deliberate abort is an abort
 with tempfile.TemporaryDirectory() as d:

@@ -428,13 +428,15 @@ static void classify(const struct task *t, struct result *res, struct runres *rr
 		fclose(f);
 	res->injected = res->inj != NULL;
 
-	/* the census: sites not seen before are error paths that allocate */
+	/* the census: sites not seen before are error paths that allocate;
+	   they become known when the result is recorded (record()), not
+	   here: a forked child's result may be set aside for a run of its
+	   own, which must find them new again */
 	struct census c = {0};
 	census_read(&c, cen);
 	pthread_mutex_lock(&mu);
 	for (int i = 0; i < c.n; i++)
 		if (!census_find(&known, c.v[i]->key)) {
-			census_add(&known, c.v[i]->key, c.v[i]->module, c.v[i]->runtime);
 			res->new_sites = xrealloc(res->new_sites, sizeof(char *) * (size_t)(res->nnew + 1));
 			res->new_modules = xrealloc(res->new_modules, sizeof(char *) * (size_t)(res->nnew + 1));
 			res->new_runtime = xrealloc(res->new_runtime, sizeof(int) * (size_t)(res->nnew + 1));
@@ -775,20 +777,24 @@ static void record(const struct task *t, struct result *res)
 	}
 	free(repro);
 	free(inj_key);
-	/* error paths that allocate: queue them, under the failures that
-	   reach them */
-	if (o.mode != MODE_NTH && t->depth < o.max_depth && res->injected) {
-		char **chain = xmalloc(sizeof(char *) * (size_t)(t->depth + 1));
-		for (int i = 0; i < t->depth; i++)
-			chain[i] = t->chain[i];
-		chain[t->depth] = t->site;
-		int root = t->root;
-		for (int i = 0; i < res->nnew; i++)
-			if (in_scope(res->new_modules[i], res->new_runtime[i]) && !excluded(res->new_sites[i]))
-				add_task(res->new_sites[i], res->new_modules[i], res->new_runtime[i],
-					 t->depth + 1, chain, 0, root);
-		free(chain);
+	/* error paths that allocate: known from now on, and queued under
+	   the failures that reach them (once: another run may have found
+	   one since this run was classified) */
+	int queue = o.mode != MODE_NTH && t->depth < o.max_depth && res->injected;
+	char **chain = xmalloc(sizeof(char *) * (size_t)(t->depth + 1));
+	for (int i = 0; i < t->depth; i++)
+		chain[i] = t->chain[i];
+	chain[t->depth] = t->site;
+	for (int i = 0; i < res->nnew; i++) {
+		if (census_find(&known, res->new_sites[i]))
+			continue;
+		census_add(&known, res->new_sites[i], res->new_modules[i], res->new_runtime[i]);
+		if (queue && in_scope(res->new_modules[i], res->new_runtime[i]) &&
+		    !excluded(res->new_sites[i]))
+			add_task(res->new_sites[i], res->new_modules[i], res->new_runtime[i], t->depth + 1,
+				 chain, 0, t->root);
 	}
+	free(chain);
 }
 
 static void free_result(struct result *r)

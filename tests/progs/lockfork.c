@@ -3,16 +3,43 @@
    id: in a child the shim forked at the allocation that id is another
    thread's, so the child's unlock fails (EPERM) and the failure path's
    lock waits for good. Run on its own, the failure is handled: a message
-   and exit 1. */
+   and exit 1.
+   lockfork atfork: a plain mutex held across the allocation is also
+   taken by the program's own atfork handler, as perl's PerlIO mutex is:
+   a fork() there would deadlock the forking run itself. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 static pthread_mutex_t mu;
 static int failures;
+static pthread_mutex_t io = PTHREAD_MUTEX_INITIALIZER;
 
-int main(void)
+static void io_lock(void)
 {
+	pthread_mutex_lock(&io);
+}
+
+static void io_unlock(void)
+{
+	pthread_mutex_unlock(&io);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && argv[1][0] == 'a') { /* atfork */
+		pthread_atfork(io_lock, io_unlock, io_unlock);
+		io_lock();
+		char *p = malloc(100);
+		io_unlock();
+		if (!p) {
+			fputs("lockfork: out of memory\n", stderr);
+			return 1;
+		}
+		puts("ok");
+		free(p);
+		return 0;
+	}
 	pthread_mutexattr_t a;
 	pthread_mutexattr_init(&a);
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
