@@ -333,8 +333,8 @@ static int deadlocked(pid_t pid)
 
 /* How long a child waits in a deadlock before it is taken for one, and how
    often it is looked at (forked children take 1-10 ms as a rule). */
-#define AF_DEADLOCK_AFTER_NS (50 * 1000000ull)
-#define AF_DEADLOCK_EVERY_MS 20
+#define AF_DEADLOCK_AFTER_NS (5 * 1000000ull)
+#define AF_DEADLOCK_EVERY_MS 5
 
 /* Waits for the child, at most timeout_ns, or until it is found in a
    deadlock twice in a row; 1 if it had to be killed. */
