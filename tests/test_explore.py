@@ -313,6 +313,9 @@ with tempfile.TemporaryDirectory() as d:
     crashes = sorted(f["crash_stack"][0]["function"] for f in doc["findings"] if f["class"] == "crash")
     eq(crashes, ["first", "second"], "twocrash: two crash findings at make's call site")
     check("CLASS" in r.stderr.decode(), "--json -: the table goes to stderr", r.stderr)
+    check("\n2 findings at 1 call site (counted once above, by the worst), 2 of them bugs\n"
+          in r.stderr.decode(), "twocrash: the last line says the two findings share a site",
+          r.stderr[-300:])
     root = ET.parse(ju).getroot()
     fails = root.findall(".//failure")
     eq(len(fails), 2, "JUnit: a failure per bug, two at one site")

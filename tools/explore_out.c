@@ -187,7 +187,20 @@ void write_table(FILE *out, const struct report *r)
 		fprintf(out, "  reproduce: %s\n", f->reproducer ? f->reproducer : "?");
 	}
 	int bugs = report_bugs(r);
-	fprintf(out, "\n%d finding%s, %d of them bug%s\n", r->nf, r->nf == 1 ? "" : "s", bugs,
+	/* the line above counts sites, by the worst each did; this one
+	   findings, of which one site may have several */
+	int at = 0;
+	for (int i = 0; i < r->nf; i++) {
+		int seen = 0;
+		for (int k = 0; k < i && !seen; k++)
+			seen = !strcmp(r->f[k].inj_site, r->f[i].inj_site);
+		at += !seen;
+	}
+	char sites[96] = "";
+	if (at < r->nf)
+		snprintf(sites, sizeof sites, " at %d call site%s (counted once above, by the worst)", at,
+			 at == 1 ? "" : "s");
+	fprintf(out, "\n%d finding%s%s, %d of them bug%s\n", r->nf, r->nf == 1 ? "" : "s", sites, bugs,
 		bugs == 1 ? "" : "s");
 }
 
