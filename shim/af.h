@@ -250,6 +250,15 @@ struct af_req {
 #define AF_DECIDED_NO (-3)
 
 void *af_alloc_slow(struct af_req *rq);
+
+/* A request is costly when its size or its alignment is over the
+   threshold: memalign(1 << 40, 10) needs a region of a terabyte, and a
+   failure of it is no "small" failure to retry (the kernel's order
+   likewise covers both). */
+static inline int af_req_costly(const struct af_req *rq)
+{
+	return (rq->align > rq->size ? rq->align : rq->size) > af_g.threshold;
+}
 /* The same with the request as arguments: keeps the callers frameless. */
 void *af_slow(int fn, size_t n, size_t align, int zero, void *old, void *ra, void *cfa);
 

@@ -646,7 +646,7 @@ void *af_alloc_slow(struct af_req *rq)
 		t->since_injection = 0;
 		if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY)) {
 			struct af_site *site = af_site_get(ctx_callsite(&c), rq);
-			af_site_count(site, rq->size, rq->size > af_g.threshold);
+			af_site_count(site, rq->size, af_req_costly(rq));
 			af_site_event(site, AF_EV_INJECT);
 		}
 		ctx_stack(&c);
@@ -687,7 +687,7 @@ void *af_alloc_slow(struct af_req *rq)
 		if (nofail)
 			sem = SEM_FOREVER;
 		else if (t->noretry || action == AF_ACT_NORETRY || af_g.pol.set.small_noretry ||
-			 rq->size > af_g.threshold)
+			 af_req_costly(rq))
 			sem = SEM_FAIL;
 		else
 			sem = SEM_RETRY;
@@ -705,7 +705,7 @@ void *af_alloc_slow(struct af_req *rq)
 	if (t->resv)
 		af_resv_use(t, (int64_t)af_be_usable(p) - (int64_t)c.old_usable);
 	if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY))
-		af_site_count(af_site_get(ctx_callsite(&c), rq), rq->size, rq->size > af_g.threshold);
+		af_site_count(af_site_get(ctx_callsite(&c), rq), rq->size, af_req_costly(rq));
 	t->guard--;
 	errno = saved_errno;
 	return p;

@@ -59,14 +59,19 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
 
 /* After quick() said yes and the allocation succeeded: the census's and
    the summary's count, in this thread's own table (af_sites.c). */
-static inline void *counted(void *p, size_t n, void *ra)
+static inline void *counted_as(void *p, size_t n, size_t footprint, void *ra)
 {
 	struct af_thread *t = &af_t;
 	if (AF_UNLIKELY(t->qcount)) {
 		t->sample_left -= (int64_t)n;
-		af_site_count(af_qslot(t->walks, (uintptr_t)ra)->site, n, n > af_g.threshold);
+		af_site_count(af_qslot(t->walks, (uintptr_t)ra)->site, n, footprint > af_g.threshold);
 	}
 	return p;
+}
+
+static inline void *counted(void *p, size_t n, void *ra)
+{
+	return counted_as(p, n, n, ra);
 }
 
 
@@ -209,7 +214,7 @@ static inline void *do_memalign(size_t align, size_t n, int fn, void *ra, void *
 	if (pl || quick(fn, n, ra, cfa, NULL)) {
 		void *p = align ? af_be_aligned(align, n) : af_be_malloc(n);
 		if (AF_LIKELY(p != NULL))
-			return pl ? p : counted(p, n, ra);
+			return pl ? p : counted_as(p, n, align > n ? align : n, ra);
 	}
 	return af_slow(fn, n, align, 0, NULL, ra, cfa);
 }

@@ -197,7 +197,7 @@ static void request(struct af_buf *b, const struct af_req *rq, const uintptr_t *
 		    int cs)
 {
 	af_buf_fmt(b, ",\"fn\":\"%s\",\"size\":%zu,\"class\":\"%s\"", af_fn_names[rq->fn], rq->size,
-		   rq->size > af_g.threshold ? "costly" : "small");
+		   af_req_costly(rq) ? "costly" : "small");
 	char site[512];
 	af_buf_puts(b, ",\"site\":");
 	af_buf_json(b, af_site_name(frames[cs], site, sizeof site));

@@ -129,6 +129,13 @@ int main(void)
 	free(q);
 	errno = 0;
 	CHECK(memalign(((size_t)1 << 63) + 1, 10) == NULL && errno == EINVAL);
+	/* an alignment no address space has room for: ENOMEM at once, not a
+	   10-byte "small" request retried (its class counts its alignment) */
+	errno = 0;
+	q = memalign((size_t)1 << 50, 10);
+	CHECK(q == NULL && errno == ENOMEM);
+	errno = 0;
+	CHECK(posix_memalign(&q, (size_t)1 << 50, 10) == ENOMEM);
 	/* valloc, pvalloc */
 	q = valloc(10);
 	CHECK(q && aligned(q, page) && malloc_usable_size(q) >= 10);
