@@ -32,6 +32,7 @@
 
 #include "af.h"
 #include "af_fmt.h"
+#include "af_proc.h"
 
 extern char __libc_single_threaded __attribute__((weak));
 /* glibc 2.34's fork without the atfork handlers */
@@ -267,70 +268,6 @@ static void record(struct scratch *x, int n, int status, int timed_out, uint64_t
 	close(fd);
 }
 
-/* /proc/PID/NAME into buf (NUL-terminated); its length, or -1. */
-static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t cap)
-{
-	char path[64];
-	af_fmt(path, sizeof path, "/proc/%d/%s", (int)pid, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, cap - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return n;
-}
-
-static const char *hex_arg(const char *p, uint64_t *v)
-{
-	while (*p == ' ')
-		p++;
-	if (p[0] != '0' || p[1] != 'x')
-		return NULL;
-	p += 2;
-	*v = 0;
-	for (;; p++) {
-		int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
-		if (d < 0)
-			return p;
-		*v = *v << 4 | (uint64_t)d;
-	}
-}
-
-/* The child can never go on: it has one thread, and that thread waits on
-   a private futex with no timeout (a lock that was held when the shim
-   forked, copied held: another thread of the parent's, or the very code
-   that allocated). Only another thread of the child could wake it.
-   /proc/PID/syscall says where it is blocked; where that cannot be read
-   the timeout decides. */
-static int deadlocked(pid_t pid)
-{
-	char buf[4096]; /* Threads: is past the memory figures */
-	if (read_proc(pid, "status", buf, sizeof buf) < 0)
-		return 0;
-	const char *th = strstr(buf, "\nThreads:\t");
-	if (!th || strncmp(th + 10, "1\n", 2) != 0)
-		return 0;
-	if (read_proc(pid, "syscall", buf, sizeof buf) <= 0)
-		return 0;
-	char *end;
-	long nr = strtol(buf, &end, 10);
-	if (end == buf || nr != SYS_futex)
-		return 0;
-	uint64_t a[4];
-	const char *p = end;
-	for (int i = 0; i < 4; i++)
-		if (!(p = hex_arg(p, &a[i])))
-			return 0;
-	unsigned op = (unsigned)a[1], cmd = op & 127; /* FUTEX_CMD_MASK */
-	int private = (op & 128) != 0;		     /* FUTEX_PRIVATE_FLAG */
-	/* FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI2; the
-	   fourth argument is the timeout */
-	return private && (cmd == 0 || cmd == 6 || cmd == 9 || cmd == 13) && a[3] == 0;
-}
-
 /* How long a child waits in a deadlock before it is taken for one, and how
    often it is looked at (forked children take 1-10 ms as a rule). */
 #define AF_DEADLOCK_AFTER_NS (5 * 1000000ull)
@@ -353,7 +290,7 @@ static int wait_child(pid_t pid, int *status)
 		}
 		uint64_t el = af_now_ns() - start;
 		if (!killed && el >= AF_DEADLOCK_AFTER_NS)
-			stuck = deadlocked(pid) ? stuck + 1 : 0;
+			stuck = af_proc_deadlocked(pid) ? stuck + 1 : 0;
 		if (!killed && (el >= timeout_ns || stuck >= 2)) {
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);

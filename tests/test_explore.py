@@ -3,6 +3,8 @@ injection site and nothing else; reports; shards; bad input."""
 import re
 import shlex
 import shutil
+import signal
+import time
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
@@ -236,6 +238,19 @@ eq([(s["outcome"], s["detail"]) for s in doc["sites"] if s["function"] == "main"
     "out of memory" in (s["detail"] or "")], [("handled", "exit 1: lockfork: out of memory")],
    "--fork under the program's atfork lock: the failure handled")
 eq(doc["forked"], 1, "--fork under the program's atfork lock: by a forked child")
+# a run of its own that deadlocks on its error path is a hang at once, not
+# after --timeout; one whose signal handler could end the wait (a SIGALRM
+# watchdog, here after a second) is left to end it
+for mode, expect in [
+        ("self", ("hang", "deadlocked: its one thread waits for good on a lock (a futex wait "
+                          "without a timeout, no signal handler to end it); the process group "
+                          "was killed")),
+        ("watchdog", ("handled", "exit 3: lockfork: stuck, giving up"))]:
+    r = tool("explore", "-q", "--timeout", "600", "--json", "-", "--", prog("lockfork"), mode,
+             timeout=120)
+    doc = json.loads(r.stdout)
+    eq([(s["outcome"], s["detail"]) for s in doc["sites"] if s["outcome"] != "handled" or
+        "exit 0" not in s["detail"]], [expect], f"lockfork {mode}: the failure's outcome")
 
 # a failed assert() is a crash; a deliberate abort is an abort
 with tempfile.TemporaryDirectory() as d:
@@ -429,6 +444,27 @@ with tempfile.TemporaryDirectory() as d:
     eq((r.returncode, r.stderr.decode()),
        (125, f"allocfail: explore: cannot create a temporary directory in {d}/missing: "
              "No such file or directory\n"), "scratch: a $TMPDIR that is missing: status 125, one line")
+
+# SIGINT ends explore at once: the run in flight (the demo's hang, under a
+# 10-minute timeout) is killed, not waited for, and left out of the report
+with tempfile.TemporaryDirectory() as d:
+    js = os.path.join(d, "int.json")
+    p = subprocess.Popen([TOOL, "explore", "-q", "--timeout", "600", "--jobs", "1", "--json", js, "--", DEMO],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+    time.sleep(3)  # the other sites take milliseconds: the hang is in flight
+    eq(p.poll(), None, "SIGINT: explore is still running, waiting on the hang")
+    p.send_signal(signal.SIGINT)
+    try:
+        out, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    check(b"explore: interrupted; the report covers the runs that finished" in err,
+          "SIGINT: explore stops within a minute, and says so", err[-300:])
+    sites = json.loads(open(js).read())["sites"] if os.path.exists(js) else None
+    check(sites is not None and "total_label" not in [s["function"] for s in sites] and
+          len(sites) >= 3, "SIGINT: the report has the runs that finished, not the one cut short",
+          sites)
 
 # --budget
 with tempfile.TemporaryDirectory() as d:

@@ -102,6 +102,7 @@ struct result {
 	int nnew;
 	double secs;
 	int injected;
+	int interrupted; /* the run was cut short by an interrupt: not a result */
 	char *internal; /* the run could not be made: why */
 };
 
@@ -140,7 +141,7 @@ static size_t ref_out_len;
 static struct filetree ref_tree[2];
 static int files_judged;
 static long nth_stop = -1; /* MODE_NTH: first n that injected nothing */
-static int stopping;
+static volatile sig_atomic_t stopping; /* the signal that interrupted explore */
 
 static double now(void)
 {
@@ -460,6 +461,11 @@ static void classify(const struct task *t, struct result *res, struct runres *rr
 		res->outcome = O_UNREACHED;
 		res->detail = xstrdup(o.mode == MODE_NTH ? "no such allocation in the run"
 							  : "the run did not reach this call site");
+	} else if (rr->timed_out && rr->deadlocked) {
+		res->outcome = O_HANG;
+		res->detail = xstrdup("deadlocked: its one thread waits for good on a lock (a futex "
+				      "wait without a timeout, no signal handler to end it); the process "
+				      "group was killed");
 	} else if (rr->timed_out) {
 		res->outcome = O_HANG;
 		res->detail = xasprintf("no exit after %g s; the process group was killed", o.timeout);
@@ -618,6 +624,11 @@ static void run_task(const struct task *t, int id, struct result *res)
 	if (run_child(&rs, &rr) < 0) {
 		res->outcome = O_UNREACHED;
 		res->internal = xasprintf("cannot run '%s': %s", o.path, strerror(errno));
+		goto out;
+	}
+	if (rr.interrupted) { /* explore was interrupted: no result */
+		res->interrupted = 1;
+		runres_free(&rr);
 		goto out;
 	}
 	char *files = NULL;
@@ -858,7 +869,8 @@ static void *worker(void *arg)
 		run_task(&copy, id, &res);
 		pthread_mutex_lock(&mu);
 		inflight--;
-		record(&copy, &res);
+		if (!res.interrupted)
+			record(&copy, &res);
 		free_result(&res);
 		if (o.mode == MODE_NTH && nth_stop < 0 && next_task >= ntasks && ntasks)
 			add_task(NULL, NULL, 0, 0, NULL, tasks[ntasks - 1].nth + (o.shard_n ? o.shard_n : 1),
@@ -920,7 +932,8 @@ static void *driver_run(void *arg)
 	free(err);
 	strv_free(&envc);
 	if (ran) {
-		d->why = rr.timed_out			? "it did not finish in time"
+		d->why = rr.interrupted			? "it was interrupted"
+			 : rr.timed_out			? "it did not finish in time"
 			 : shell_status(rr.wstatus) != o.status ? "another exit status"
 			 : rr.out_hash != ref_out_hash || rr.out_len != ref_out_len ? "other output"
 										     : NULL;
@@ -1035,7 +1048,7 @@ static void fork_driver(void)
 	int all_ok = 1;
 	for (int k = 0; k < nd; k++) {
 		if (!dv[k].ok) {
-			if (all_ok)
+			if (all_ok && !stopping)
 				warnx_("explore: --fork: a forking run did not behave as the reference did "
 				       "(%s); its call sites get runs of their own", dv[k].why);
 			all_ok = 0;
@@ -1054,8 +1067,8 @@ static void fork_driver(void)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	stopping = sig;
+	runner_stop = 1; /* the runs in flight end now, not at their timeouts */
 }
 
 static void read_exclude(const char *path)
@@ -1123,13 +1136,20 @@ static int reference_run(int k, struct runres *r)
 		rm_rf(o.tmp);
 		die_usage("explore: cannot run '%s': %s", o.cmd[0], strerror(r->exec_failed));
 	}
+	if (r->interrupted) {
+		rm_rf(o.tmp);
+		warnx_("explore: interrupted during the reference run; nothing was explored");
+		return 128 + (int)stopping;
+	}
 	int st = shell_status(r->wstatus);
 	int sc;
 	const char *san = sanitizer_line(r->err, &sc);
 	if (r->timed_out || st != o.status || san) {
 		char *m = message_of(r->err);
 		char why[256];
-		if (r->timed_out)
+		if (r->timed_out && r->deadlocked)
+			snprintf(why, sizeof why, "it deadlocked (its one thread waits for good on a lock)");
+		else if (r->timed_out)
 			snprintf(why, sizeof why, "it did not finish in %g s", rs.timeout);
 		else if (san)
 			snprintf(why, sizeof why, "%.*s", (int)strcspn(san, "\n"), san);

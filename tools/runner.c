@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "af_fmt.h"
+#include "af_proc.h"
 #include "af_tool.h"
 
 #define ERR_CAP (1 << 20)
@@ -25,6 +26,53 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A run whose one thread waits for good on a lock (af_proc.h) is killed
+   then, not at its timeout: a program that deadlocks on its error path
+   (perl, OpenSSL) cost a whole timeout a site. Looked at every
+   DEADLOCK_EVERY seconds from DEADLOCK_AFTER on, and taken for one when
+   seen so twice in a row. */
+#define DEADLOCK_AFTER 0.02
+#define DEADLOCK_EVERY 0.02
+
+volatile sig_atomic_t runner_stop;
+
+struct watch {
+	pid_t pid;
+	double start, next;
+	int seen;
+};
+
+/* 1 when w's process is deadlocked (seen twice); else how many ms to
+   wait at most before looking again, in *ms (capped, never raised). */
+static int watch_deadlock(struct watch *w, int *ms)
+{
+	double t = now();
+	if (t >= w->next) {
+		w->seen = af_proc_deadlocked(w->pid) ? w->seen + 1 : 0;
+		if (w->seen >= 2)
+			return 1;
+		w->next = t + DEADLOCK_EVERY;
+	}
+	int cap = (int)((w->next - t) * 1000) + 1;
+	if (*ms < 0 || *ms > cap)
+		*ms = cap;
+	return 0;
+}
+
+/* 1 when the run must end now (deadlocked, or runner_stop): its group is
+   killed and r says why; else *ms is capped for the next look. */
+static int must_end(struct watch *w, struct runres *r, int *ms)
+{
+	if (watch_deadlock(w, ms))
+		r->timed_out = r->deadlocked = 1;
+	else if (runner_stop)
+		r->interrupted = 1;
+	else
+		return 0;
+	kill(-w->pid, SIGKILL);
+	return 1;
 }
 
 /* n bytes of the child's stdout (i = 0) or stderr (1); stderr's text is
@@ -140,6 +188,7 @@ int run_child(const struct runspec *s, struct runres *r)
 	struct pollfd pf[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
 	int open_fds = s->passthrough || files ? 0 : 2;
 	char buf[65536];
+	struct watch wd = {pid, start, start + DEADLOCK_AFTER, 0};
 	while (open_fds > 0) {
 		int wait_ms = -1;
 		if (s->timeout > 0) {
@@ -151,6 +200,8 @@ int run_child(const struct runspec *s, struct runres *r)
 			}
 			wait_ms = (int)(left * 1000) + 1;
 		}
+		if (must_end(&wd, r, &wait_ms))
+			break;
 		int k = poll(pf, 2, wait_ms);
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -178,7 +229,8 @@ int run_child(const struct runspec *s, struct runres *r)
 	   that the exit is seen at once, else by polling */
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
-		pid_t w = waitpid(pid, &r->wstatus, r->timed_out || s->timeout <= 0 ? 0 : WNOHANG);
+		pid_t w = waitpid(pid, &r->wstatus,
+				  r->timed_out || r->interrupted || s->timeout <= 0 ? 0 : WNOHANG);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR) {
@@ -193,9 +245,12 @@ int run_child(const struct runspec *s, struct runres *r)
 				kill(-pid, SIGKILL);
 				continue;
 			}
+			int wait_ms = (int)(left * 1000) + 1;
+			if (must_end(&wd, r, &wait_ms))
+				continue;
 			if (pidfd >= 0) {
 				struct pollfd pp = {pidfd, POLLIN, 0};
-				poll(&pp, 1, (int)(left * 1000) + 1);
+				poll(&pp, 1, wait_ms);
 			} else {
 				struct timespec ts = {0, 2000000};
 				nanosleep(&ts, NULL);

@@ -4,8 +4,14 @@
 #ifndef AF_RUNNER_H
 #define AF_RUNNER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Set (from a signal handler) to end every run at once: its process group
+   is killed and the run marked interrupted. Waits never last longer than
+   about 20 ms (the deadlock watch), so each run sees it soon. */
+extern volatile sig_atomic_t runner_stop;
 
 struct runspec {
 	char *const *argv;
@@ -20,7 +26,9 @@ struct runspec {
 
 struct runres {
 	int wstatus;
-	int timed_out;
+	int timed_out;   /* killed at the timeout, or when deadlocked */
+	int deadlocked;  /* killed early: af_proc_deadlocked said so twice */
+	int interrupted; /* killed because runner_stop was set */
 	int exec_failed; /* errno of a failed exec, else 0 */
 	uint64_t out_hash, err_hash;
 	size_t out_len, err_len, err_cap;

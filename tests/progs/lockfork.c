@@ -6,10 +6,16 @@
    and exit 1.
    lockfork atfork: a plain mutex held across the allocation is also
    taken by the program's own atfork handler, as perl's PerlIO mutex is:
-   a fork() there would deadlock the forking run itself. */
+   a fork() there would deadlock the forking run itself.
+   lockfork self: the failure path takes a plain mutex it already holds,
+   and waits for good (a run of its own deadlocks).
+   lockfork watchdog: the same, with a SIGALRM watchdog that ends the wait
+   after a second with a message and exit 3 (not a deadlock). */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static pthread_mutex_t mu;
 static int failures;
@@ -25,8 +31,31 @@ static void io_unlock(void)
 	pthread_mutex_unlock(&io);
 }
 
+static void watchdog(int sig)
+{
+	(void)sig;
+	static const char msg[] = "lockfork: stuck, giving up\n";
+	if (write(2, msg, sizeof msg - 1) < 0)
+		_exit(4);
+	_exit(3);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && (argv[1][0] == 's' || argv[1][0] == 'w')) { /* self, watchdog */
+		if (argv[1][0] == 'w') {
+			signal(SIGALRM, watchdog);
+			alarm(1);
+		}
+		pthread_mutex_lock(&io);
+		char *p = malloc(100);
+		if (!p) /* the planted bug: the lock is taken again */
+			pthread_mutex_lock(&io);
+		pthread_mutex_unlock(&io);
+		puts(p ? "ok" : "failed");
+		free(p);
+		return 0;
+	}
 	if (argc > 1 && argv[1][0] == 'a') { /* atfork */
 		pthread_atfork(io_lock, io_unlock, io_unlock);
 		io_lock();
