@@ -251,6 +251,16 @@ for mode, expect in [
     doc = json.loads(r.stdout)
     eq([(s["outcome"], s["detail"]) for s in doc["sites"] if s["outcome"] != "handled" or
         "exit 0" not in s["detail"]], [expect], f"lockfork {mode}: the failure's outcome")
+# a command that deadlocks on its own: sites and explore say so at once
+r = tool("sites", "--", prog("lockfork"), "stuck", timeout=120)
+check(r.returncode == 0 and b"sites: the command deadlocked (its one thread waits for good on a "
+      b"lock) and was killed; the census is partial" in r.stderr, "sites: a deadlocked command",
+      r.stderr)
+r = tool("explore", "-q", "--", prog("lockfork"), "stuck", timeout=120)
+eq((r.returncode, r.stderr.decode()),
+   (2, "allocfail: explore: the reference run (no injection) already fails: it deadlocked (its "
+       "one thread waits for good on a lock) (explore needs a command that succeeds on its own)\n"),
+   "explore: a reference run that deadlocks")
 
 # a failed assert() is a crash; a deliberate abort is an abort
 with tempfile.TemporaryDirectory() as d:

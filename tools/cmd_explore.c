@@ -933,6 +933,7 @@ static void *driver_run(void *arg)
 	strv_free(&envc);
 	if (ran) {
 		d->why = rr.interrupted			? "it was interrupted"
+			 : rr.deadlocked		? "it deadlocked"
 			 : rr.timed_out			? "it did not finish in time"
 			 : shell_status(rr.wstatus) != o.status ? "another exit status"
 			 : rr.out_hash != ref_out_hash || rr.out_len != ref_out_len ? "other output"

@@ -159,7 +159,10 @@ int cmd_sites(int argc, char **argv)
 		warnx_("sites: note: %d process%s ended without running exit handlers (_exit, a "
 		       "signal); the calls and bytes of %s sites are missing",
 		       uncounted, uncounted == 1 ? "" : "es", uncounted == 1 ? "its" : "their");
-	if (rr.timed_out)
+	if (rr.deadlocked)
+		warnx_("sites: the command deadlocked (its one thread waits for good on a lock) and "
+		       "was killed; the census is partial");
+	else if (rr.timed_out)
 		warnx_("sites: the command did not finish in %g s; the census is partial", timeout);
 	else if (st != 0)
 		warnx_("sites: note: the command exited with status %d", st);

@@ -10,11 +10,13 @@
    lockfork self: the failure path takes a plain mutex it already holds,
    and waits for good (a run of its own deadlocks).
    lockfork watchdog: the same, with a SIGALRM watchdog that ends the wait
-   after a second with a message and exit 3 (not a deadlock). */
+   after a second with a message and exit 3 (not a deadlock).
+   lockfork stuck: deadlocks with no failure at all. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static pthread_mutex_t mu;
@@ -42,6 +44,12 @@ static void watchdog(int sig)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "stuck")) {
+		free(malloc(10));
+		pthread_mutex_lock(&io);
+		pthread_mutex_lock(&io);
+		return 0;
+	}
 	if (argc > 1 && (argv[1][0] == 's' || argv[1][0] == 'w')) { /* self, watchdog */
 		if (argv[1][0] == 'w') {
 			signal(SIGALRM, watchdog);
