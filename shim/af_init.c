@@ -175,11 +175,7 @@ static void atfork_child(void)
 {
 	af_sample_lock(0);
 	pthread_mutex_unlock(&af_lock);
-	af_limit_atfork_child();
-	af_sites_atfork_child();
-	af_log_atfork_child();
-	af_crash_atfork_child();
-	af_api_atfork_child();
+	af_fork_child_reset();
 }
 
 static uint64_t random_seed(void)

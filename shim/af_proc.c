@@ -47,13 +47,12 @@ static const char *hex(const char *p, uint64_t *v)
 	}
 }
 
+/* The value of a line "\nName:\t..." of /proc/PID/status (never its
+   first line, Name:) */
 static const char *field(const char *status, const char *name)
 {
-	size_t n = strlen(name);
-	for (const char *p = status; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, name, n))
-			return p + n;
-	return NULL;
+	const char *p = strstr(status, name);
+	return p ? p + strlen(name) : NULL;
 }
 
 #define BIT(s) ((uint64_t)1 << ((s) - 1))
@@ -63,7 +62,7 @@ int af_proc_deadlocked(int pid)
 	char buf[4096]; /* Threads: is past the memory figures */
 	if (read_proc(pid, "status", buf, sizeof buf) < 0)
 		return 0;
-	const char *th = field(buf, "Threads:\t"), *cgt = field(buf, "SigCgt:\t");
+	const char *th = field(buf, "\nThreads:\t"), *cgt = field(buf, "\nSigCgt:\t");
 	uint64_t caught;
 	if (!th || strncmp(th, "1\n", 2) != 0 || !cgt || !hex(cgt, &caught))
 		return 0;

@@ -68,8 +68,13 @@ char *find_command(const char *cmd);
 const char *self_command(void);
 /* 1 when path is a statically linked ELF executable (LD_PRELOAD cannot
    reach it), 0 otherwise. */
-int is_static_elf(const char *path);
-const char *secure_exec(const char *path);
+/* Dies with status 2 and the reason when LD_PRELOAD cannot reach the
+   allocator of the program at path (named name on the command line):
+   statically linked, or run in secure-execution mode. prefix starts the
+   message ("explore: " or ""). */
+void check_preloadable(const char *prefix, const char *name, const char *path);
+/* CLOCK_MONOTONIC in seconds */
+double mono_now(void);
 /* Exit status as a shell reports it: the code, or 128 + signal. */
 int shell_status(int wstatus);
 

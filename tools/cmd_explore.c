@@ -113,7 +113,6 @@ static char *internal_first;
 static struct {
 	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, fork;
 	int status; /* --status: the command's normal exit status */
-	int isolate_files_unread; /* a reference's directory could not be read */
 	double timeout, budget_secs;
 	long budget_runs;
 	const char *stdin_path, *backend, *json, *junit, *sarif;
@@ -139,16 +138,11 @@ static uint64_t ref_out_hash;
 static size_t ref_out_len;
 /* --isolate: what the reference runs left in their directories */
 static struct filetree ref_tree[2];
-static int files_judged;
+static int ref_tree_unread; /* one of them could not be read */
+static int files_judged;    /* both read: runs' files are compared */
 static long nth_stop = -1; /* MODE_NTH: first n that injected nothing */
 static volatile sig_atomic_t stopping; /* the signal that interrupted explore */
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t fnv(const char *s)
 {
@@ -830,7 +824,7 @@ static int budget_left(void)
 		return 0;
 	if (o.budget_runs && runs_done + inflight >= o.budget_runs)
 		return 0;
-	if (o.budget_secs > 0 && now() - t_start >= o.budget_secs)
+	if (o.budget_secs > 0 && mono_now() - t_start >= o.budget_secs)
 		return 0;
 	return 1;
 }
@@ -840,7 +834,7 @@ static void progress(void)
 	if (o.quiet || !isatty(2))
 		return;
 	int bugs = report_bugs(&rep);
-	double el = now() - t_start;
+	double el = mono_now() - t_start;
 	int left = ntasks - next_task + inflight;
 	double eta = runs_done ? (double)left * el / (double)runs_done : 0;
 	fprintf(stderr, "\r\033[Kallocfail explore: %ld runs done, %d queued, %d finding%s, %.0f s, about %.0f s left",
@@ -1183,7 +1177,7 @@ static int reference_run(int k, struct runres *r)
 	if (o.isolate && filetree_read(&ref_tree[k], rs.cwd) < 0) {
 		warnx_("explore: cannot read what the reference run left in its directory (%s): "
 		       "files are not compared", strerror(errno));
-		o.isolate_files_unread = 1;
+		ref_tree_unread = 1;
 	}
 	if (k == 0)
 		census_read(&known, cen);
@@ -1305,11 +1299,7 @@ int cmd_explore(int argc, char **argv)
 		free(o.path);
 		o.path = abs;
 	}
-	if (is_static_elf(o.path))
-		die_usage("explore: '%s' is statically linked: LD_PRELOAD cannot reach its allocator",
-			  argv[i]);
-	if (secure_exec(o.path))
-		die_usage("explore: '%s' is %s: the dynamic loader ignores LD_PRELOAD for it (secure-execution mode)", argv[i], secure_exec(o.path));
+	check_preloadable("explore: ", argv[i], o.path);
 	if (!find_shim())
 		die_usage("explore: cannot find liballocfail.so (ALLOCFAIL_SHIM=PATH names it)");
 	check_report_paths("explore", o.json, o.junit, o.sarif);
@@ -1333,7 +1323,7 @@ int cmd_explore(int argc, char **argv)
 		snprintf(o.tmp, sizeof o.tmp, "%s", abs_tmp);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	t_start = now();
+	t_start = mono_now();
 	rep.cmd = o.cmd;
 	rep.ncmd = o.ncmd;
 	rep.mode = (char *)mode_names[o.mode];
@@ -1374,11 +1364,10 @@ int cmd_explore(int argc, char **argv)
 	ref_out_len = ref[0].out_len;
 	if (!o.fork)
 		rep.nondeterministic = outputs_differ(&ref[0], &ref[1]);
-	if (o.isolate && !o.isolate_files_unread) {
-		/* --fork is not allowed with --isolate: both references ran */
+	/* --fork is not allowed with --isolate: both references ran */
+	files_judged = o.isolate && !ref_tree_unread;
+	if (files_judged)
 		filetree_settle(&ref_tree[0], &ref_tree[1]);
-		files_judged = 1;
-	}
 	if (o.mode == MODE_FIRST) {
 		/* one call site taking most allocations (an allocator wrapper, a
 		   C runtime call): its first hit says little about the others */
@@ -1445,7 +1434,7 @@ int cmd_explore(int argc, char **argv)
 		fputs("\r\033[K", stderr);
 
 	rep.runs = runs_done + ref_runs;
-	rep.secs = now() - t_start;
+	rep.secs = mono_now() - t_start;
 	if (o.mode == MODE_NTH) {
 		for (int k = next_task; k < ntasks; k++)
 			if (nth_stop < 0 || tasks[k].nth < nth_stop)

@@ -32,14 +32,7 @@ static const char usage[] =
    signals that would end us are passed on to the group. */
 static int wait_timed(pid_t pid, double secs, const sigset_t *set)
 {
-	struct timespec end;
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += (time_t)secs;
-	end.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
+	double end = mono_now() + secs;
 	for (;;) {
 		int st;
 		pid_t w = waitpid(pid, &st, WNOHANG);
@@ -49,17 +42,11 @@ static int wait_timed(pid_t pid, double secs, const sigset_t *set)
 			warnx_("waitpid: %s", strerror(errno));
 			return EXIT_INTERNAL;
 		}
-		struct timespec now, left;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left.tv_sec = end.tv_sec - now.tv_sec;
-		left.tv_nsec = end.tv_nsec - now.tv_nsec;
-		if (left.tv_nsec < 0) {
-			left.tv_sec--;
-			left.tv_nsec += 1000000000L;
-		}
-		if (left.tv_sec < 0)
+		double left = end - mono_now();
+		if (left <= 0)
 			break;
-		int sig = sigtimedwait(set, NULL, &left);
+		struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+		int sig = sigtimedwait(set, NULL, &ts);
 		if (sig > 0 && sig != SIGCHLD)
 			kill(-pid, sig);
 	}
@@ -104,11 +91,7 @@ int cmd_run(int argc, char **argv)
 		warnx_("cannot run '%s': %s", argv[i], strerror(errno));
 		return 127;
 	}
-	if (is_static_elf(path))
-		die_usage("'%s' is statically linked: LD_PRELOAD cannot reach its allocator",
-			  argv[i]);
-	if (secure_exec(path))
-		die_usage("'%s' is %s: the dynamic loader ignores LD_PRELOAD for it (secure-execution mode)", argv[i], secure_exec(path));
+	check_preloadable("", argv[i], path);
 	char **env = child_env(&o, NULL);
 
 	/* Like system(): the terminal's signals go to the child, and we

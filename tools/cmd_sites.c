@@ -68,10 +68,7 @@ int cmd_sites(int argc, char **argv)
 	char *path = find_command(argv[i]);
 	if (!path)
 		die_usage("sites: cannot run '%s': %s", argv[i], strerror(errno));
-	if (is_static_elf(path))
-		die_usage("'%s' is statically linked: LD_PRELOAD cannot reach its allocator", argv[i]);
-	if (secure_exec(path))
-		die_usage("'%s' is %s: the dynamic loader ignores LD_PRELOAD for it (secure-execution mode)", argv[i], secure_exec(path));
+	check_preloadable("", argv[i], path);
 	if (stdin_path && access(stdin_path, R_OK) != 0)
 		die_usage("sites: cannot read '%s': %s", stdin_path, strerror(errno));
 

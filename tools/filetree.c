@@ -119,28 +119,27 @@ static int same(const struct fileent *a, const struct fileent *b)
 /* Marks the entries of ref that another clean run (other) left otherwise,
    or did not leave, and adds those only other left, marked: names and
    contents that change from run to run (a time, a process id) judge
-   nothing. Returns how many are unstable. */
-int filetree_settle(struct filetree *ref, const struct filetree *other)
+   nothing. */
+void filetree_settle(struct filetree *ref, const struct filetree *other)
 {
-	int i = 0, j = 0, n = ref->n, unstable = 0;
+	int i = 0, j = 0, n = ref->n;
 	while (i < n || j < other->n) {
 		int c = i == n ? 1 : j == other->n ? -1 : strcmp(ref->v[i].path, other->v[j].path);
 		if (c == 0) {
 			if (!same(&ref->v[i], &other->v[j]))
-				ref->v[i].unstable = 1, unstable++;
+				ref->v[i].unstable = 1;
 			i++, j++;
 		} else if (c < 0) {
-			ref->v[i++].unstable = 1, unstable++;
+			ref->v[i++].unstable = 1;
 			ref->names_unstable = 1;
 		} else {
 			const struct fileent *e = &other->v[j++];
 			add(ref, e->path, e->kind, e->hash, e->size);
-			ref->v[ref->n - 1].unstable = 1, unstable++;
+			ref->v[ref->n - 1].unstable = 1;
 			ref->names_unstable = 1;
 		}
 	}
 	qsort(ref->v, (size_t)ref->n, sizeof *ref->v, by_path);
-	return unstable;
 }
 
 static const char *kind_name(char k)

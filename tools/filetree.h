@@ -23,9 +23,9 @@ struct filetree {
 /* 0, or -1 (errno) when some entry could not be read. */
 int filetree_read(struct filetree *t, const char *dir);
 void filetree_free(struct filetree *t);
-/* ref: the first reference's tree; other: the second's. Returns how many
-   entries are unstable. */
-int filetree_settle(struct filetree *ref, const struct filetree *other);
+/* ref: the first reference's tree; other: the second's: marks what
+   differs between them unstable. */
+void filetree_settle(struct filetree *ref, const struct filetree *other);
 /* NULL when run left what ref did, else what differs first (free it). */
 char *filetree_diff(const struct filetree *ref, const struct filetree *run);
 

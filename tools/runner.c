@@ -21,12 +21,6 @@
 
 #define ERR_CAP (1 << 20)
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A run whose one thread waits for good on a lock (af_proc.h) is killed
    then, not at its timeout: a program that deadlocks on its error path
@@ -40,37 +34,30 @@ volatile sig_atomic_t runner_stop;
 
 struct watch {
 	pid_t pid;
-	double start, next;
-	int seen;
+	double deadline; /* the timeout, 0: none */
+	double next;     /* the next look for a deadlock */
+	int seen;        /* looks in a row that found it deadlocked */
 };
 
-/* 1 when w's process is deadlocked (seen twice); else how many ms to
-   wait at most before looking again, in *ms (capped, never raised). */
-static int watch_deadlock(struct watch *w, int *ms)
-{
-	double t = now();
-	if (t >= w->next) {
-		w->seen = af_proc_deadlocked(w->pid) ? w->seen + 1 : 0;
-		if (w->seen >= 2)
-			return 1;
-		w->next = t + DEADLOCK_EVERY;
-	}
-	int cap = (int)((w->next - t) * 1000) + 1;
-	if (*ms < 0 || *ms > cap)
-		*ms = cap;
-	return 0;
-}
-
-/* 1 when the run must end now (deadlocked, or runner_stop): its group is
-   killed and r says why; else *ms is capped for the next look. */
+/* 1 when the run must end now (its timeout, a deadlock, runner_stop):
+   its group is killed and r says why; else *ms is how long to wait at
+   most, for the timeout or the next look. */
 static int must_end(struct watch *w, struct runres *r, int *ms)
 {
-	if (watch_deadlock(w, ms))
+	double t = mono_now();
+	if (w->deadline > 0 && t >= w->deadline) {
+		r->timed_out = 1;
+	} else if (t >= w->next && (w->seen = af_proc_deadlocked(w->pid) ? w->seen + 1 : 0) >= 2) {
 		r->timed_out = r->deadlocked = 1;
-	else if (runner_stop)
+	} else if (runner_stop) {
 		r->interrupted = 1;
-	else
+	} else {
+		if (t >= w->next)
+			w->next = t + DEADLOCK_EVERY;
+		double until = w->deadline > 0 && w->deadline < w->next ? w->deadline : w->next;
+		*ms = (int)((until - t) * 1000) + 1;
 		return 0;
+	}
 	kill(-w->pid, SIGKILL);
 	return 1;
 }
@@ -158,7 +145,7 @@ int run_child(const struct runspec *s, struct runres *r)
 	if (!e && s->cwd)
 		e = posix_spawn_file_actions_addchdir_np(&fa, s->cwd);
 	int setup = e != 0;
-	double start = now();
+	double start = mono_now();
 	pid_t pid = -1;
 	if (!e)
 		e = posix_spawnp(&pid, s->argv[0], &fa, &at, s->argv, s->env);
@@ -178,7 +165,7 @@ int run_child(const struct runspec *s, struct runres *r)
 		/* as a shell reports it: the command was not run */
 		r->exec_failed = e;
 		r->wstatus = 127 << 8;
-		r->secs = now() - start;
+		r->secs = mono_now() - start;
 		return 0;
 	}
 	if (!s->passthrough && !files) {
@@ -188,18 +175,9 @@ int run_child(const struct runspec *s, struct runres *r)
 	struct pollfd pf[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
 	int open_fds = s->passthrough || files ? 0 : 2;
 	char buf[65536];
-	struct watch wd = {pid, start, start + DEADLOCK_AFTER, 0};
+	struct watch wd = {pid, s->timeout > 0 ? start + s->timeout : 0, start + DEADLOCK_AFTER, 0};
 	while (open_fds > 0) {
-		int wait_ms = -1;
-		if (s->timeout > 0) {
-			double left = s->timeout - (now() - start);
-			if (left <= 0) {
-				r->timed_out = 1;
-				kill(-pid, SIGKILL);
-				break;
-			}
-			wait_ms = (int)(left * 1000) + 1;
-		}
+		int wait_ms;
 		if (must_end(&wd, r, &wait_ms))
 			break;
 		int k = poll(pf, 2, wait_ms);
@@ -229,8 +207,7 @@ int run_child(const struct runspec *s, struct runres *r)
 	   that the exit is seen at once, else by polling */
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
-		pid_t w = waitpid(pid, &r->wstatus,
-				  r->timed_out || r->interrupted || s->timeout <= 0 ? 0 : WNOHANG);
+		pid_t w = waitpid(pid, &r->wstatus, r->timed_out || r->interrupted ? 0 : WNOHANG);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR) {
@@ -239,13 +216,7 @@ int run_child(const struct runspec *s, struct runres *r)
 			return -1;
 		}
 		if (w == 0) {
-			double left = s->timeout - (now() - start);
-			if (left <= 0) {
-				r->timed_out = 1;
-				kill(-pid, SIGKILL);
-				continue;
-			}
-			int wait_ms = (int)(left * 1000) + 1;
+			int wait_ms;
 			if (must_end(&wd, r, &wait_ms))
 				continue;
 			if (pidfd >= 0) {
@@ -261,7 +232,7 @@ int run_child(const struct runspec *s, struct runres *r)
 		close(pidfd);
 	/* the whole group goes, including anything the program left behind */
 	kill(-pid, SIGKILL);
-	r->secs = now() - start;
+	r->secs = mono_now() - start;
 	if (files && runres_read_outputs(r, s->out_path, s->err_path) < 0)
 		return -1;
 	return 0;

@@ -14,6 +14,7 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -390,7 +391,7 @@ char *find_command(const char *cmd)
 	return NULL;
 }
 
-int is_static_elf(const char *path)
+static int is_static_elf(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -421,7 +422,7 @@ int is_static_elf(const char *path)
    set-group-ID bits count unless they change nothing for us (our own file,
    our group) or the file system ignores them (nosuid); file capabilities
    count for anyone but root, who holds them all already. */
-const char *secure_exec(const char *path)
+static const char *secure_exec(const char *path)
 {
 	struct stat st;
 	struct statvfs fs;
@@ -434,6 +435,25 @@ const char *secure_exec(const char *path)
 	if (geteuid() != 0 && getxattr(path, "security.capability", NULL, 0) >= 0)
 		return "given file capabilities";
 	return NULL;
+}
+
+void check_preloadable(const char *prefix, const char *name, const char *path)
+{
+	const char *why;
+	if (is_static_elf(path))
+		die_usage("%s'%s' is statically linked: LD_PRELOAD cannot reach its allocator", prefix,
+			  name);
+	if ((why = secure_exec(path)))
+		die_usage("%s'%s' is %s: the dynamic loader ignores LD_PRELOAD for it "
+			  "(secure-execution mode)",
+			  prefix, name, why);
+}
+
+double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int shell_status(int st)
