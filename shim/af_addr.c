@@ -17,6 +17,7 @@
 #include "af_cfi.h"
 #include "af_elf.h"
 #include "af_glob.h"
+#include "af_runtime.h"
 
 extern pthread_mutex_t af_lock;
 
@@ -35,15 +36,6 @@ static _Atomic int nmods;
 static _Atomic(struct af_ptab *) cache; /* of struct af_addr (af_ptab.c) */
 static int cache_full_warned;
 
-/* Objects whose allocations are attributed to their caller: the C and C++
-   runtimes, the loader, and sanitizer runtimes. */
-static const char *const runtime_globs[] = {
-    "libc.so*",      "ld-linux*.so*", "ld64.so*",     "libstdc++.so*", "libgcc_s.so*",
-    "libpthread.so*", "libdl.so*",    "librt.so*",    "libm.so*",      "libc++.so*",
-    "libc++abi.so*", "libasan.so*",   "libubsan.so*", "liblsan.so*",   "libtsan.so*",
-    "libhwasan.so*", "linux-vdso.so*", "linux-gate.so*",
-};
-
 extern int _dl_find_object(void *, struct dl_find_object *) __attribute__((weak));
 
 static const char *basename_of(const char *p)
@@ -55,9 +47,17 @@ static const char *basename_of(const char *p)
 int af_is_runtime_path(const char *path)
 {
 	const char *base = basename_of(path);
-	for (size_t i = 0; i < sizeof runtime_globs / sizeof *runtime_globs; i++)
-		if (af_glob(runtime_globs[i], base))
-			return 1;
+	char glob[32];
+	for (const char *p = AF_RUNTIME_MODULES; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n < sizeof glob) {
+			memcpy(glob, p, n);
+			glob[n] = 0;
+			if (af_glob(glob, base))
+				return 1;
+		}
+		p += n + (p[n] == ',');
+	}
 	return 0;
 }
 

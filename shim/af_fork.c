@@ -243,7 +243,7 @@ static int hash_output(const char *path, uint64_t *hash, uint64_t *len, char *bu
 	return 0;
 }
 
-static void record(struct scratch *x, int n, int status, int timed_out, uint64_t ns)
+static void record(struct scratch *x, int n, pid_t pid, int status, int timed_out, uint64_t ns)
 {
 	char *path = x->path, *line = x->line, *key = x->key;
 	uint64_t out_hash, out_len;
@@ -255,7 +255,7 @@ static void record(struct scratch *x, int n, int status, int timed_out, uint64_t
 		return;
 	struct af_buf b;
 	af_buf_init(&b, line, sizeof x->line - 1);
-	af_buf_fmt(&b, "{\"n\":%d,\"site\":", n);
+	af_buf_fmt(&b, "{\"n\":%d,\"pid\":%d,\"site\":", n, (int)pid);
 	af_buf_json(&b, key);
 	af_buf_fmt(&b, ",\"wstatus\":%d,\"timed_out\":%s,\"secs\":%llu.%09llu", status,
 		   timed_out ? "true" : "false", (unsigned long long)(ns / 1000000000ull),
@@ -374,7 +374,7 @@ int af_fork_at(struct af_site *s)
 	int timed_out = wait_child(pid, &status);
 	for (int i = 0; i < nsaved; i++)
 		lseek(x->saved[i].fd, x->saved[i].off, SEEK_SET);
-	record(x, n, status, timed_out, af_now_ns() - start);
+	record(x, n, pid, status, timed_out, af_now_ns() - start);
 	af_ifree(x);
 	return 0;
 }

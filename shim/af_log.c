@@ -5,6 +5,7 @@
    (injections rate-limited). Canary and OOM lines always reach stderr. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
@@ -245,9 +246,53 @@ static void rule_name(char *buf, size_t cap, int rule)
 		af_fmt(buf, cap, "?");
 }
 
+/* Where fd 2 ends, when it is a regular file (explore's runs): the
+   stderr a process wrote after an injection lies between this at the
+   injection and this at its exit. -1 when it cannot be known (a pipe, a
+   terminal). */
+static long long stderr_end(void)
+{
+	struct stat st;
+	if (syscall(SYS_fstat, 2, &st) < 0 || !S_ISREG(st.st_mode))
+		return -1;
+	return (long long)st.st_size;
+}
+
+static void name_and_stderr(struct af_buf *b)
+{
+	af_buf_puts(b, ",\"argv0\":");
+	af_buf_json(b, program_invocation_short_name ? program_invocation_short_name : "?");
+	af_buf_fmt(b, ",\"err_at\":%lld", stderr_end());
+}
+
+/* A process that took an injected failure says how it ended, so that
+   explore judges the process that failed, not the command around it (a
+   pipeline, a shell script, make). Registered at the first injection,
+   where the log is on: glibc hands on_exit handlers the exit status. A
+   process ended by a signal is told of by the crash handler; one ended by
+   _exit() says nothing. */
+static void on_exit_event(int status, void *arg)
+{
+	(void)arg;
+	if (af_g.log_fd < 0)
+		return;
+	char line[512];
+	struct af_buf b;
+	af_buf_init(&b, line, sizeof line - 4);
+	header(&b, "exit");
+	af_buf_fmt(&b, ",\"status\":%d", status & 0xff);
+	name_and_stderr(&b);
+	emit(&b);
+}
+
+static _Atomic int exit_hooked;
+
 void af_report_injection(const struct af_req *rq, int rule, const uintptr_t *frames, int n,
 			 int cs)
 {
+	/* the guard is held: on_exit's own allocation goes straight through */
+	if (af_g.log_fd >= 0 && !atomic_exchange(&exit_hooked, 1))
+		on_exit(on_exit_event, NULL);
 	char rn[512];
 	rule_name(rn, sizeof rn, rule);
 	uint64_t sq = af_log_next_seq();
@@ -260,6 +305,7 @@ void af_report_injection(const struct af_req *rq, int rule, const uintptr_t *fra
 		struct af_buf b;
 		af_buf_init(&b, line, LOG_LINE - 4);
 		header_seq(&b, "inject", sq);
+		name_and_stderr(&b);
 		af_buf_puts(&b, ",\"rule\":");
 		af_buf_json(&b, rn);
 		request(&b, rq, frames, n, cs);

@@ -137,6 +137,12 @@ def json_lines(path):
     return out
 
 
+def injections(path):
+    """The inject events of a log (a process that took one also says how it
+    exited, in an exit event)."""
+    return [e for e in json_lines(path) if e.get("ev") == "inject"]
+
+
 def done():
     print(f"# {_checks} checks, {_failures} failed")
     sys.exit(1 if _failures else 0)

@@ -36,7 +36,7 @@ if res:
 with tempfile.TemporaryDirectory() as d:
     log = os.path.join(d, "log")
     res = churn("own-code.rules", "--seed", "3", log=log)
-    entries = json_lines(log)
+    entries = injections(log)
     check(len(entries) > 100, "own-code.rules: failures are injected", len(entries))
     runtime_sites = [e["site"] for e in entries
                      if re.match(r"(libc\.so|ld-linux|libstdc\+\+|libgcc_s|libm\.so)", e["site"])]
@@ -48,7 +48,7 @@ with tempfile.TemporaryDirectory() as d:
     for i in range(2):
         log = os.path.join(d, f"log{i}")
         churn("ci-smoke.rules", log=log)
-        logs.append([(e["fn"], e["size"], e["site"]) for e in json_lines(log)])
+        logs.append([(e["fn"], e["size"], e["site"]) for e in injections(log)])
     check(len(logs[0]) > 0, "ci-smoke.rules: some failures are injected", len(logs[0]))
     eq(logs[1], logs[0], "ci-smoke.rules: the same failures on every run (fixed seed)")
 done()

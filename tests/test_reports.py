@@ -126,7 +126,9 @@ with tempfile.TemporaryDirectory() as d:
     eq(sum(1 for p in parsed if p is None), 0, "every line of the log parses")
     eq(len({p["pid"] for p in parsed if p}), 4, "four processes wrote to it")
     check(failed > 1000, "thousands of failures were injected", failed)
-    eq(len(parsed), failed, "one line per failure the program saw")
+    eq(sum(1 for p in parsed if p["ev"] == "inject"), failed, "one line per failure the program saw")
+    eq([(p["status"], p["argv0"]) for p in parsed if p["ev"] == "exit"], [(0, "logstorm")],
+       "the process that exit()s says how it exited; its children end by _exit(), unseen")
 
     # a symlink planted at the log path is refused
     target = os.path.join(d, "target")
@@ -154,7 +156,8 @@ with tempfile.TemporaryDirectory() as d:
             ALLOCFAIL_RULE="fail caller=main fn=malloc size=100")
     eq((r.returncode, r.stdout), (0, b"failed\n"), "closefds: the allocation was failed")
     eq(open(data, "rb").read(), b"DATA\n", "the program's file holds only its own data")
-    eq([e["ev"] for e in json_lines(log)], ["inject"], "and the log holds the injection")
+    eq([e["ev"] for e in json_lines(log)], ["inject", "exit"],
+       "and the log holds the injection and how the process exited")
 
 # the census: every known call site with its count
 r = tool("sites", "--json", "--", prog("census"))

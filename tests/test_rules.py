@@ -91,7 +91,7 @@ for rules, want in [(["fail caller=via_strdup2"], "dups 0 2000 0 0 first 1"),
 with tempfile.TemporaryDirectory() as d:
     log = os.path.join(d, "log")
     eq(failed("fail caller=alloc_static", log=log), ["static"], "a log of the injection")
-    entries = json_lines(log)
+    entries = injections(log)
     eq(len(entries), 1, "one injection logged")
     site = entries[0]["site"].split()[0] if entries else ""
     check(site.startswith("sites+0x"), "the log names the site as MODULE+0xOFFSET", site)

@@ -41,6 +41,8 @@ void strv_addf(struct strv *s, const char *fmt, ...) __attribute__((format(print
 void strv_free(struct strv *s);
 /* Every item followed by a newline, as one string (malloc'ed). */
 char *strv_lines(char *const *v, int n);
+/* The items with sep between them (malloc'ed). */
+char *strv_join(char *const *v, int n, const char *sep);
 
 /* Rules and settings given on a command line, validated with the shim's
    own parser so that errors are reported before anything runs. */
@@ -60,6 +62,10 @@ void ruleopts_check(const struct ruleopts *o);
    With o == NULL, the caller's own ALLOCFAIL_* injection settings are
    dropped (census runs). */
 char **child_env(const struct ruleopts *o, const char *const *extra);
+
+/* A file's whole content, NUL-terminated (malloc'ed), its length in
+   *len; NULL with errno set when it cannot be read. */
+char *read_whole(const char *path, size_t *len);
 
 /* Resolve cmd through PATH; NULL if not found (errno set). */
 char *find_command(const char *cmd);

@@ -1,26 +1,19 @@
 /* explore.h - the results of `allocfail explore`, shared with `merge`:
-   what happened when each call site was failed, and the findings, with
-   writers for people (a table) and for CI (JSON, JUnit, SARIF). */
+   what happened when each call site was failed, the findings, and the
+   findings grouped by root cause, with writers for people (a table) and
+   for CI (JSON, JUnit, SARIF). report.c groups and ranks; report_*.c
+   write and read. */
 #ifndef AF_EXPLORE_H
 #define AF_EXPLORE_H
 
 #include <stdint.h>
 #include <stdio.h>
 
-enum outcome {
-	O_HANDLED,   /* exit != 0 with a message, or output as in the reference */
-	O_ABORT,     /* SIGABRT: a deliberate xmalloc-style abort */
-	O_CRASH,     /* SIGSEGV, SIGBUS, SIGILL, SIGFPE (or another fatal signal) */
-	O_HANG,      /* past the timeout */
-	O_SILENT,    /* exit 0 but stdout differs: data lost without an error */
-	O_SANITIZER, /* an ASan/UBSan/LSan report */
-	O_UNREACHED, /* the failure run never reached the site */
-	O_COUNT
-};
-extern const char *const outcome_names[O_COUNT];
+#include "af_tool.h"
+#include "classify.h"
 
 struct frame {
-	char *pc;     /* module+0xoffset */
+	char *pc;     /* module+0xoffset (the JSON's "site" and "pc") */
 	char *module; /* path */
 	char *func;
 	char *file;
@@ -46,19 +39,38 @@ struct siteres {
 	double secs;
 };
 
-/* A bug (or an abort), deduplicated by (injection site, crash site). */
+/* An outcome other than handled at one injection site (and crash site). */
 struct finding {
 	int cls;
 	char *inj_site, *crash_site; /* crash_site: NULL when there is none */
 	struct stackv inj, crash;
 	char *detail;
 	char *reproducer;
-	int count; /* runs that produced it */
+	char *proc;      /* "NAME (pid N)": the process that took the failure, when
+			    not the command's own */
+	char *signature; /* what tells two silent or warned runs apart */
+	int depth;
+	char *parent;    /* the site failed first to reach this one (depth > 0) */
+	int count;       /* runs that produced it */
+	int group;       /* index in report.g (report_group) */
+};
+
+/* Findings of one root cause: the unit a maintainer acts on, and the
+   unit of SARIF, JUnit and baselines. */
+struct group {
+	char *key;    /* survives a rebuild: class and function names */
+	int cls;      /* the worst of its findings */
+	int *fi;      /* its findings, the first the representative */
+	int n;
+	int sites;    /* distinct injection sites */
+	int library;  /* injected outside the program's own executable */
+	int known;    /* in the baseline */
 };
 
 struct report {
 	char **cmd;
 	int ncmd;
+	char *program; /* the executable's path, as the log names modules */
 	char *mode;
 	int shard_k, shard_n;
 	int abort_is_bug;
@@ -67,14 +79,21 @@ struct report {
 	int nsites, capsites;
 	struct finding *f;
 	int nf, capf;
+	struct group *g;
+	int ng;
 	long runs;
 	double secs;
 	int budget_hit;  /* sites left unexplored */
 	int forked;      /* sites done by --fork's children, not runs of their own */
+	char *fork_note; /* why --fork forked fewer than all, or NULL */
 	char *hint;      /* a note for the table (not in the JSON), or NULL */
 	int nondeterministic; /* the reference output changes between runs */
 	int *shards_read;     /* merge: the K of each report read */
 	int nshards_read, shard_n_read;
+	/* --baseline: the keys of accepted groups */
+	struct strv baseline;
+	int has_baseline;
+	int stacks; /* --stacks N: frames of the injection stack in the table */
 };
 
 int outcome_is_bug(const struct report *r, int cls);
@@ -82,8 +101,17 @@ int outcome_is_bug(const struct report *r, int cls);
 int outcome_rank(int cls);
 struct finding *report_add_finding(struct report *r, int cls, const char *inj, const char *crash);
 struct siteres *report_add_site(struct report *r, const char *site);
-void report_sort(struct report *r);
+/* Groups the findings (report.g) and sorts them worst first, the
+   program's own before libraries. */
+void report_group(struct report *r);
+/* 1 when g's k-th finding is the first of its injection site in g. */
+int group_first_of_site(const struct report *r, const struct group *g, int k);
+/* Groups that are bugs and not in the baseline. */
 int report_bugs(const struct report *r);
+/* Reads a baseline: an explore JSON report, or one group key a line
+   (# comments); 0, or -1 with err set. */
+int report_read_baseline(struct report *r, const char *path, char *err, size_t errcap);
+int write_baseline(const char *path, const struct report *r);
 
 void write_table(FILE *f, const struct report *r);
 int write_json(const char *path, const struct report *r);
@@ -98,6 +126,12 @@ int write_reports(const struct report *r, const char *json, const char *junit, c
 void check_report_paths(const char *cmd, const char *json, const char *junit, const char *sarif);
 /* Reads a report written by write_json and merges it into r. */
 int read_json(const char *path, struct report *r, char *err, size_t errcap);
+
+/* Shared by the writers. */
+const char *outcome_text(int cls);
+const char *frame_where(const struct stackv *st, int i, char *buf, size_t cap);
+FILE *report_open(const char *path);
+int report_close(FILE *f, const char *path);
 
 /* 'single-quoted' for a shell. */
 char *shell_quote(const char *s);

@@ -168,6 +168,7 @@ int run_child(const struct runspec *s, struct runres *r)
 		r->secs = mono_now() - start;
 		return 0;
 	}
+	r->pid = pid;
 	if (!s->passthrough && !files) {
 		close(out[1]);
 		close(err[1]);

@@ -34,6 +34,7 @@ struct runres {
 	size_t out_len, err_len, err_cap;
 	char *err; /* stderr text (up to 1 MiB), NUL-terminated */
 	double secs;
+	long pid;        /* the command's process (its group's leader) */
 };
 
 /* 0 when the child ran (whatever its status), -1 on an internal error. */

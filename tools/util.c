@@ -115,17 +115,23 @@ void strv_free(struct strv *s)
 	s->n = s->cap = 0;
 }
 
-char *strv_lines(char *const *v, int n)
+char *strv_join(char *const *v, int n, const char *sep)
 {
 	size_t len = 1;
 	for (int i = 0; i < n; i++)
-		len += strlen(v[i]) + 1;
-	char *all = xmalloc(len);
-	all[0] = 0;
-	for (int i = 0; i < n; i++) {
-		strcat(all, v[i]);
-		strcat(all, "\n");
-	}
+		len += strlen(v[i]) + strlen(sep);
+	char *all = xmalloc(len), *o = all;
+	*o = 0;
+	for (int i = 0; i < n; i++)
+		o = stpcpy(stpcpy(o, v[i]), i + 1 < n ? sep : "");
+	return all;
+}
+
+char *strv_lines(char *const *v, int n)
+{
+	char *j = strv_join(v, n, "\n");
+	char *all = n ? xasprintf("%s\n", j) : xstrdup("");
+	free(j);
 	return all;
 }
 
@@ -498,4 +504,28 @@ const char *self_command(void)
 	free(p);
 	name = xstrdup(same ? "allocfail" : self);
 	return name;
+}
+
+char *read_whole(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char *text = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&text, &n);
+	char buf[65536];
+	size_t k;
+	while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, k, m);
+	int bad = ferror(f);
+	fclose(f);
+	fclose(m);
+	if (bad) {
+		free(text);
+		errno = EIO;
+		return NULL;
+	}
+	*len = n;
+	return text;
 }

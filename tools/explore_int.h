@@ -1,0 +1,127 @@
+/* explore_int.h - the parts of `allocfail explore`, sharing one context:
+   cmd_explore.c (options, reference runs, the whole), explore_run.c (one
+   run: its rules, its facts, its verdict), explore_queue.c (the queue,
+   the workers, recording results), explore_fork.c (--fork's forking
+   runs). Judgement is classify.c's; reports are report*.c's. */
+#ifndef AF_EXPLORE_INT_H
+#define AF_EXPLORE_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "af_tool.h"
+#include "census.h"
+#include "explore.h"
+#include "filetree.h"
+#include "json.h"
+#include "runner.h"
+
+enum { MODE_FIRST, MODE_EVERY, MODE_NTH };
+
+struct explore_opts {
+	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, fork, stacks;
+	int status; /* --status: the command's normal exit status */
+	double timeout, budget_secs;
+	long budget_runs;
+	const char *stdin_path, *backend, *json, *junit, *sarif, *baseline, *write_baseline;
+	int shard_k, shard_n;
+	struct strv scope, exclude;
+	struct ruleopts base;
+	char **cmd;
+	int ncmd;
+	char *path; /* the command, resolved */
+	char tmp[PATH_MAX];
+};
+
+/* A failure to make: a call site (its first hit, or every hit), under the
+   failures that reach it; or, in nth mode, the nth allocation. */
+struct task {
+	char *site, *module;
+	int runtime;
+	int depth;
+	char **chain; /* sites failed before this one, root first */
+	long nth;     /* MODE_NTH */
+	int root;     /* index of the depth-0 ancestor (shard key) */
+	int forked;   /* done by --fork's driver run */
+};
+
+/* A site a run reached that no run had reached before. */
+struct newsite {
+	char *key, *module;
+	int runtime;
+};
+
+/* What one run did. */
+struct result {
+	struct verdict v;
+	int status;
+	struct jv *inj;   /* the inject event */
+	struct jv *crash; /* the crash event */
+	char *crash_site;
+	char *proc;       /* the process that took it, when not the top one */
+	char *signature;  /* silent/warned/sanitizer: what the loss looked like */
+	struct newsite *nv;
+	int nnew;
+	double secs;
+	int interrupted; /* the run was cut short by an interrupt: not a result */
+	char *internal;  /* the run could not be made: why */
+};
+
+struct explore {
+	struct explore_opts o;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct task *tasks;
+	int ntasks, captasks, next_task, inflight;
+	long runs_done;
+	double t_start;
+	struct report rep;
+	struct census known; /* every site ever seen */
+	/* the reference run */
+	uint64_t ref_out_hash;
+	size_t ref_out_len;
+	char *ref_err;
+	double ref_secs, ref_timeout;
+	int ref_runs;
+	int ref_confirmed; /* --fork: a forking run behaved as the reference */
+	/* --isolate: what the reference runs left in their directories */
+	struct filetree ref_tree[2];
+	int ref_tree_unread; /* one of them could not be read */
+	int files_judged;    /* both read: runs' files are compared */
+	long nth_stop;       /* MODE_NTH: first n that injected nothing */
+	int internal_errors; /* runs that could not be made (explore exits 125) */
+	char *internal_first;
+};
+
+/* The signal that interrupted explore, or 0. */
+extern volatile sig_atomic_t explore_stopping;
+
+/* explore_run.c */
+int explore_in_scope(const struct explore *x, const char *module, int runtime);
+int explore_excluded(const struct explore *x, const char *site);
+char **explore_argv(const struct explore *x);
+struct strv explore_run_env(struct explore *x, const struct strv *rules, const char *log,
+			    const char *cen, const char *fork);
+void explore_run_task(struct explore *x, const struct task *t, int id, struct result *res);
+/* The facts of a finished run, judged: from its status and outputs (rr),
+   log and census files, and how its files differ (or NULL). */
+void explore_judge(struct explore *x, const struct task *t, struct result *res,
+		   const struct runres *rr, const char *files, const char *log, const char *cen);
+char *explore_reproducer(const struct explore *x, const struct task *t, int outcome);
+void explore_stack(const struct jv *a, struct stackv *st, int crash, int skip_runtime);
+void result_free(struct result *r);
+void rm_rf(const char *dir);
+
+/* explore_queue.c */
+void explore_add_task(struct explore *x, const char *site, const char *module, int runtime,
+		      int depth, char **chain, long nth, int root);
+/* Records one result (mu held). */
+void explore_record(struct explore *x, const struct task *t, struct result *res);
+void explore_workers(struct explore *x);
+
+/* explore_fork.c */
+void explore_fork(struct explore *x);
+
+#endif

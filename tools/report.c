@@ -1,0 +1,412 @@
+/* report.c - the explore report as data: sites, findings, and findings
+   grouped by root cause (docs/design.md, "Findings and groups"), ranked
+   worst first; baselines of accepted groups. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "explore.h"
+#include "json.h"
+#include "symbolize.h"
+
+static const char *const texts[O_COUNT] = {
+    [O_HANDLED] = "the failure was handled",
+    [O_ABORT] = "a deliberate abort on allocation failure (abort(), or a trap after the "
+		"process's message)",
+    [O_ASSERT] = "an assertion failed after an allocation failed",
+    [O_CRASH] = "the program crashed after an allocation failed",
+    [O_HANG] = "the program hung after an allocation failed",
+    [O_WARNED] = "the program printed a diagnostic but exited with its normal status and "
+		 "changed output: the status hides the loss",
+    [O_SILENT] = "the program exited with its normal status and changed output without a "
+		 "word: data lost silently",
+    [O_SANITIZER] = "a sanitizer reported an error after an allocation failed",
+    [O_UNREACHED] = "the failure run did not reach the call site",
+};
+
+const char *outcome_text(int cls)
+{
+	return texts[cls];
+}
+
+int outcome_is_bug(const struct report *r, int cls)
+{
+	return cls == O_CRASH || cls == O_ASSERT || cls == O_HANG || cls == O_WARNED ||
+	       cls == O_SILENT || cls == O_SANITIZER || (cls == O_ABORT && r->abort_is_bug);
+}
+
+int outcome_rank(int cls)
+{
+	static const int rank[O_COUNT] = {[O_CRASH] = 0,   [O_SANITIZER] = 1, [O_ASSERT] = 2,
+					  [O_HANG] = 3,    [O_SILENT] = 4,    [O_WARNED] = 5,
+					  [O_ABORT] = 6,   [O_HANDLED] = 7,   [O_UNREACHED] = 8};
+	return rank[cls];
+}
+
+char *shell_quote(const char *s)
+{
+	int plain = *s != 0;
+	for (const char *p = s; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=/.,:@%",
+			    *p))
+			plain = 0;
+	if (plain)
+		return xstrdup(s);
+	size_t n = 3;
+	for (const char *p = s; *p; p++)
+		n += *p == '\'' ? 4 : 1;
+	char *q = xmalloc(n), *o = q;
+	*o++ = '\'';
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o++ = '\'';
+	*o = 0;
+	return q;
+}
+
+static int same_opt(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+struct finding *report_add_finding(struct report *r, int cls, const char *inj, const char *crash)
+{
+	for (int i = 0; i < r->nf; i++) {
+		struct finding *f = &r->f[i];
+		if (f->cls == cls && !strcmp(f->inj_site, inj) && same_opt(f->crash_site, crash))
+			return f;
+	}
+	if (r->nf == r->capf) {
+		r->capf = r->capf ? r->capf * 2 : 16;
+		r->f = xrealloc(r->f, sizeof *r->f * (size_t)r->capf);
+	}
+	struct finding *f = &r->f[r->nf++];
+	memset(f, 0, sizeof *f);
+	f->cls = cls;
+	f->inj_site = xstrdup(inj);
+	f->crash_site = crash ? xstrdup(crash) : NULL;
+	f->group = -1;
+	return f;
+}
+
+struct siteres *report_add_site(struct report *r, const char *site)
+{
+	if (r->nsites == r->capsites) {
+		r->capsites = r->capsites ? r->capsites * 2 : 32;
+		r->sites = xrealloc(r->sites, sizeof *r->sites * (size_t)r->capsites);
+	}
+	struct siteres *s = &r->sites[r->nsites++];
+	memset(s, 0, sizeof *s);
+	s->site = xstrdup(site);
+	return s;
+}
+
+const char *frame_where(const struct stackv *st, int i, char *buf, size_t cap)
+{
+	buf[0] = 0;
+	if (i < 0 || i >= st->n)
+		return buf;
+	struct sym s = {st->f[i].func, st->f[i].file, st->f[i].line};
+	sym_where(&s, buf, cap);
+	if (!buf[0])
+		snprintf(buf, cap, "%s", st->f[i].pc ? st->f[i].pc : "?");
+	return buf;
+}
+
+/* ---- groups -------------------------------------------------------------- */
+
+static const char *base_of(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+	return s ? s + 1 : path ? path : "?";
+}
+
+/* A frame as a key that survives a rebuild: module and function; only a
+   frame without a name falls back to its offset. */
+static char *frame_key(const struct frame *fr, const char *fallback)
+{
+	if (!fr)
+		return xstrdup(fallback ? fallback : "?");
+	if (fr->func)
+		return xasprintf("%s:%s", base_of(fr->module ? fr->module : fr->pc), fr->func);
+	return xstrdup(fr->pc ? fr->pc : "?");
+}
+
+static const char *family(int cls)
+{
+	/* a crash and an assertion at one place are one root cause (a run
+	   may trip the assertion or crash just past it) */
+	return cls == O_ASSERT ? outcome_names[O_CRASH] : outcome_names[cls];
+}
+
+/* The group key of a finding alone (before error paths are folded). */
+static char *finding_key(const struct finding *f)
+{
+	const struct frame *inj = f->inj.n ? &f->inj.f[0] : NULL;
+	const struct frame *crash = f->crash.n ? &f->crash.f[0] : NULL;
+	char *where, *key;
+	switch (f->cls) {
+	case O_CRASH:
+	case O_ASSERT:
+	case O_ABORT:
+		where = crash ? frame_key(crash, NULL) : frame_key(inj, f->inj_site);
+		key = xasprintf("%s|%s", family(f->cls), where);
+		break;
+	case O_WARNED: /* one diagnostic, one behaviour of the program's */
+		where = xstrdup(base_of(inj && inj->module ? inj->module : f->inj_site));
+		key = xasprintf("%s|%s|%s", family(f->cls), where, f->signature ? f->signature : "");
+		break;
+	default:
+		where = frame_key(crash ? crash : inj, f->inj_site);
+		key = f->signature ? xasprintf("%s|%s|%s", family(f->cls), where, f->signature)
+				   : xasprintf("%s|%s", family(f->cls), where);
+	}
+	free(where);
+	return key;
+}
+
+static int cmp_int_depth(const void *a, const void *b, void *arg)
+{
+	const struct finding *f = arg;
+	const struct finding *x = &f[*(const int *)a], *y = &f[*(const int *)b];
+	if (x->depth != y->depth)
+		return x->depth - y->depth;
+	return strcmp(x->inj_site, y->inj_site);
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	if (x->library != y->library)
+		return x->library - y->library;
+	int d = outcome_rank(x->cls) - outcome_rank(y->cls);
+	if (d)
+		return d;
+	return strcmp(x->key, y->key);
+}
+
+static void groups_free(struct report *r)
+{
+	for (int i = 0; i < r->ng; i++) {
+		free(r->g[i].key);
+		free(r->g[i].fi);
+	}
+	free(r->g);
+	r->g = NULL;
+	r->ng = 0;
+}
+
+void report_group(struct report *r)
+{
+	groups_free(r);
+	if (!r->nf)
+		return;
+	/* parents before the error paths they lead to */
+	int *order = xmalloc(sizeof *order * (size_t)r->nf);
+	for (int i = 0; i < r->nf; i++)
+		order[i] = i;
+	qsort_r(order, (size_t)r->nf, sizeof *order, cmp_int_depth, r->f);
+	char **keys = xmalloc(sizeof *keys * (size_t)r->nf);
+	for (int k = 0; k < r->nf; k++) {
+		int i = order[k];
+		struct finding *f = &r->f[i];
+		keys[i] = NULL;
+		/* an error path that only repeats its parent's outcome is the
+		   parent's root cause */
+		for (int p = 0; f->depth && f->parent && p < r->nf && !keys[i]; p++) {
+			const struct finding *q = &r->f[p];
+			if (p != i && q->depth < f->depth && !strcmp(q->inj_site, f->parent) &&
+			    q->cls == f->cls && same_opt(q->crash_site, f->crash_site) && keys[p])
+				keys[i] = xstrdup(keys[p]);
+		}
+		if (!keys[i])
+			keys[i] = finding_key(f);
+	}
+	r->g = xmalloc(sizeof *r->g * (size_t)r->nf);
+	for (int k = 0; k < r->nf; k++) {
+		int i = order[k];
+		struct finding *f = &r->f[i];
+		struct group *g = NULL;
+		for (int j = 0; j < r->ng && !g; j++)
+			if (!strcmp(r->g[j].key, keys[i]))
+				g = &r->g[j];
+		if (!g) {
+			g = &r->g[r->ng++];
+			memset(g, 0, sizeof *g);
+			g->key = xstrdup(keys[i]);
+			g->cls = f->cls;
+			g->fi = xmalloc(sizeof *g->fi * (size_t)r->nf);
+			const struct frame *inj = f->inj.n ? &f->inj.f[0] : NULL;
+			g->library = r->program && inj && inj->module && strcmp(inj->module, r->program);
+			for (int b = 0; b < r->baseline.n && !g->known; b++)
+				g->known = !strcmp(r->baseline.v[b], g->key);
+		}
+		int seen = 0;
+		for (int j = 0; j < g->n && !seen; j++)
+			seen = !strcmp(r->f[g->fi[j]].inj_site, f->inj_site);
+		g->sites += !seen;
+		g->fi[g->n++] = i;
+		if (outcome_rank(f->cls) < outcome_rank(g->cls))
+			g->cls = f->cls;
+	}
+	for (int i = 0; i < r->nf; i++)
+		free(keys[i]);
+	free(keys);
+	free(order);
+	qsort(r->g, (size_t)r->ng, sizeof *r->g, cmp_group);
+	for (int j = 0; j < r->ng; j++)
+		for (int k = 0; k < r->g[j].n; k++)
+			r->f[r->g[j].fi[k]].group = j;
+}
+
+int group_first_of_site(const struct report *r, const struct group *g, int k)
+{
+	for (int j = 0; j < k; j++)
+		if (!strcmp(r->f[g->fi[j]].inj_site, r->f[g->fi[k]].inj_site))
+			return 0;
+	return 1;
+}
+
+int report_bugs(const struct report *r)
+{
+	int n = 0;
+	for (int i = 0; i < r->ng; i++)
+		n += outcome_is_bug(r, r->g[i].cls) && !r->g[i].known;
+	return n;
+}
+
+/* ---- baselines ----------------------------------------------------------- */
+
+int report_read_baseline(struct report *r, const char *path, char *err, size_t errcap)
+{
+	size_t len;
+	char *text = read_whole(path, &len);
+	if (!text) {
+		snprintf(err, errcap, "--baseline '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	r->has_baseline = 1;
+	const char *p = text;
+	while (p < text + len && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+		p++;
+	if (p < text + len && *p == '{') {
+		char perr[256];
+		struct jv *v = json_parse(text, len, perr, sizeof perr);
+		const struct jv *gs = v ? json_get(v, "groups") : NULL;
+		if (!gs || gs->t != J_ARR) {
+			snprintf(err, errcap, "--baseline '%s': not an allocfail explore JSON report%s%s",
+				 path, v ? " with groups" : ": ", v ? "" : perr);
+			json_free(v);
+			free(text);
+			return -1;
+		}
+		for (int i = 0; i < gs->n; i++)
+			if (json_str(&gs->items[i], "key"))
+				strv_add(&r->baseline, json_str(&gs->items[i], "key"));
+		json_free(v);
+		free(text);
+		return 0;
+	}
+	int line = 0;
+	for (char *s = text, *nl; s && *s; s = nl) {
+		nl = strchr(s, '\n');
+		if (nl)
+			*nl++ = 0;
+		line++;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		size_t n = strlen(s);
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+			s[--n] = 0;
+		if (!*s || *s == '#')
+			continue;
+		if (!strchr(s, '|')) {
+			snprintf(err, errcap, "%s:%d: expected a group key (CLASS|WHERE...), got '%.60s'",
+				 path, line, s);
+			free(text);
+			return -1;
+		}
+		strv_add(&r->baseline, s);
+	}
+	free(text);
+	return 0;
+}
+
+int write_baseline(const char *path, const struct report *r)
+{
+	FILE *f = report_open(path);
+	if (!f)
+		return -1;
+	fprintf(f, "# allocfail explore baseline: one accepted group key a line\n");
+	for (int i = 0; i < r->ng; i++)
+		fprintf(f, "%s\n", r->g[i].key);
+	return report_close(f, path);
+}
+
+/* ---- output files -------------------------------------------------------- */
+
+FILE *report_open(const char *path)
+{
+	if (!strcmp(path, "-"))
+		return stdout;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		warnx_("cannot write '%s': %s", path, strerror(errno));
+	return f;
+}
+
+int report_close(FILE *f, const char *path)
+{
+	if (f == stdout)
+		return fflush(f) == 0 ? 0 : -1;
+	if (fclose(f) != 0) {
+		warnx_("cannot write '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int write_reports(const struct report *r, const char *json, const char *junit, const char *sarif)
+{
+	int to_stdout = (json && !strcmp(json, "-")) || (junit && !strcmp(junit, "-")) ||
+			(sarif && !strcmp(sarif, "-"));
+	write_table(to_stdout ? stderr : stdout, r);
+	int rc = 0;
+	if (json && write_json(json, r) < 0)
+		rc = EXIT_INTERNAL;
+	if (junit && write_junit(junit, r) < 0)
+		rc = EXIT_INTERNAL;
+	if (sarif && write_sarif(sarif, r) < 0)
+		rc = EXIT_INTERNAL;
+	return rc;
+}
+
+void check_report_paths(const char *cmd, const char *json, const char *junit, const char *sarif)
+{
+	const char *paths[] = {json, junit, sarif};
+	const char *opts[] = {"--json", "--junit", "--sarif"};
+	int dash = 0;
+	for (int i = 0; i < 3; i++) {
+		if (!paths[i])
+			continue;
+		if (!strcmp(paths[i], "-")) {
+			if (dash++)
+				die_usage("%s: only one report can go to standard output ('-')", cmd);
+			continue;
+		}
+		int fd = open(paths[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die_usage("%s: %s '%s': cannot write: %s", cmd, opts[i], paths[i], strerror(errno));
+		close(fd);
+	}
+}

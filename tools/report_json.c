@@ -1,0 +1,338 @@
+/* report_json.c - the explore report as JSON (format 2), and read back for
+   `allocfail merge`. Every site and frame has both "site" and
+   "function", so a name seen in the table can be searched for here. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explore.h"
+#include "json.h"
+
+#define FORMAT 2
+
+static void put_opt_str(FILE *f, const char *s)
+{
+	if (s)
+		json_put_str(f, s);
+	else
+		fputs("null", f);
+}
+
+static void put_stack(FILE *f, const struct stackv *st)
+{
+	fputc('[', f);
+	for (int i = 0; i < st->n; i++) {
+		const struct frame *fr = &st->f[i];
+		fprintf(f, "%s{\"site\":", i ? "," : "");
+		put_opt_str(f, fr->pc);
+		fputs(",\"pc\":", f);
+		put_opt_str(f, fr->pc);
+		fputs(",\"module\":", f);
+		put_opt_str(f, fr->module);
+		fputs(",\"function\":", f);
+		put_opt_str(f, fr->func);
+		fputs(",\"file\":", f);
+		put_opt_str(f, fr->file);
+		fprintf(f, ",\"line\":%d}", fr->line);
+	}
+	fputc(']', f);
+}
+
+static void put_strs(FILE *f, char *const *v, int n)
+{
+	fputc('[', f);
+	for (int k = 0; k < n; k++) {
+		if (k)
+			fputc(',', f);
+		json_put_str(f, v[k]);
+	}
+	fputc(']', f);
+}
+
+int write_json(const char *path, const struct report *r)
+{
+	FILE *f = report_open(path);
+	if (!f)
+		return -1;
+	fprintf(f, "{\"allocfail\":\"%s\",\"format\":%d,\"command\":", ALLOCFAIL_VERSION, FORMAT);
+	put_strs(f, r->cmd, r->ncmd);
+	fprintf(f, ",\"program\":");
+	put_opt_str(f, r->program);
+	fprintf(f, ",\"mode\":");
+	put_opt_str(f, r->mode);
+	fprintf(f, ",\"shard\":[%d,%d],\"abort_is_bug\":%s,\"reference_status\":%d,"
+		   "\"nondeterministic\":%s,\"runs\":%ld,\"forked\":%d,\"seconds\":%.3f,"
+		   "\"unexplored\":%d,\"baseline\":%s,\"new_bugs\":%d,",
+		r->shard_k, r->shard_n, r->abort_is_bug ? "true" : "false", r->ref_status,
+		r->nondeterministic ? "true" : "false", r->runs, r->forked, r->secs, r->budget_hit,
+		r->has_baseline ? "true" : "false", report_bugs(r));
+	fprintf(f, "\"fork_note\":");
+	put_opt_str(f, r->fork_note);
+	fprintf(f, ",\n\"sites\":[");
+	for (int i = 0; i < r->nsites; i++) {
+		const struct siteres *s = &r->sites[i];
+		fprintf(f, "%s\n{\"site\":", i ? "," : "");
+		json_put_str(f, s->site);
+		fputs(",\"module\":", f);
+		put_opt_str(f, s->module);
+		fputs(",\"function\":", f);
+		put_opt_str(f, s->func);
+		fputs(",\"file\":", f);
+		put_opt_str(f, s->file);
+		fprintf(f, ",\"line\":%d,\"runtime\":%s,\"depth\":%d,\"chain\":", s->line,
+			s->runtime ? "true" : "false", s->depth);
+		put_strs(f, s->chain, s->depth);
+		fprintf(f, ",\"outcome\":\"%s\",\"status\":%d,\"seconds\":%.3f,\"detail\":",
+			outcome_names[s->outcome], s->status, s->secs);
+		put_opt_str(f, s->detail);
+		fputs(",\"reproducer\":", f);
+		put_opt_str(f, s->reproducer);
+		fputc('}', f);
+	}
+	fprintf(f, "\n],\n\"findings\":[");
+	for (int i = 0; i < r->nf; i++) {
+		const struct finding *x = &r->f[i];
+		const struct group *g = x->group >= 0 ? &r->g[x->group] : NULL;
+		fprintf(f, "%s\n{\"class\":\"%s\",\"bug\":%s,\"group\":", i ? "," : "",
+			outcome_names[x->cls], outcome_is_bug(r, x->cls) ? "true" : "false");
+		put_opt_str(f, g ? g->key : NULL);
+		fputs(",\"injection_site\":", f);
+		json_put_str(f, x->inj_site);
+		fputs(",\"function\":", f);
+		put_opt_str(f, x->inj.n ? x->inj.f[0].func : NULL);
+		fputs(",\"crash_site\":", f);
+		put_opt_str(f, x->crash_site);
+		fputs(",\"crash_function\":", f);
+		put_opt_str(f, x->crash.n ? x->crash.f[0].func : NULL);
+		fputs(",\"process\":", f);
+		put_opt_str(f, x->proc);
+		fputs(",\"signature\":", f);
+		put_opt_str(f, x->signature);
+		fprintf(f, ",\"depth\":%d,\"parent\":", x->depth);
+		put_opt_str(f, x->parent);
+		fputs(",\"detail\":", f);
+		put_opt_str(f, x->detail);
+		fputs(",\"reproducer\":", f);
+		put_opt_str(f, x->reproducer);
+		fprintf(f, ",\"count\":%d,\"injection_stack\":", x->count);
+		put_stack(f, &x->inj);
+		fputs(",\"crash_stack\":", f);
+		put_stack(f, &x->crash);
+		fputc('}', f);
+	}
+	fprintf(f, "\n],\n\"groups\":[");
+	for (int i = 0; i < r->ng; i++) {
+		const struct group *g = &r->g[i];
+		const struct finding *x = &r->f[g->fi[0]];
+		fprintf(f, "%s\n{\"key\":", i ? "," : "");
+		json_put_str(f, g->key);
+		fprintf(f, ",\"class\":\"%s\",\"bug\":%s,\"known\":%s,\"library\":%s,\"sites\":[",
+			outcome_names[g->cls], outcome_is_bug(r, g->cls) ? "true" : "false",
+			g->known ? "true" : "false", g->library ? "true" : "false");
+		int n = 0;
+		for (int k = 0; k < g->n; k++) {
+			const struct finding *y = &r->f[g->fi[k]];
+			if (!group_first_of_site(r, g, k))
+				continue;
+			fprintf(f, "%s{\"site\":", n++ ? "," : "");
+			json_put_str(f, y->inj_site);
+			fputs(",\"function\":", f);
+			put_opt_str(f, y->inj.n ? y->inj.f[0].func : NULL);
+			fputs(",\"reproducer\":", f);
+			put_opt_str(f, y->reproducer);
+			fputc('}', f);
+		}
+		fprintf(f, "],\"count\":%d,\"detail\":", g->n);
+		put_opt_str(f, x->detail);
+		fputc('}', f);
+	}
+	fprintf(f, "\n]}\n");
+	return report_close(f, path);
+}
+
+/* ---- reading JSON back (merge) ------------------------------------------- */
+
+static char *dup_opt(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void read_stack(const struct jv *a, struct stackv *st)
+{
+	if (st->n || !a || a->t != J_ARR)
+		return;
+	st->f = xmalloc(sizeof *st->f * (size_t)(a->n ? a->n : 1));
+	for (int i = 0; i < a->n; i++) {
+		const struct jv *x = &a->items[i];
+		struct frame *fr = &st->f[st->n++];
+		fr->pc = dup_opt(json_str(x, "site") ? json_str(x, "site") : json_str(x, "pc"));
+		fr->module = dup_opt(json_str(x, "module"));
+		fr->func = dup_opt(json_str(x, "function"));
+		fr->file = dup_opt(json_str(x, "file"));
+		fr->line = (int)json_int(x, "line", 0);
+	}
+}
+
+static int class_of(const char *name)
+{
+	for (int c = 0; name && c < O_COUNT; c++)
+		if (!strcmp(name, outcome_names[c]))
+			return c;
+	return -1;
+}
+
+/* The report's own settings against those of the reports read before. */
+static const char *mismatch(const struct report *r, const struct jv *v, int sk, int sn)
+{
+	if (!r->nshards_read)
+		return NULL;
+	if (strcmp(json_str(v, "mode") ? json_str(v, "mode") : "", r->mode ? r->mode : ""))
+		return "was explored in another --mode";
+	if (json_bool(v, "abort_is_bug", 0) != r->abort_is_bug)
+		return "differs in --abort-is-bug";
+	if (json_int(v, "reference_status", 0) != r->ref_status)
+		return "differs in --status";
+	if (sn != r->shard_n_read)
+		return "is a shard of another --shard K/N split";
+	for (int i = 0; i < r->nshards_read; i++)
+		if (r->shards_read[i] == sk)
+			return sn > 1 ? "is a shard already read (the same K)" : "repeats a report already read";
+	return NULL;
+}
+
+static void read_sites(struct report *r, const struct jv *sites)
+{
+	for (int i = 0; i < sites->n; i++) {
+		const struct jv *x = &sites->items[i];
+		const char *site = json_str(x, "site");
+		const struct jv *chain = json_get(x, "chain");
+		if (!site)
+			continue;
+		int dup = 0;
+		for (int k2 = 0; k2 < r->nsites && !dup; k2++) {
+			struct siteres *o = &r->sites[k2];
+			if (strcmp(o->site, site) || !chain || chain->t != J_ARR || o->depth != chain->n)
+				continue;
+			dup = 1;
+			for (int c = 0; c < o->depth; c++)
+				if (chain->items[c].t != J_STR || strcmp(chain->items[c].s, o->chain[c]))
+					dup = 0;
+		}
+		if (dup)
+			continue;
+		struct siteres *s = report_add_site(r, site);
+		s->module = dup_opt(json_str(x, "module"));
+		s->func = dup_opt(json_str(x, "function"));
+		s->file = dup_opt(json_str(x, "file"));
+		s->line = (int)json_int(x, "line", 0);
+		s->runtime = json_bool(x, "runtime", 0);
+		s->status = (int)json_int(x, "status", 0);
+		s->detail = dup_opt(json_str(x, "detail"));
+		s->reproducer = dup_opt(json_str(x, "reproducer"));
+		s->secs = json_get(x, "seconds") ? json_get(x, "seconds")->num : 0;
+		int c = class_of(json_str(x, "outcome"));
+		s->outcome = c < 0 ? O_HANDLED : c;
+		if (chain && chain->t == J_ARR) {
+			s->chain = xmalloc(sizeof *s->chain * (size_t)(chain->n + 1));
+			for (int k = 0; k < chain->n; k++)
+				s->chain[s->depth++] = xstrdup(chain->items[k].t == J_STR ? chain->items[k].s : "?");
+		}
+	}
+}
+
+static void read_findings(struct report *r, const struct jv *fs)
+{
+	for (int i = 0; i < fs->n; i++) {
+		const struct jv *x = &fs->items[i];
+		int c = class_of(json_str(x, "class"));
+		const char *inj = json_str(x, "injection_site");
+		if (c < 0 || !inj)
+			continue;
+		struct finding *fd = report_add_finding(r, c, inj, json_str(x, "crash_site"));
+		fd->count += (int)json_int(x, "count", 1);
+		if (!fd->detail)
+			fd->detail = dup_opt(json_str(x, "detail"));
+		if (!fd->reproducer)
+			fd->reproducer = dup_opt(json_str(x, "reproducer"));
+		if (!fd->proc)
+			fd->proc = dup_opt(json_str(x, "process"));
+		if (!fd->signature)
+			fd->signature = dup_opt(json_str(x, "signature"));
+		if (!fd->parent)
+			fd->parent = dup_opt(json_str(x, "parent"));
+		fd->depth = (int)json_int(x, "depth", 0);
+		read_stack(json_get(x, "injection_stack"), &fd->inj);
+		read_stack(json_get(x, "crash_stack"), &fd->crash);
+	}
+}
+
+int read_json(const char *path, struct report *r, char *err, size_t errcap)
+{
+	size_t len;
+	char *text = read_whole(path, &len);
+	if (!text) {
+		snprintf(err, errcap, "cannot read '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	char perr[256];
+	struct jv *v = json_parse(text, len, perr, sizeof perr);
+	free(text);
+	if (!v || !json_get(v, "sites") || !json_get(v, "findings")) {
+		snprintf(err, errcap, "'%s' is not an allocfail explore report%s%s", path, v ? "" : ": ",
+			 v ? "" : perr);
+		json_free(v);
+		return -1;
+	}
+	if (json_int(v, "format", 0) != FORMAT) {
+		snprintf(err, errcap, "'%s' is an explore report of another format (%lld, not %d): "
+			 "explore again with this version", path, (long long)json_int(v, "format", 0), FORMAT);
+		json_free(v);
+		return -1;
+	}
+	const struct jv *cmd = json_get(v, "command");
+	if (!r->ncmd && cmd && cmd->t == J_ARR) {
+		r->cmd = xmalloc(sizeof *r->cmd * (size_t)(cmd->n + 1));
+		for (int i = 0; i < cmd->n; i++)
+			r->cmd[r->ncmd++] = xstrdup(cmd->items[i].t == J_STR ? cmd->items[i].s : "?");
+		r->mode = dup_opt(json_str(v, "mode"));
+		r->program = dup_opt(json_str(v, "program"));
+		r->abort_is_bug = json_bool(v, "abort_is_bug", 0);
+		r->ref_status = (int)json_int(v, "reference_status", 0);
+	} else if (cmd && cmd->t == J_ARR) {
+		int same = cmd->n == r->ncmd;
+		for (int i = 0; same && i < cmd->n; i++)
+			same = cmd->items[i].t == J_STR && !strcmp(cmd->items[i].s, r->cmd[i]);
+		if (!same) {
+			snprintf(err, errcap, "'%s' explored a different command", path);
+			json_free(v);
+			return -1;
+		}
+	}
+	const struct jv *sh = json_get(v, "shard");
+	int sk = sh && sh->t == J_ARR && sh->n == 2 ? (int)sh->items[0].num : 1;
+	int sn = sh && sh->t == J_ARR && sh->n == 2 ? (int)sh->items[1].num : 1;
+	const char *why = mismatch(r, v, sk, sn);
+	if (why) {
+		snprintf(err, errcap, "'%s' %s", path, why);
+		json_free(v);
+		return -1;
+	}
+	r->shards_read = xrealloc(r->shards_read, sizeof(int) * (size_t)(r->nshards_read + 1));
+	r->shards_read[r->nshards_read++] = sk;
+	r->shard_n_read = sn;
+	r->runs += json_int(v, "runs", 0);
+	r->forked += (int)json_int(v, "forked", 0);
+	double secs = json_get(v, "seconds") ? json_get(v, "seconds")->num : 0;
+	if (secs > r->secs)
+		r->secs = secs; /* shards run side by side */
+	r->budget_hit += (int)json_int(v, "unexplored", 0);
+	r->nondeterministic |= json_bool(v, "nondeterministic", 0);
+	if (!r->fork_note)
+		r->fork_note = dup_opt(json_str(v, "fork_note"));
+	read_sites(r, json_get(v, "sites"));
+	read_findings(r, json_get(v, "findings"));
+	json_free(v);
+	return 0;
+}
