@@ -127,7 +127,7 @@ int cmd_report(int argc, char **argv)
 				char aft[96];
 				if (after && after->t == J_NUM)
 					snprintf(aft, sizeof aft, "%lld allocations after an injected failure",
-						 (long long)after->num);
+						 json_as_int(after, 0));
 				else
 					snprintf(aft, sizeof aft, "on a thread where no failure was injected");
 				printf("#%lld crash: %s (%s %s), %s  [pid %lld, thread %s]\n", seq,
@@ -137,13 +137,13 @@ int cmd_report(int argc, char **argv)
 				if (rec && rec->t == J_ARR && rec->n) {
 					printf("    recent injected failures:");
 					for (int k = 0; k < rec->n; k++)
-						printf(" #%lld", (long long)rec->items[k].num);
+						printf(" #%lld", json_as_int(&rec->items[k], 0));
 					printf("\n");
 				}
 				stack(json_get(v, "stack"), max, 1, 0);
 			} else if (ev && !strcmp(ev, "seed")) {
 				printf("#%lld seed %llu (ALLOCFAIL_SEED repeats the run)  [pid %lld]\n", seq,
-				       (unsigned long long)json_int(v, "seed", 0), pid);
+				       (unsigned long long)json_u64(v, "seed", 0), pid);
 			} else {
 				warnx_("%s:%d: unknown event '%s'", argv[i], lineno, ev ? ev : "?");
 				bad++;
