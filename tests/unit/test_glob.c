@@ -30,6 +30,10 @@ static void test_glob(void)
 	CHECK(af_glob_check("[ab") != NULL);
 	CHECK(af_glob_check("ab\\") != NULL);
 	CHECK(af_glob_check("[ab]*") == NULL);
+	CHECK_EQ(af_glob_min_len("worker"), 6);
+	CHECK_EQ(af_glob_min_len("w*r?[abc]\\*"), 5);
+	CHECK_EQ(af_glob_min_len("[]]*"), 1);
+	CHECK_EQ(af_glob_min_len("***"), 0);
 	CHECK(af_glob_is_literal("malloc"));
 	CHECK(!af_glob_is_literal("m*"));
 }
