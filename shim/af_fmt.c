@@ -247,20 +247,22 @@ uint64_t af_fnv64(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-void af_write_all(int fd, const char *s, size_t n)
+int af_write_all(int fd, const char *s, size_t n)
 {
-	int saved = errno;
+	int saved = errno, err = 0;
 	while (n > 0) {
 		ssize_t w = syscall(SYS_write, fd, s, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			err = errno;
 			break;
 		}
 		s += w;
 		n -= (size_t)w;
 	}
 	errno = saved;
+	return err;
 }
 
 void af_say(int fd, const char *fmt, ...)

@@ -37,8 +37,8 @@ void af_buf_json(struct af_buf *b, const char *s);
 uint64_t af_fnv64(uint64_t h, const void *p, size_t n);
 
 /* write(2) the whole string, retrying on EINTR and short writes;
-   errno is preserved. */
-void af_write_all(int fd, const char *s, size_t n);
+   errno is preserved. 0, or the error that stopped it. */
+int af_write_all(int fd, const char *s, size_t n);
 /* One diagnostic line "allocfail: ...\n" on fd with a single write. */
 void af_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

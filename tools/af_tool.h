@@ -46,8 +46,14 @@ char *strv_lines(char *const *v, int n);
    own parser so that errors are reported before anything runs. */
 struct ruleopts {
 	const char *rules_file; /* absolute */
+	/* a --rules file that is not a regular file (a pipe): its path as
+	   given, and its text; rules_file is then a private copy */
+	const char *rules_stream;
+	char *rules_text;
+	size_t rules_len;
 	struct strv inline_rules; /* "--rule" texts and "set k=v" lines */
-	const char *log, *backend, *seed;
+	const char *log; /* absolute, or "stderr" */
+	const char *backend, *seed;
 	int summary;
 	int clean; /* do not inherit the caller's ALLOCFAIL_* settings */
 };

@@ -1,6 +1,7 @@
 /* cmd_report.c - `allocfail report LOG`: render an injection log for people,
    symbolizing what the crash handler could only record raw. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,9 @@ int cmd_report(int argc, char **argv)
 			}
 			json_free(v);
 		}
+		/* a directory opens, and fails at the first read */
+		if (ferror(f))
+			die_usage("report: cannot read '%s': %s", argv[i], strerror(errno));
 		free(line);
 		fclose(f);
 	}
