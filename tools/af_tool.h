@@ -11,7 +11,12 @@
 #define EXIT_USAGE 2
 #define EXIT_INTERNAL 125
 
-/* Print "allocfail: ..." on stderr. */
+/* s as it may reach a terminal: control characters and bytes that are
+   not UTF-8 as \xHH (af_buf_text). Everything printed for people that
+   comes from outside (a log, a symbol table, a thread name) goes through
+   it. The result lives until 8 more calls in the same thread. */
+const char *tty(const char *s);
+/* Print "allocfail: ..." on stderr, the message through tty(). */
 void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Option values, strictly: anything else dies with status 2 and a line

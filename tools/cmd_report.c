@@ -40,7 +40,7 @@ static void frame_line(const struct jv *f, int first, int exact, const char *lea
 	}
 	char where[1024];
 	sym_where(&s, where, sizeof where);
-	printf("    %s %-60s %s%s\n", first ? lead : "  ", where[0] ? where : "?", pc ? pc : "?",
+	printf("    %s %-60s %s%s\n", first ? lead : "  ", where[0] ? where : "?", pc ? tty(pc) : "?",
 	       json_bool(f, "runtime", 0) ? " [C runtime]" : "");
 }
 
@@ -55,11 +55,12 @@ static void stack(const struct jv *st, int max, int crash, int from)
 		printf("       ... %d more frames\n", st->n - from - max);
 }
 
-/* A log line's field for printing: "?" when a hand-made line lacks it. */
+/* A log line's field for printing (tty()): "?" when a hand-made line
+   lacks it. */
 static const char *str_or(const struct jv *v, const char *key)
 {
 	const char *s = json_str(v, key);
-	return s ? s : "?";
+	return s ? tty(s) : "?";
 }
 
 int cmd_report(int argc, char **argv)
@@ -105,12 +106,12 @@ int cmd_report(int argc, char **argv)
 			}
 			const char *ev = json_str(v, "ev");
 			long long seq = json_int(v, "seq", 0), pid = json_int(v, "pid", 0);
-			const char *thread = json_str(v, "thread");
+			const char *thread = str_or(v, "thread");
 			if (ev && !strcmp(ev, "inject")) {
 				injections++;
 				printf("#%lld injected failure: %s(%lld), %s  [pid %lld, thread %s, rule %s]\n",
 				       seq, str_or(v, "fn"), json_int(v, "size", 0), str_or(v, "class"),
-				       pid, thread ? thread : "?", str_or(v, "rule"));
+				       pid, thread, str_or(v, "rule"));
 				stack(json_get(v, "stack"), max, 0, 0);
 			} else if (ev && (!strcmp(ev, "canary") || !strcmp(ev, "oom"))) {
 				int oom = ev[0] == 'o';
@@ -134,7 +135,7 @@ int cmd_report(int argc, char **argv)
 				printf("#%lld crash: %s (%s %s), %s  [pid %lld, thread %s]\n", seq,
 				       str_or(v, "signal"),
 				       json_bool(v, "overflow", 0) ? "stack overflow at" : "address",
-				       str_or(v, "addr"), aft, pid, thread ? thread : "?");
+				       str_or(v, "addr"), aft, pid, thread);
 				if (rec && rec->t == J_ARR && rec->n) {
 					printf("    recent injected failures:");
 					for (int k = 0; k < rec->n; k++)

@@ -131,7 +131,7 @@ static const char *where(const struct stackv *st, int i, char *buf, size_t cap)
 	struct sym s = {st->f[i].func, st->f[i].file, st->f[i].line};
 	sym_where(&s, buf, cap);
 	if (!buf[0])
-		snprintf(buf, cap, "%s", st->f[i].pc ? st->f[i].pc : "?");
+		snprintf(buf, cap, "%s", st->f[i].pc ? tty(st->f[i].pc) : "?");
 	return buf;
 }
 
@@ -180,7 +180,7 @@ void write_table(FILE *out, const struct report *r)
 		const struct finding *f = &r->f[i];
 		char a[1024];
 		where(&f->inj, 0, a, sizeof a);
-		fprintf(out, "%-10s %-44s %s%s\n", outcome_names[f->cls], a, f->detail ? f->detail : "",
+		fprintf(out, "%-10s %-44s %s%s\n", outcome_names[f->cls], a, f->detail ? tty(f->detail) : "",
 			outcome_is_bug(r, f->cls) ? "" : " (not counted as a bug)");
 		if (f->count > 1)
 			fprintf(out, "%-10s %-44s (%d runs)\n", "", "", f->count);

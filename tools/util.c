@@ -18,17 +18,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "af_fmt.h"
 #include "af_tool.h"
 
 extern char **environ;
+
+/* Messages quote names and text from outside (arguments, rule files,
+   logs, the program's symbols): written for a terminal (tty()). */
+static void vsay(const char *fmt, va_list ap)
+{
+	char *msg;
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fputs("allocfail: out of memory\n", stderr);
+		return;
+	}
+	fprintf(stderr, "allocfail: %s\n", tty(msg));
+	free(msg);
+}
 
 void die_usage(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("allocfail: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsay(fmt, ap);
 	va_end(ap);
 	exit(EXIT_USAGE);
 }
@@ -37,10 +49,28 @@ void warnx_(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("allocfail: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsay(fmt, ap);
 	va_end(ap);
+}
+
+const char *tty(const char *s)
+{
+	enum { RING = 8 };
+	static __thread char *ring[RING];
+	static __thread size_t caps[RING];
+	static __thread unsigned next;
+	if (!s)
+		return NULL;
+	size_t need = 4 * strlen(s) + 1; /* each byte at worst \xHH */
+	unsigned k = next++ % RING;
+	if (caps[k] < need) {
+		ring[k] = xrealloc(ring[k], need);
+		caps[k] = need;
+	}
+	struct af_buf b;
+	af_buf_init(&b, ring[k], need);
+	af_buf_text(&b, s);
+	return ring[k];
 }
 
 static void oom(void)
