@@ -205,6 +205,62 @@ void af_buf_fmt(struct af_buf *b, const char *fmt, ...)
 	b->len += n;
 }
 
+/* Bytes of the UTF-8 character at p that is printable: 0 for a control
+   character or a byte that does not start a well-formed character
+   (overlong forms and surrogates included). */
+static int printable_utf8(const unsigned char *p)
+{
+	unsigned c = p[0];
+	if (c < 0x80)
+		return c >= 0x20 && c != 0x7f;
+	unsigned lo = 0x80, hi = 0xbf;
+	int n;
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0) {
+		n = 2;
+		if (c == 0xc2)
+			lo = 0xa0; /* U+0080-U+009F: C1 controls (0x9b is a CSI) */
+	} else if (c < 0xf0) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c < 0xf5) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (int i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+void af_buf_text(struct af_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	while (p && *p) {
+		int n = printable_utf8(p);
+		if (n) {
+			af_buf_putn(b, (const char *)p, (size_t)n);
+			p += n;
+			continue;
+		}
+		char e[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 15]};
+		af_buf_putn(b, e, 4);
+		p++;
+	}
+}
+
 void af_buf_json(struct af_buf *b, const char *s)
 {
 	af_buf_putc(b, '"');
@@ -247,35 +303,35 @@ uint64_t af_fnv64(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-void af_write_all(int fd, const char *s, size_t n)
+int af_write_all(int fd, const char *s, size_t n)
 {
-	int saved = errno;
+	int saved = errno, err = 0;
 	while (n > 0) {
 		ssize_t w = syscall(SYS_write, fd, s, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			err = errno;
 			break;
 		}
 		s += w;
 		n -= (size_t)w;
 	}
 	errno = saved;
+	return err;
 }
 
 void af_say(int fd, const char *fmt, ...)
 {
-	char line[1024];
+	char msg[1024], line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	af_vfmt(msg, sizeof msg, fmt, ap);
+	va_end(ap);
 	struct af_buf b;
 	af_buf_init(&b, line, sizeof line - 1);
 	af_buf_puts(&b, "allocfail: ");
-	va_list ap;
-	va_start(ap, fmt);
-	size_t room = b.cap - b.len;
-	size_t n = af_vfmt(b.p + b.len, room, fmt, ap);
-	va_end(ap);
-	b.len += n < room ? n : room - 1;
+	af_buf_text(&b, msg);
 	line[b.len++] = '\n';
-	n = b.len;
-	af_write_all(fd, line, n);
+	af_write_all(fd, line, b.len);
 }

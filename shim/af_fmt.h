@@ -27,6 +27,10 @@ void af_buf_puts(struct af_buf *b, const char *s);
 void af_buf_putn(struct af_buf *b, const char *s, size_t n);
 void af_buf_fmt(struct af_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends s for a person's terminal: control characters (C0, DEL, C1)
+   and bytes that are not UTF-8 as \xHH, so that names from the program
+   (symbols, thread names, paths) cannot drive the terminal. */
+void af_buf_text(struct af_buf *b, const char *s);
 /* Appends s as a JSON string literal, quotes included. */
 void af_buf_json(struct af_buf *b, const char *s);
 
@@ -37,9 +41,10 @@ void af_buf_json(struct af_buf *b, const char *s);
 uint64_t af_fnv64(uint64_t h, const void *p, size_t n);
 
 /* write(2) the whole string, retrying on EINTR and short writes;
-   errno is preserved. */
-void af_write_all(int fd, const char *s, size_t n);
-/* One diagnostic line "allocfail: ...\n" on fd with a single write. */
+   errno is preserved. 0, or the error that stopped it. */
+int af_write_all(int fd, const char *s, size_t n);
+/* One diagnostic line "allocfail: ...\n" on fd with a single write; the
+   message as af_buf_text writes it. */
 void af_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -87,6 +87,24 @@ int af_glob_is_literal(const char *p)
 	return 1;
 }
 
+int af_glob_min_len(const char *p)
+{
+	int n = 0;
+	for (; *p; p++) {
+		if (*p == '*')
+			continue;
+		if (*p == '\\' && p[1]) {
+			p++;
+		} else if (*p == '[') {
+			const char *q = p;
+			if (match_set(&q, 'a') >= 0)
+				p = q - 1;
+		}
+		n++;
+	}
+	return n;
+}
+
 const char *af_glob_check(const char *p)
 {
 	for (; *p; p++) {

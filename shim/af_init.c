@@ -222,8 +222,6 @@ static void configure(void)
 		if (af_policy_parse_text(&af_g.pol, v, strlen(v), "ALLOCFAIL_RULE", &err) < 0)
 			af_fatal_config(err.msg);
 	}
-	if (af_g.pol.nrules > 1024)
-		fatal("%d rules: at most 1024 are supported", af_g.pol.nrules);
 	if ((v = af_getenv("ALLOCFAIL_SEED"))) {
 		uint64_t s;
 		if (af_parse_u64(v, &s) < 0)

@@ -106,6 +106,37 @@ int af_out_open(int which, const char *path, const char **why)
 	return fd;
 }
 
+/* strerror() is not async-signal-safe (it may translate, and allocate):
+   the errors a write to a file can meet, by name. */
+static const char *write_error(int err)
+{
+	switch (err) {
+	case ENOSPC: return "No space left on device";
+	case EDQUOT: return "Disk quota exceeded";
+	case EFBIG: return "File too large";
+	case EIO: return "Input/output error";
+	case EROFS: return "Read-only file system";
+	case EBADF: return "Bad file descriptor";
+	default: return NULL;
+	}
+}
+
+/* A log that cannot be written (a full disk) would be lost without a
+   word, and the run look clean: said once per process on stderr. */
+static void write_failed(int which, int err)
+{
+	static _Atomic int said[2];
+	if (atomic_exchange(&said[which], 1))
+		return;
+	const char *what = which == AF_OUT_LOG ? "log" : "census", *why = write_error(err);
+	if (why)
+		af_say(af_g.stderr_fd, "cannot write the %s '%s': %s; its events are lost", what,
+		       outs[which].path, why);
+	else
+		af_say(af_g.stderr_fd, "cannot write the %s '%s': error %d; its events are lost",
+		       what, outs[which].path, err);
+}
+
 void af_out_write(int which, const char *s, size_t n)
 {
 	_Atomic int *fdp = which == AF_OUT_LOG ? &af_g.log_fd : &af_g.census_fd;
@@ -129,7 +160,9 @@ void af_out_write(int which, const char *s, size_t n)
 		outs[which].dev = st.st_dev;
 		outs[which].ino = st.st_ino;
 	}
-	af_write_all(fd, s, n);
+	int err = af_write_all(fd, s, n);
+	if (err)
+		write_failed(which, err);
 }
 
 uint64_t af_log_next_seq(void)

@@ -531,6 +531,24 @@ static int parse_globs(struct scan *s, const char *at, const char *key, const ch
 	return 0;
 }
 
+/* Linux keeps a thread's name in 16 bytes with its NUL (TASK_COMM_LEN):
+   a pattern that needs more can never match, and a rule with it would
+   silently test nothing. */
+#define THREAD_NAME_MAX 15
+
+static int parse_threads(struct scan *s, const char *at, const char *v, struct af_list *l)
+{
+	if (parse_globs(s, at, "thread", v, l) < 0)
+		return -1;
+	for (int i = 0; i < l->n; i++)
+		if (af_glob_min_len(l->v[i]) > THREAD_NAME_MAX)
+			return fail_at(s, at,
+				       "thread name '%s' can never match: Linux thread names have at "
+				       "most %d bytes",
+				       l->v[i], THREAD_NAME_MAX);
+	return 0;
+}
+
 static int parse_sites(struct scan *s, const char *at, const char *v, struct af_rule *r)
 {
 	struct af_list l = {0};
@@ -728,7 +746,7 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 		case AF_K_IN: rc = parse_globs(s, vat, "in", v, &r->in); break;
 		case AF_K_NOTIN: rc = parse_globs(s, vat, "notin", v, &r->notin); break;
 		case AF_K_MODULE: rc = parse_globs(s, vat, "module", v, &r->module); break;
-		case AF_K_THREAD: rc = parse_globs(s, vat, "thread", v, &r->thread); break;
+		case AF_K_THREAD: rc = parse_threads(s, vat, v, &r->thread); break;
 		case AF_K_SITE: rc = parse_sites(s, vat, v, r); break;
 		case AF_K_DEPTH:
 			rc = parse_int_range(s, vat, "depth", v, 1, 128, &x);
@@ -774,6 +792,10 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 			"'%s' cannot be combined with nth= (nth decides alone, as fail-nth "
 			"does in Linux)",
 			key_names[other]);
+		goto fail;
+	}
+	if (pol->nrules >= AF_MAX_RULES) {
+		fail_at(s, action_at, "too many rules: at most %d are supported", AF_MAX_RULES);
 		goto fail;
 	}
 	if (pol->nrules == pol->caprules) {
@@ -939,6 +961,10 @@ static int parse_set(struct scan *s, const char *at)
 
 /* ---- files and include ------------------------------------------------ */
 
+#define RULES_FILE_MAX (64 << 20)
+
+/* The whole file, read until end of file: st_size is no guide for pipes
+   (bash's <(...)), FIFOs, or /proc, whose files say 0 bytes and are not. */
 static int read_file(const char *path, char **buf, size_t *len, int *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -947,24 +973,43 @@ static int read_file(const char *path, char **buf, size_t *len, int *err)
 		return -1;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, &st) < 0)
 		*err = errno;
+	else if (S_ISDIR(st.st_mode))
+		*err = EISDIR;
+	else
+		*err = 0;
+	if (*err) {
 		close(fd);
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
-		*err = S_ISDIR(st.st_mode) ? EISDIR : S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		close(fd);
-		return -1;
-	}
-	size_t cap = (size_t)st.st_size + 1, n = 0;
+	/* room for the file, its NUL, and the read that finds the end */
+	size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < RULES_FILE_MAX
+			     ? (size_t)st.st_size + 2
+			     : 4096,
+	       n = 0;
 	char *b = af_mem_alloc(cap);
-	if (!b) {
-		close(fd);
-		*err = ENOMEM;
-		return -1;
-	}
-	while (n + 1 < cap) {
+	for (;;) {
+		if (b && n + 1 == cap) {
+			if (n >= RULES_FILE_MAX) {
+				close(fd);
+				af_mem_free(b);
+				*err = EFBIG;
+				return -1;
+			}
+			/* af_mem_* has no realloc (in the shim: its own arena) */
+			char *bigger = af_mem_alloc(cap * 2);
+			if (bigger)
+				memcpy(bigger, b, n);
+			af_mem_free(b);
+			b = bigger;
+			cap *= 2;
+		}
+		if (!b) {
+			close(fd);
+			*err = ENOMEM;
+			return -1;
+		}
 		ssize_t r = read(fd, b + n, cap - 1 - n);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -979,6 +1024,7 @@ static int read_file(const char *path, char **buf, size_t *len, int *err)
 		n += (size_t)r;
 	}
 	close(fd);
+	b[n] = 0;
 	*buf = b;
 	*len = n;
 	return 0;
@@ -989,8 +1035,6 @@ static int parse_buffer(struct af_policy *p, const char *text, size_t len, const
 
 static const char *read_error(int e)
 {
-	if (e == EINVAL)
-		return "not a regular file";
 	if (e == EFBIG)
 		return "larger than 64 MiB";
 	return strerror(e);
@@ -1128,25 +1172,39 @@ void af_policy_free(struct af_policy *p)
 	memset(p, 0, sizeof *p);
 }
 
-int af_policy_parse_file(struct af_policy *p, const char *path, struct af_error *err)
+int af_policy_read_file(const char *path, char **text, size_t *len, struct af_error *err)
 {
-	char *buf;
-	size_t len;
 	int e;
-	if (read_file(path, &buf, &len, &e) < 0) {
+	if (read_file(path, text, len, &e) < 0) {
 		af_fmt(err->msg, sizeof err->msg, "cannot read rules file '%s': %s", path,
 		       read_error(e));
 		return -1;
 	}
+	return 0;
+}
+
+int af_policy_parse_file_text(struct af_policy *p, const char *text, size_t len, const char *path,
+			      struct af_error *err)
+{
 	char real[PATH_MAX];
 	int pushed = 0;
 	if (realpath(path, real) && p->include_depth < 15) {
 		p->include_stack[p->include_depth++] = intern(p, real);
 		pushed = 1;
 	}
-	int rc = parse_buffer(p, buf, len, intern(p, path), 0, err);
+	int rc = parse_buffer(p, text, len, intern(p, path), 0, err);
 	if (pushed)
 		p->include_depth--;
+	return rc;
+}
+
+int af_policy_parse_file(struct af_policy *p, const char *path, struct af_error *err)
+{
+	char *buf;
+	size_t len;
+	if (af_policy_read_file(path, &buf, &len, err) < 0)
+		return -1;
+	int rc = af_policy_parse_file_text(p, buf, len, path, err);
 	af_mem_free(buf);
 	return rc;
 }

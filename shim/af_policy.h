@@ -135,6 +135,12 @@ struct af_settings {
 	int origin_line[AF_S_COUNT];
 };
 
+/* Rules in one policy, files and --rule texts together: the quick path
+   keys its verdicts by a rule's size bounds in 12 bits (af_qkey), two
+   bounds a rule. The parser refuses rule 1025, in the command and the
+   shim alike. */
+#define AF_MAX_RULES 1024
+
 struct af_policy {
 	struct af_settings set;
 	int nrules, caprules;
@@ -153,8 +159,15 @@ struct af_error {
 
 void af_policy_init(struct af_policy *p);
 void af_policy_free(struct af_policy *p);
+/* The text of a rule file, read to its end whatever kind of file it is
+   (a pipe, a FIFO, /proc), NUL-terminated, freed with af_mem_free; 0, or
+   -1 with "cannot read rules file ..." in err. */
+int af_policy_read_file(const char *path, char **text, size_t *len, struct af_error *err);
 /* Parse a rule file (include resolved relative to it). 0 or -1 with err. */
 int af_policy_parse_file(struct af_policy *p, const char *path, struct af_error *err);
+/* The same with the file's text read already. */
+int af_policy_parse_file_text(struct af_policy *p, const char *text, size_t len, const char *path,
+			      struct af_error *err);
 /* Parse rules given as text; lines are separated by newlines or ';'.
    origin names the source in messages ("ALLOCFAIL_RULE", "--rule"). */
 int af_policy_parse_text(struct af_policy *p, const char *text, size_t len,

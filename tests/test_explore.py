@@ -47,7 +47,7 @@ with tempfile.TemporaryDirectory() as d:
     out = r.stdout.decode()
     check(re.search(r"crash\s+parse_item \(demo/allocfail-demo.c:\d+\)\s+SIGSEGV in parse_item", out),
           "the table names the injection site and the crash site", out)
-    check("(not counted as a bug)" in out and "4 findings from 4 call sites, 3 of them bugs" in out,
+    check("(not counted as a bug)" in out and "4 findings from 4 call sites, 3 bugs" in out,
           "the abort is listed but not counted", out)
     by_class = {f["class"]: f for f in doc["findings"]}
     crash = by_class.get("crash", {})
@@ -338,7 +338,7 @@ with tempfile.TemporaryDirectory() as d:
     crashes = sorted(f["crash_stack"][0]["function"] for f in doc["findings"] if f["class"] == "crash")
     eq(crashes, ["first", "second"], "twocrash: two crash findings at make's call site")
     check("CLASS" in r.stderr.decode(), "--json -: the table goes to stderr", r.stderr)
-    check("\n2 findings from 1 call site, 2 of them bugs\n"
+    check("\n2 findings from 1 call site, 2 bugs\n"
           in r.stderr.decode(), "twocrash: the last line says the two findings share a site",
           r.stderr[-300:])
     root = ET.parse(ju).getroot()

@@ -264,6 +264,27 @@ for label, kw in [("the summary", {"ALLOCFAIL_SUMMARY": "1"}),
         listed.append(named.get(m.group(1), m.group(1)))
     eq(listed, ["site_fill", "site_hold"], f"{label}: the sampler lists what is held, not what was freed")
 
+# seeds are printed exactly, above 2^53 and 2^63 too: "ALLOCFAIL_SEED
+# repeats the run" must name the seed that does
+with tempfile.TemporaryDirectory() as d:
+    log = os.path.join(d, "log")
+    seeds = [2606686373309865962, 2**53 + 1, 2**63 + 5, 2**64 - 1]
+    with open(log, "w") as f:
+        for k, seed in enumerate(seeds):
+            f.write(json.dumps({"ev": "seed", "seq": k + 1, "pid": 7, "seed": seed}) + "\n")
+    r = tool("report", log)
+    eq([l for l in r.stdout.decode().splitlines() if " seed " in l],
+       [f"#{k + 1} seed {seed} (ALLOCFAIL_SEED repeats the run)  [pid 7]" for k, seed in enumerate(seeds)],
+       "report prints each seed exactly as the log holds it")
+    # and the one the shim drew and logged itself
+    log = os.path.join(d, "drawn")
+    run([prog("census")], preload=True, ALLOCFAIL_LOG=log, ALLOCFAIL_RULE="fail caller=site_c probability=1%")
+    drawn = [e["seed"] for e in json_lines(log) if e["ev"] == "seed"]
+    eq(len(drawn), 1, "a drawn seed is logged")
+    out = tool("report", log).stdout.decode()
+    check(drawn and f" seed {drawn[0]} (ALLOCFAIL_SEED" in out, "report prints the drawn seed exactly",
+          (drawn, out))
+
 # the exit summary
 r = run([prog("census")], preload=True, ALLOCFAIL_SUMMARY="1", ALLOCFAIL_RULE="fail caller=site_c nth=2")
 err = stderr_lines(r)

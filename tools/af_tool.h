@@ -11,7 +11,12 @@
 #define EXIT_USAGE 2
 #define EXIT_INTERNAL 125
 
-/* Print "allocfail: ..." on stderr. */
+/* s as it may reach a terminal: control characters and bytes that are
+   not UTF-8 as \xHH (af_buf_text). Everything printed for people that
+   comes from outside (a log, a symbol table, a thread name) goes through
+   it. The result lives until 8 more calls in the same thread. */
+const char *tty(const char *s);
+/* Print "allocfail: ..." on stderr, the message through tty(). */
 void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Option values, strictly: anything else dies with status 2 and a line
@@ -48,8 +53,14 @@ char *strv_join(char *const *v, int n, const char *sep);
    own parser so that errors are reported before anything runs. */
 struct ruleopts {
 	const char *rules_file; /* absolute */
+	/* a --rules file that is not a regular file (a pipe): its path as
+	   given, and its text; rules_file is then a private copy */
+	const char *rules_stream;
+	char *rules_text;
+	size_t rules_len;
 	struct strv inline_rules; /* "--rule" texts and "set k=v" lines */
-	const char *log, *backend, *seed;
+	const char *log; /* absolute, or "stderr" */
+	const char *backend, *seed;
 	int summary;
 	int clean; /* do not inherit the caller's ALLOCFAIL_* settings */
 };

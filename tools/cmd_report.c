@@ -1,6 +1,7 @@
 /* cmd_report.c - `allocfail report LOG`: render an injection log for people,
    symbolizing what the crash handler could only record raw. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static void frame_line(const struct jv *f, int first, int exact, const char *lea
 	}
 	char where[1024];
 	sym_where(&s, where, sizeof where);
-	printf("    %s %-60s %s%s\n", first ? lead : "  ", where[0] ? where : "?", pc ? pc : "?",
+	printf("    %s %-60s %s%s\n", first ? lead : "  ", where[0] ? where : "?", pc ? tty(pc) : "?",
 	       json_bool(f, "runtime", 0) ? " [C runtime]" : "");
 }
 
@@ -54,11 +55,12 @@ static void stack(const struct jv *st, int max, int crash, int from)
 		printf("       ... %d more frames\n", st->n - from - max);
 }
 
-/* A log line's field for printing: "?" when a hand-made line lacks it. */
+/* A log line's field for printing (tty()): "?" when a hand-made line
+   lacks it. */
 static const char *str_or(const struct jv *v, const char *key)
 {
 	const char *s = json_str(v, key);
-	return s ? s : "?";
+	return s ? tty(s) : "?";
 }
 
 int cmd_report(int argc, char **argv)
@@ -104,12 +106,12 @@ int cmd_report(int argc, char **argv)
 			}
 			const char *ev = json_str(v, "ev");
 			long long seq = json_int(v, "seq", 0), pid = json_int(v, "pid", 0);
-			const char *thread = json_str(v, "thread");
+			const char *thread = str_or(v, "thread");
 			if (ev && !strcmp(ev, "inject")) {
 				injections++;
 				printf("#%lld injected failure: %s(%lld), %s  [pid %lld, thread %s, rule %s]\n",
 				       seq, str_or(v, "fn"), json_int(v, "size", 0), str_or(v, "class"),
-				       pid, thread ? thread : "?", str_or(v, "rule"));
+				       pid, thread, str_or(v, "rule"));
 				stack(json_get(v, "stack"), max, 0, 0);
 			} else if (ev && (!strcmp(ev, "canary") || !strcmp(ev, "oom"))) {
 				int oom = ev[0] == 'o';
@@ -127,29 +129,32 @@ int cmd_report(int argc, char **argv)
 				char aft[96];
 				if (after && after->t == J_NUM)
 					snprintf(aft, sizeof aft, "%lld allocations after an injected failure",
-						 (long long)after->num);
+						 json_as_int(after, 0));
 				else
 					snprintf(aft, sizeof aft, "on a thread where no failure was injected");
 				printf("#%lld crash: %s (%s %s), %s  [pid %lld, thread %s]\n", seq,
 				       str_or(v, "signal"),
 				       json_bool(v, "overflow", 0) ? "stack overflow at" : "address",
-				       str_or(v, "addr"), aft, pid, thread ? thread : "?");
+				       str_or(v, "addr"), aft, pid, thread);
 				if (rec && rec->t == J_ARR && rec->n) {
 					printf("    recent injected failures:");
 					for (int k = 0; k < rec->n; k++)
-						printf(" #%lld", (long long)rec->items[k].num);
+						printf(" #%lld", json_as_int(&rec->items[k], 0));
 					printf("\n");
 				}
 				stack(json_get(v, "stack"), max, 1, 0);
 			} else if (ev && !strcmp(ev, "seed")) {
 				printf("#%lld seed %llu (ALLOCFAIL_SEED repeats the run)  [pid %lld]\n", seq,
-				       (unsigned long long)json_int(v, "seed", 0), pid);
+				       (unsigned long long)json_u64(v, "seed", 0), pid);
 			} else {
 				warnx_("%s:%d: unknown event '%s'", argv[i], lineno, ev ? ev : "?");
 				bad++;
 			}
 			json_free(v);
 		}
+		/* a directory opens, and fails at the first read */
+		if (ferror(f))
+			die_usage("report: cannot read '%s': %s", argv[i], strerror(errno));
 		free(line);
 		fclose(f);
 	}

@@ -141,7 +141,7 @@ int cmd_sites(int argc, char **argv)
 			}
 			char where[1024];
 			sym_where(&s->sym, where, sizeof where);
-			printf("%-32s %10llu %12llu %-6s  %s%s\n", s->key, (unsigned long long)s->calls,
+			printf("%-32s %10llu %12llu %-6s  %s%s\n", tty(s->key), (unsigned long long)s->calls,
 			       (unsigned long long)s->bytes, site_class(s), where,
 			       s->runtime ? "  [C runtime]" : "");
 			shown++;

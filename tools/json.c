@@ -132,6 +132,34 @@ static int grow(struct jv *v, int *cap)
 	return 0;
 }
 
+/* When text (a number strtod took whole) is an integer, also hold it
+   exactly in v->i and/or v->u. */
+static void exact_integer(struct jv *v, const char *text)
+{
+	int neg = *text == '-';
+	const char *d = text + neg;
+	uint64_t mag = 0;
+	for (; *d >= '0' && *d <= '9'; d++) {
+		unsigned digit = (unsigned)(*d - '0');
+		if (mag > (UINT64_MAX - digit) / 10)
+			return; /* beyond 64 bits: the double alone */
+		mag = mag * 10 + digit;
+	}
+	if (*d)
+		return; /* a fraction or an exponent */
+	if (!neg || mag == 0) {
+		v->has_u = 1;
+		v->u = mag;
+	}
+	if (mag <= (uint64_t)INT64_MAX) {
+		v->has_i = 1;
+		v->i = neg ? -(int64_t)mag : (int64_t)mag;
+	} else if (neg && mag == (uint64_t)INT64_MAX + 1) {
+		v->has_i = 1;
+		v->i = INT64_MIN;
+	}
+}
+
 static int value(struct parser *ps, struct jv *v)
 {
 	memset(v, 0, sizeof *v);
@@ -205,6 +233,7 @@ static int value(struct parser *ps, struct jv *v)
 		v->num = strtod(buf, &endp);
 		if (*endp)
 			return fail(ps, "bad number");
+		exact_integer(v, buf);
 	} else {
 		return fail(ps, "unexpected character");
 	}
@@ -267,10 +296,27 @@ const char *json_str(const struct jv *o, const char *key)
 	return v && v->t == J_STR ? v->s : NULL;
 }
 
+long long json_as_int(const struct jv *v, long long def)
+{
+	if (!v || v->t != J_NUM)
+		return def;
+	if (v->has_i)
+		return v->i;
+	/* 2^63 is exact as a double; the cast of anything beyond is undefined */
+	if (v->num >= -9223372036854775808.0 && v->num < 9223372036854775808.0)
+		return (long long)v->num;
+	return def;
+}
+
 long long json_int(const struct jv *o, const char *key, long long def)
 {
+	return json_as_int(json_get(o, key), def);
+}
+
+uint64_t json_u64(const struct jv *o, const char *key, uint64_t def)
+{
 	const struct jv *v = json_get(o, key);
-	return v && v->t == J_NUM ? (long long)v->num : def;
+	return v && v->t == J_NUM && v->has_u ? v->u : def;
 }
 
 int json_bool(const struct jv *o, const char *key, int def)

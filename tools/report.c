@@ -119,7 +119,7 @@ const char *frame_where(const struct stackv *st, int i, char *buf, size_t cap)
 	struct sym s = {st->f[i].func, st->f[i].file, st->f[i].line};
 	sym_where(&s, buf, cap);
 	if (!buf[0])
-		snprintf(buf, cap, "%s", st->f[i].pc ? st->f[i].pc : "?");
+		snprintf(buf, cap, "%s", st->f[i].pc ? tty(st->f[i].pc) : "?");
 	return buf;
 }
 

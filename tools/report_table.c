@@ -75,8 +75,8 @@ static void site_line(FILE *out, const struct finding *f, const char *lead)
 	frame_where(&f->inj, 0, w, sizeof w);
 	if (!f->inj.n)
 		snprintf(w, sizeof w, "%s", f->inj_site);
-	fprintf(out, "%s%-*s %s%s%s\n", lead, SITE_W, cut(w, SITE_W, c, sizeof c), f->inj_site,
-		f->proc ? " in " : "", f->proc ? f->proc : "");
+	fprintf(out, "%s%-*s %s", lead, SITE_W, cut(w, SITE_W, c, sizeof c), tty(f->inj_site));
+	fprintf(out, "%s%s\n", f->proc ? " in " : "", f->proc ? tty(f->proc) : "");
 }
 
 static void group_rows(FILE *out, const struct report *r, const struct group *g)
@@ -87,9 +87,10 @@ static void group_rows(FILE *out, const struct report *r, const struct group *g)
 	if (!f->inj.n)
 		snprintf(w, sizeof w, "%s", f->inj_site);
 	fprintf(out, "%-10s %-*s %s%s%s\n", outcome_names[g->cls], SITE_W, cut(w, SITE_W, c, sizeof c),
-		f->detail ? f->detail : "", outcome_is_bug(r, g->cls) ? "" : " (not counted as a bug)",
+		f->detail ? tty(f->detail) : "", outcome_is_bug(r, g->cls) ? "" : " (not counted as a bug)",
 		g->known ? " [known: in the baseline]" : "");
-	fprintf(out, "%-10s %s%s%s", "", f->inj_site, f->proc ? " in " : "", f->proc ? f->proc : "");
+	fprintf(out, "%-10s %s", "", tty(f->inj_site));
+	fprintf(out, "%s%s", f->proc ? " in " : "", f->proc ? tty(f->proc) : "");
 	if (g->sites > 1)
 		fprintf(out, "; %d call sites, one root cause:", g->sites);
 	else if (f->count > 1)
@@ -106,9 +107,11 @@ static void group_rows(FILE *out, const struct report *r, const struct group *g)
 		fprintf(out, "             and %d more (the JSON report lists every one)\n",
 			g->sites - shown);
 	for (int k = 0; k < r->stacks && k < f->inj.n; k++)
-		fprintf(out, "  %s %s  %s\n", k ? "     " : "stack:", frame_where(&f->inj, k, w, sizeof w),
-			f->inj.f[k].pc ? f->inj.f[k].pc : "");
-	fprintf(out, "  reproduce: %s\n", f->reproducer ? f->reproducer : "?");
+	{
+		fprintf(out, "  %s %s", k ? "     " : "stack:", frame_where(&f->inj, k, w, sizeof w));
+		fprintf(out, "  %s\n", f->inj.f[k].pc ? tty(f->inj.f[k].pc) : "");
+	}
+	fprintf(out, "  reproduce: %s\n", f->reproducer ? tty(f->reproducer) : "?");
 }
 
 /* The library groups, a line per module. */
@@ -137,7 +140,7 @@ static void library_lines(FILE *out, const struct report *r, int from)
 			sites += r->g[i].sites;
 		}
 		const char *b = strrchr(mods[k], '/');
-		fprintf(out, "%-10s %-*s %d group%s at %d call site%s:", "library", SITE_W, b ? b + 1 : mods[k],
+		fprintf(out, "%-10s %-*s %d group%s at %d call site%s:", "library", SITE_W, tty(b ? b + 1 : mods[k]),
 			n, n == 1 ? "" : "s", sites, sites == 1 ? "" : "s");
 		for (int c = 0, first = 1; c < O_COUNT; c++)
 			if (counts[c]) {
@@ -183,7 +186,7 @@ void write_table(FILE *out, const struct report *r)
 	char extra[96] = "";
 	if (r->has_baseline)
 		snprintf(extra, sizeof extra, " (%d more known from the baseline)", known);
-	fprintf(out, "\n%d finding%s from %d call site%s, %d of them %sbug%s%s\n", r->ng,
+	fprintf(out, "\n%d finding%s from %d call site%s, %d %sbug%s%s\n", r->ng,
 		r->ng == 1 ? "" : "s", sites, sites == 1 ? "" : "s", bugs, r->has_baseline ? "new " : "",
 		bugs == 1 ? "" : "s", extra);
 }

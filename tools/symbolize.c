@@ -16,6 +16,7 @@
 
 #include "af_dwarf.h"
 #include "af_elf.h"
+#include "af_fmt.h"
 #include "af_tool.h"
 
 struct entry {
@@ -152,11 +153,15 @@ const char *sym_where(const struct sym *s, char *buf, size_t cap)
 				file = last + 1;
 		}
 	}
-	if (s->func && file)
-		snprintf(buf, cap, "%s (%s:%d)", s->func, file, s->line);
-	else if (s->func)
-		snprintf(buf, cap, "%s", s->func);
-	else if (file)
-		snprintf(buf, cap, "(%s:%d)", file, s->line);
+	/* names from the program's symbol and line tables: for a terminal */
+	struct af_buf b;
+	af_buf_init(&b, buf, cap);
+	if (s->func)
+		af_buf_text(&b, s->func);
+	if (file) {
+		af_buf_puts(&b, s->func ? " (" : "(");
+		af_buf_text(&b, file);
+		af_buf_fmt(&b, ":%d)", s->line);
+	}
 	return buf;
 }

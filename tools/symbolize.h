@@ -16,7 +16,7 @@ void symbolize(const char *module, uint64_t offset, int exact, struct sym *out);
 /* "base+0xOFF" -> offset; 0 on success. */
 int site_offset(const char *site, uint64_t *off);
 /* "func (file:line)", "func", or "" into buf; file shortened to its
-   last two components. */
+   last two components; names as tty() writes them. */
 const char *sym_where(const struct sym *s, char *buf, size_t cap);
 
 #endif

@@ -18,17 +18,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "af_fmt.h"
 #include "af_tool.h"
 
 extern char **environ;
+
+/* Messages quote names and text from outside (arguments, rule files,
+   logs, the program's symbols): written for a terminal (tty()). */
+static void vsay(const char *fmt, va_list ap)
+{
+	char *msg;
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fputs("allocfail: out of memory\n", stderr);
+		return;
+	}
+	fprintf(stderr, "allocfail: %s\n", tty(msg));
+	free(msg);
+}
 
 void die_usage(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("allocfail: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsay(fmt, ap);
 	va_end(ap);
 	exit(EXIT_USAGE);
 }
@@ -37,10 +49,28 @@ void warnx_(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("allocfail: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsay(fmt, ap);
 	va_end(ap);
+}
+
+const char *tty(const char *s)
+{
+	enum { RING = 8 };
+	static __thread char *ring[RING];
+	static __thread size_t caps[RING];
+	static __thread unsigned next;
+	if (!s)
+		return NULL;
+	size_t need = 4 * strlen(s) + 1; /* each byte at worst \xHH */
+	unsigned k = next++ % RING;
+	if (caps[k] < need) {
+		ring[k] = xrealloc(ring[k], need);
+		caps[k] = need;
+	}
+	struct af_buf b;
+	af_buf_init(&b, ring[k], need);
+	af_buf_text(&b, s);
+	return ring[k];
 }
 
 static void oom(void)
@@ -205,6 +235,60 @@ const char *find_shim(void)
 	return shim_path;
 }
 
+/* A rules file that is not a regular file (bash's <(...), a FIFO, a
+   character device) can be read once only, and a /dev/fd/N path means
+   nothing to the program's processes: it is read here, once, and the
+   program reads a private copy, removed when the command exits. (Not
+   ALLOCFAIL_RULE: there ';' separates lines, in a file it does not.) */
+static char *rules_copy, *rules_copy_dir;
+
+static void remove_rules_copy(void)
+{
+	unlink(rules_copy);
+	rmdir(rules_copy_dir);
+}
+
+static void rules_option(struct ruleopts *o, const char *val)
+{
+	struct stat st;
+	if (stat(val, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		struct af_error err;
+		if (af_policy_read_file(val, &o->rules_text, &o->rules_len, &err) < 0)
+			die_usage("--rules: %s", err.msg);
+		const char *parent = scratch_parent(1);
+		rules_copy_dir = xasprintf("%s/allocfail-rules-XXXXXX", parent);
+		if (!mkdtemp(rules_copy_dir))
+			die_usage("--rules '%s': cannot create a directory in %s for a copy: %s", val,
+				  parent, strerror(errno));
+		rules_copy = xasprintf("%s/rules", rules_copy_dir);
+		atexit(remove_rules_copy);
+		FILE *f = fopen(rules_copy, "w");
+		if (!f || fwrite(o->rules_text, 1, o->rules_len, f) != o->rules_len || fclose(f))
+			die_usage("--rules '%s': cannot write a copy to %s: %s", val, rules_copy,
+				  strerror(errno));
+		o->rules_stream = val;
+		o->rules_file = rules_copy;
+		return;
+	}
+	char real[PATH_MAX];
+	if (!realpath(val, real))
+		die_usage("--rules: cannot read rules file '%s': %s", val, strerror(errno));
+	o->rules_file = xstrdup(real);
+}
+
+/* Relative to where the command was started, not to wherever a process
+   of the program is when it writes (a child that changed directory
+   would write a log of its own, and report would miss its events). */
+static const char *absolute_log(const char *val)
+{
+	if (val[0] == '/' || !strcmp(val, "stderr") || !*val)
+		return val;
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd))
+		die_usage("--log '%s': cannot tell the current directory: %s", val, strerror(errno));
+	return xasprintf("%s/%s", cwd, val);
+}
+
 int ruleopts_parse(struct ruleopts *o, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
@@ -233,15 +317,11 @@ int ruleopts_parse(struct ruleopts *o, int argc, char **argv, int *i)
 		return 0;
 	}
 	switch (k) {
-	case 0: {
+	case 0:
 		if (o->rules_file)
 			die_usage("--rules given twice (use include lines to combine files)");
-		char real[PATH_MAX];
-		if (!realpath(val, real))
-			die_usage("--rules: cannot read rules file '%s': %s", val, strerror(errno));
-		o->rules_file = xstrdup(real);
+		rules_option(o, val);
 		break;
-	}
 	case 1:
 		if (!val[strspn(val, " \t\n;")])
 			die_usage("--rule '%s': expected a rule, such as 'fail caller=parse nth=1'", val);
@@ -252,7 +332,7 @@ int ruleopts_parse(struct ruleopts *o, int argc, char **argv, int *i)
 			die_usage("--set '%s': expected KEY=VALUE ... (settings only)", val);
 		strv_addf(&o->inline_rules, "set %s", val);
 		break;
-	case 3: o->log = val; break;
+	case 3: o->log = absolute_log(val); break;
 	case 4:
 		if (strcmp(val, "jemalloc") && strcmp(val, "next"))
 			die_usage("--backend '%s': expected jemalloc or next", val);
@@ -274,11 +354,15 @@ void ruleopts_check(const struct ruleopts *o)
 	struct af_policy p;
 	struct af_error err;
 	af_policy_init(&p);
-	if (o->rules_file && af_policy_parse_file(&p, o->rules_file, &err) < 0)
+	/* a copy's messages name the file given, not the copy */
+	if (o->rules_stream &&
+	    af_policy_parse_file_text(&p, o->rules_text, o->rules_len, o->rules_stream, &err) < 0)
+		die_usage("%s", err.msg);
+	if (!o->rules_stream && o->rules_file && af_policy_parse_file(&p, o->rules_file, &err) < 0)
 		die_usage("%s", err.msg);
 	for (int i = 0; i < o->inline_rules.n; i++) {
 		const char *r = o->inline_rules.v[i];
-		int is_set = strncmp(r, "set ", 4) == 0 && i >= 0;
+		int is_set = strncmp(r, "set ", 4) == 0;
 		if (af_policy_parse_text(&p, r, strlen(r), is_set ? "--set" : "--rule", &err) < 0) {
 			/* columns of a --set count from its value, not from the
 			   "set " put in front of it */

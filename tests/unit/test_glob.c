@@ -30,8 +30,30 @@ static void test_glob(void)
 	CHECK(af_glob_check("[ab") != NULL);
 	CHECK(af_glob_check("ab\\") != NULL);
 	CHECK(af_glob_check("[ab]*") == NULL);
+	CHECK_EQ(af_glob_min_len("worker"), 6);
+	CHECK_EQ(af_glob_min_len("w*r?[abc]\\*"), 5);
+	CHECK_EQ(af_glob_min_len("[]]*"), 1);
+	CHECK_EQ(af_glob_min_len("***"), 0);
 	CHECK(af_glob_is_literal("malloc"));
 	CHECK(!af_glob_is_literal("m*"));
+}
+
+static void test_text(void)
+{
+	char out[128];
+	struct af_buf b;
+	af_buf_init(&b, out, sizeof out);
+	/* C0, DEL, C1 (U+009B), a lone continuation byte, an overlong '/',
+	   a surrogate, a truncated sequence; kept: e-acute, U+20AC, U+1F600 */
+	af_buf_text(&b, "a\x1b[2J\t\x7f\xc2\x9b\x80\xc0\xaf\xed\xa0\x80\xe2\x82"
+			"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z");
+	CHECK_STR(out, "a\\x1b[2J\\x09\\x7f\\xc2\\x9b\\x80\\xc0\\xaf\\xed\\xa0\\x80\\xe2\\x82"
+		       "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z");
+	CHECK(!b.truncated);
+	af_buf_init(&b, out, 6);
+	af_buf_text(&b, "ab\x1b");
+	CHECK(b.truncated);
+	CHECK_STR(out, "ab\\x1");
 }
 
 static void test_fmt(void)
@@ -56,6 +78,6 @@ static void test_fmt(void)
 
 int main(void)
 {
-	static const struct h_test tests[] = {T(test_glob), T(test_fmt)};
-	return h_run(tests, 2);
+	static const struct h_test tests[] = {T(test_glob), T(test_fmt), T(test_text)};
+	return h_run(tests, (int)(sizeof tests / sizeof *tests));
 }
