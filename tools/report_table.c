@@ -92,22 +92,21 @@ static void group_rows(FILE *out, const struct report *r, const struct group *g)
 	fprintf(out, "%-10s %s", "", tty(f->inj_site));
 	fprintf(out, "%s%s", f->proc ? " in " : "", f->proc ? tty(f->proc) : "");
 	if (g->sites > 1)
-		fprintf(out, "; %d call sites, one root cause:", g->sites);
+		fprintf(out, "; %d call sites, one root cause; also:", g->sites);
 	else if (f->count > 1)
 		fprintf(out, " (%d runs)", f->count);
 	fputc('\n', out);
 	int shown = 0;
-	for (int k = 0; g->sites > 1 && k < g->n && shown < GROUP_SITES; k++) {
+	for (int k = 1; g->sites > 1 && k < g->n && shown < GROUP_SITES; k++) {
 		if (!group_first_of_site(r, g, k))
 			continue;
 		site_line(out, &r->f[g->fi[k]], "             ");
 		shown++;
 	}
-	if (g->sites > shown && shown)
+	if (g->sites > shown + 1)
 		fprintf(out, "             and %d more (the JSON report lists every one)\n",
-			g->sites - shown);
-	for (int k = 0; k < r->stacks && k < f->inj.n; k++)
-	{
+			g->sites - shown - 1);
+	for (int k = 0; k < r->stacks && k < f->inj.n; k++) {
 		fprintf(out, "  %s %s", k ? "     " : "stack:", frame_where(&f->inj, k, w, sizeof w));
 		fprintf(out, "  %s\n", f->inj.f[k].pc ? tty(f->inj.f[k].pc) : "");
 	}
