@@ -421,6 +421,10 @@ void af_report_canary(const struct af_req *rq, const uintptr_t *frames, int nfra
 		      unsigned tries, uint64_t ns);
 void af_report_oom(const struct af_req *rq, const uintptr_t *frames, int nframes, int cs,
 		   unsigned tries, uint64_t ns, int action);
+/* A request that would have been retried (semantics: "nofail" or "retry")
+   failed at once, as it can never succeed (why). */
+void af_report_impossible(const struct af_req *rq, const uintptr_t *frames, int nframes, int cs,
+			  const char *why, const char *semantics);
 
 /* The log and the census (AF_OUT_*): opened high, refusing symbolic
    links and anything but files and terminals; each write checks that the

@@ -82,10 +82,27 @@ static struct af_addr *lookup(struct af_ptab *t, uintptr_t pc, const struct af_m
 	return NULL;
 }
 
+/* Memory for module records and their paths when the heap has none: a
+   report about memory running out is the one most likely to need it, and
+   it should still name the module ("?+0x55..." names nothing). Taken
+   with af_lock held; never given back, as module records never are. */
+static _Alignas(16) unsigned char spare[8192];
+static size_t spare_used;
+
+static void *mod_alloc(size_t n)
+{
+	void *p = af_imalloc(n);
+	if (p || spare_used + n > sizeof spare)
+		return p;
+	p = spare + spare_used;
+	spare_used += (n + 15) & ~(size_t)15;
+	return p; /* static storage: already zero */
+}
+
 static char *copy(const char *s)
 {
 	size_t n = strlen(s);
-	char *d = af_imalloc(n + 1);
+	char *d = mod_alloc(n + 1);
 	if (d)
 		memcpy(d, s, n + 1);
 	return d;
@@ -105,7 +122,7 @@ static struct af_mod *module_locked(const struct dl_find_object *fo)
 		if (mods[i]->alive && mods[i]->start < end && start < mods[i]->end)
 			mods[i]->alive = 0, atomic_fetch_add(&af_g.mod_gen, 1);
 	struct link_map *lm = fo->dlfo_link_map;
-	struct af_mod *m = af_imalloc(sizeof *m);
+	struct af_mod *m = mod_alloc(sizeof *m);
 	if (!m)
 		return &af_unknown_mod;
 	const char *name = lm && lm->l_name && lm->l_name[0] ? lm->l_name : af_g.exe;

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -536,6 +537,35 @@ static void *retry(struct ctx *c, size_t align, int sem)
 	}
 }
 
+/* ---- requests that can never succeed ------------------------------------ */
+
+/* The user address space: the power of two above the top of the initial
+   stack, where the loader put the program's file name (2^47 on x86-64
+   with 4-level page tables; mappings above that need a hint). */
+static uint64_t address_space(void)
+{
+	uintptr_t top = (uintptr_t)getauxval(AT_EXECFN);
+	if (!top)
+		top = (uintptr_t)__builtin_frame_address(0);
+	return (uint64_t)1 << (64 - __builtin_clzll((unsigned long long)top));
+}
+
+/* Why a failed request can never succeed, whatever is freed or however
+   long it waits (Linux's __GFP_NOFAIL likewise fails orders beyond
+   MAX_ORDER); NULL when it could. Asked only after a real failure. */
+static const char *impossible(const struct af_req *rq)
+{
+	uint64_t space = address_space(), span;
+	if (rq->align >= space)
+		return "alignment beyond the address space";
+	if (__builtin_add_overflow((uint64_t)rq->size, (uint64_t)rq->align, &span) ||
+	    span > space)
+		return "beyond the address space";
+	if ((af_g.mode & AF_M_LIMIT) && rq->size > af_g.pol.set.limit)
+		return "beyond the limit";
+	return NULL;
+}
+
 /* ---- the slow path ---------------------------------------------------- */
 
 void *af_alloc_slow(struct af_req *rq)
@@ -691,6 +721,13 @@ void *af_alloc_slow(struct af_req *rq)
 			sem = SEM_FAIL;
 		else
 			sem = SEM_RETRY;
+		const char *never = sem != SEM_FAIL ? impossible(rq) : NULL;
+		if (never) { /* the retries would never end */
+			ctx_stack(&c);
+			af_report_impossible(rq, c.frames, c.nframes, c.cs, never,
+					     sem == SEM_FOREVER ? "nofail" : "small=retry");
+			sem = SEM_FAIL;
+		}
 		if (sem != SEM_FAIL)
 			p = retry(&c, align, sem);
 		if (!p) {

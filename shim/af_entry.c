@@ -195,10 +195,12 @@ AF_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 }
 
 /* glibc 2.36 memalign semantics, which aligned_alloc shares: a
-   non-power-of-two alignment is rounded up; an impossible one is EINVAL. */
+   non-power-of-two alignment is rounded up; one above 2^63, which cannot
+   be rounded to a power of two, is EINVAL; 2^63 itself is only more than
+   any address space holds: ENOMEM, from the slow path. */
 static inline void *do_memalign(size_t align, size_t n, int fn, void *ra, void *cfa)
 {
-	if (align > ((size_t)1 << 62)) {
+	if (align > ((size_t)1 << 63)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -226,7 +228,7 @@ AF_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	int e = errno;
 	void *p = do_memalign(align, n, AF_FN_POSIX_MEMALIGN, RA, CFA);
 	if (!p)
-		return ENOMEM;
+		return ENOMEM; /* errno ENOMEM too, as glibc leaves it */
 	errno = e;
 	*out = p;
 	return 0;

@@ -8,6 +8,7 @@
      into. All five are used only by jemalloc's heap profiler
      (MALLOC_CONF=prof:true), whose backtraces come from libunwind here
      (the constructor loads it when the profiler is on).
+   - mmap, without MAP_NORESERVE (see there).
    - errno, and every libc call of jemalloc's that can set it: jemalloc
      keeps an errno of its own, so that it never changes the program's.
      free() must leave errno alone (POSIX 2024; glibc does since 2.33), and
@@ -63,8 +64,17 @@ int *afje_errno_location(void)
 		JE_CALL(type, name args);                                                      \
 	}
 
-JE_SYS(void *, mmap, (void *a, size_t n, int prot, int fl, int fd, off_t off),
-       (a, n, prot, fl, fd, off))
+/* Without MAP_NORESERVE, which jemalloc adds when the kernel overcommits:
+   glibc's malloc maps without it, so that the kernel's heuristic refuses a
+   mapping no memory could ever back, and malloc(64 TiB) or
+   memalign(1 << 40, 10) is NULL, not a block that faults when touched.
+   Only jemalloc's mappings of new address space come here; when one of
+   its growths is refused it maps the request's own size. */
+void *afje_sys_mmap(void *a, size_t n, int prot, int fl, int fd, off_t off);
+void *afje_sys_mmap(void *a, size_t n, int prot, int fl, int fd, off_t off)
+{
+	JE_CALL(void *, mmap(a, n, prot, fl & ~MAP_NORESERVE, fd, off));
+}
 JE_SYS(int, munmap, (void *a, size_t n), (a, n))
 JE_SYS(int, madvise, (void *a, size_t n, int advice), (a, n, advice))
 JE_SYS(int, mprotect, (void *a, size_t n, int prot), (a, n, prot))

@@ -405,6 +405,35 @@ void af_report_oom(const struct af_req *rq, const uintptr_t *frames, int n, int 
 	}
 }
 
+static _Atomic unsigned stderr_impossible;
+
+void af_report_impossible(const struct af_req *rq, const uintptr_t *frames, int n, int cs,
+			  const char *why, const char *semantics)
+{
+	if (af_g.log_fd >= 0) {
+		char *line = log_buf_take();
+		struct af_buf b;
+		af_buf_init(&b, line, LOG_LINE - 4);
+		header(&b, "impossible");
+		af_buf_puts(&b, ",\"why\":");
+		af_buf_json(&b, why);
+		af_buf_fmt(&b, ",\"instead_of\":\"%s\"", semantics);
+		request(&b, rq, frames, n, cs);
+		emit(&b);
+		log_buf_give();
+		return;
+	}
+	/* the first one: a loop of them would bury the program's own output */
+	if (atomic_fetch_add(&stderr_impossible, 1))
+		return;
+	char site[512];
+	af_say(af_g.stderr_fd,
+	       "%s(%zu) at %s can never succeed (%s): failed at once, not retried as %s "
+	       "would (ALLOCFAIL_LOG=FILE records every such request)",
+	       af_fn_names[rq->fn], rq->size, af_site_name(frames[cs], site, sizeof site), why,
+	       semantics);
+}
+
 void af_report_seed(uint64_t seed)
 {
 	if (af_g.log_fd >= 0) {

@@ -1154,6 +1154,10 @@ void af_policy_init(struct af_policy *p)
 	memset(p, 0, sizeof *p);
 	p->set.costly_order = 3;
 	p->set.page_size = 4096;
+	/* no rule and no setting: real failures reach the program as they
+	   would without the shim; the kernel's retrying is a policy
+	   (policies/kernel.rules) */
+	p->set.small_noretry = 1;
 	p->set.retry_warn = 16;
 	p->set.retry_timeout_ns = 10ull * 1000000000ull;
 	p->set.oom = AF_OOM_ABORT;

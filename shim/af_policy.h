@@ -122,7 +122,7 @@ struct af_settings {
 	unsigned given;
 	unsigned costly_order;     /* default 3 */
 	uint64_t page_size;        /* default 4096 */
-	int small_noretry;         /* default 0: small requests retry */
+	int small_noretry;         /* default 1: real failures return at once */
 	unsigned retry_warn;       /* tries before the canary; default 16 */
 	uint64_t retry_timeout_ns; /* default 10 s */
 	int oom;                   /* enum af_oom; default abort */

@@ -38,6 +38,44 @@ for label, kw in [("no shim", {}), ("jemalloc", {"preload": True}),
                 eq(len([e for e in json_lines(log) if e.get("ev") == "inject"]), 20,
                    f"a thread with a {kib} KiB stack: its injections logged ({label})")
 
+# requests glibc refuses are refused alike: an alignment of 2^63 (or one
+# that rounds up to it) is ENOMEM, above 2^63 EINVAL; posix_memalign's
+# ENOMEM leaves errno ENOMEM, its EINVAL leaves errno alone; and what no
+# memory could back (glibc maps without MAP_NORESERVE, so the kernel's
+# overcommit heuristic refuses it) is NULL, not a block that faults later
+reqs = ["memalign:2^63:16", "aligned_alloc:2^63:16", "posix_memalign:2^63:16",
+        "memalign:0x4000000000000001:16", "memalign:max:16", "aligned_alloc:0x8000000000000001:16",
+        "posix_memalign:3:16", "posix_memalign:2^62:16"]
+exact = ["memalign:2^63:16: NULL errno=12", "aligned_alloc:2^63:16: NULL errno=12",
+         "posix_memalign:2^63:16: rc=12 errno=12", "memalign:0x4000000000000001:16: NULL errno=12",
+         "memalign:max:16: NULL errno=22", "aligned_alloc:0x8000000000000001:16: NULL errno=22",
+         "posix_memalign:3:16: rc=22 errno=0", "posix_memalign:2^62:16: rc=12 errno=12"]
+huge = ["malloc:2^46", "memalign:2^40:10", "calloc:2^20:2^20", "realloc:2^46"]
+bare = run([prog("impossible"), *reqs, *huge])
+eq(bare.stdout.decode().splitlines()[:len(reqs)], exact, "glibc's answers to impossible alignments")
+for label, kw in [("jemalloc", {}), ("next", {"ALLOCFAIL_BACKEND": "next"})]:
+    r = run([prog("impossible"), *reqs, *huge], preload=True, **kw)
+    eq(r.stdout.decode().splitlines(), bare.stdout.decode().splitlines(),
+       f"alignments, errno and unmappable sizes as glibc answers them ({label})")
+
+# glibc's questions about the heap answer about the heap in use: 10 MB
+# held show in mallinfo2 and mallinfo, malloc_trim gives back what was
+# freed (1) and then has nothing left (0), malloc_stats prints the totals
+grew = ["mallinfo2 in use grew by 10 MB: yes", "mallinfo in use grew by 10 MB: yes",
+        "mallinfo2 heap holds it: yes", "mallinfo2 in use after free: back"]
+r = run([prog("heapinfo")])
+eq(r.stdout.decode().splitlines()[:4], grew, "heapinfo without the shim (glibc)")
+for label, kw in [("jemalloc", {}), ("next", {"ALLOCFAIL_BACKEND": "next"})]:
+    r = run([prog("heapinfo")], preload=True, **kw)
+    out = r.stdout.decode().splitlines()
+    eq(out[:4], grew, f"mallinfo2 and mallinfo see the program's heap ({label})")
+    if label == "jemalloc":
+        eq(out[4:], ["malloc_trim after free: 1, again: 0"],
+           "malloc_trim purges jemalloc's freed pages, then has none left")
+    use = re.findall(r"^in use bytes += +(\d+)$", r.stderr.decode(), re.M)
+    check(use and int(use[-1]) > 0 and re.search(r"^Total \(incl. mmap\):$", r.stderr.decode(), re.M),
+          f"malloc_stats prints glibc's totals block ({label})", r.stderr.decode())
+
 # errno stays as it was across malloc and free even when the allocator's
 # own system calls fail (a seccomp filter fails every madvise; jemalloc
 # purges freed pages at once): Debian's libjemalloc.so.2 alone changes it

@@ -1,9 +1,11 @@
 """The simulated limit drives the real-failure semantics: costly requests
-fail at once, small ones are retried (canary, then the OOM action)."""
+fail at once; small ones fail at once too by default, and with
+small=retry (the kernel's semantics) are retried: canary, then the OOM
+action."""
 from aftest import *
 
 L = ["--set", "limit=1M"]
-fast = ["--set", "retry_timeout=300ms", "--set", "retry_warn=3"]
+fast = ["--set", "small=retry", "--set", "retry_timeout=300ms", "--set", "retry_warn=3"]
 
 r = tool("run", *L, "--", prog("limit"), "2000000", "10")
 eq(r.stdout.decode().splitlines(), ["big NULL errno=12", "small ok errno=0"],
@@ -21,7 +23,7 @@ check(canaries and "malloc(8192)" in canaries[0] and "(main)" in canaries[0],
 check(any("out of memory" in l and "oom=fail" in l for l in err), "oom=fail is reported", err)
 
 r = tool("run", *L, *fast, "--", prog("limit"), "1040000", "8192")
-eq(r.returncode, 134, "oom=abort (the default) dies of SIGABRT")
+eq(r.returncode, 134, "oom=abort (the default action) dies of SIGABRT")
 err = stderr_lines(r)
 check(any("out of memory: malloc(8192) at limit+" in l and "(main)" in l for l in err),
       "the OOM report names the stuck call site", err)
@@ -29,15 +31,17 @@ check(any(l.startswith("allocfail: live: ") for l in err), "the OOM report gives
 check(any("(main)" in l and "1040000" in l for l in err),
       "the OOM report lists the call site holding the most live memory", err)
 
-r = tool("run", *L, "--set", "small=noretry", "--", prog("limit"), "1040000", "8192")
-eq(r.stdout.decode().splitlines(), ["big ok errno=0", "small NULL errno=12"],
-   "small=noretry: a small request fails for real at once")
-eq(r.stderr, b"", "small=noretry: no canary")
+for how in (["--set", "small=noretry"], []):
+    what = "small=noretry" if how else "no setting"
+    r = tool("run", *L, *how, "--", prog("limit"), "1040000", "8192")
+    eq(r.stdout.decode().splitlines(), ["big ok errno=0", "small NULL errno=12"],
+       f"{what}: a small request fails for real at once")
+    eq(r.stderr, b"", f"{what}: no canary")
 
 # 917504 + 98304 (two jemalloc size classes) leave less than 32 KiB of the
 # 1 MiB once pthread_create has taken its few hundred bytes: the 32 KiB
 # request (small: exactly the threshold) waits until HELD is freed.
-r = tool("run", *L, "--set", "retry_timeout=20s", "--summary", "--",
+r = tool("run", *L, "--set", "small=retry", "--set", "retry_timeout=20s", "--summary", "--",
          prog("limit"), "wait", "917504", "98304", "32768")
 eq(r.stdout.decode().splitlines(), ["small ok"],
    "a small request waiting on the limit succeeds once another thread frees")
@@ -51,7 +55,8 @@ base = run([prog("storm"), "8", "50000"])
 same_run(r, base, "8 threads under a generous limit")
 # memory freed by an idle thread reaches a small request waiting at the
 # limit; a nofail request waits for memory instead of passing the limit
-r = tool("run", "--set", "limit=1M", "--set", "retry_timeout=3s", "--", prog("limitwait"))
+r = tool("run", "--set", "limit=1M", "--set", "small=retry", "--set", "retry_timeout=3s", "--",
+         prog("limitwait"))
 eq(r.stdout.decode().splitlines(),
    ["start", "filled: yes", "small after another thread freed: ok", "nofail at the limit: ok after a wait"],
    "limitwait: the waiter gets the idle thread's freed memory; nofail waits")

@@ -252,7 +252,7 @@ named = {s["site"]: s["function"] for s in doc["sites"]}
 # from the report, the blocks held are there, the largest first
 for label, kw in [("the summary", {"ALLOCFAIL_SUMMARY": "1"}),
                   ("the census", {"ALLOCFAIL_CENSUS": os.devnull})]:
-    r = run([prog("livesample")], preload=True, ALLOCFAIL_RULE="set retry_timeout=200ms", **kw)
+    r = run([prog("livesample")], preload=True, ALLOCFAIL_RULE="set small=retry retry_timeout=200ms", **kw)
     eq(r.returncode, -signal.SIGABRT, f"{label}: a real out-of-memory ends in oom=abort")
     err = stderr_lines(r)
     i = next((k for k, l in enumerate(err) if "call sites holding the most live memory" in l), None)

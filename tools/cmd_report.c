@@ -122,6 +122,12 @@ int cmd_report(int argc, char **argv)
 				       json_int(v, "ms", 0), oom ? ", oom=" : "",
 				       oom ? str_or(v, "action") : "", pid);
 				stack(json_get(v, "stack"), max, 0, 0);
+			} else if (ev && !strcmp(ev, "impossible")) {
+				printf("#%lld impossible request: %s(%lld) can never succeed (%s): failed "
+				       "at once, not retried as %s would  [pid %lld]\n",
+				       seq, str_or(v, "fn"), json_int(v, "size", 0), str_or(v, "why"),
+				       str_or(v, "instead_of"), pid);
+				stack(json_get(v, "stack"), max, 0, 0);
 			} else if (ev && !strcmp(ev, "crash")) {
 				crashes++;
 				const struct jv *rec = json_get(v, "recent");
