@@ -112,6 +112,13 @@ with tempfile.TemporaryDirectory() as d:
        (2, [f"allocfail: explore: {bad}:2: expected a group key (CLASS|WHERE...), got 'not a key'"]),
        "a bad baseline line: status 2 and the line")
 
+# --fork says when it forked fewer than all sites, and why
+r, doc = explore_json("--fork", "--", OUT, "five")
+eq(groups(doc), [("crash", 5)], "--fork: the same group")
+check(re.match(r"1 of 6 call sites were not forked \(reached only with more than one thread, "
+               r"inside the C runtime", doc["fork_note"] or ""),
+      "--fork: the report says how many sites were not forked, and why", doc["fork_note"])
+
 # --stacks N: the injection stack under each finding
 r = tool("explore", "-q", "--stacks", "2", "--", OUT, "silent", timeout=120)
 out = r.stdout.decode()

@@ -197,10 +197,10 @@ void explore_fork(struct explore *x)
 					     "behave as the reference did (%s); they got runs of their own",
 					     failed, total, why);
 	else if (unforked)
-		x->rep.fork_note = xasprintf("%d of %d call sites were not forked (the program had more "
-					     "than one thread there, or a child process reached them "
-					     "first, or they were not reached in one run); they got "
-					     "runs of their own",
+		x->rep.fork_note = xasprintf("%d of %d call sites were not forked (reached only with "
+					     "more than one thread, inside the C runtime, in a child "
+					     "process, or not at all in one run); they got runs of "
+					     "their own",
 					     unforked, total);
 	/* two runs without injection, the same output; a forking run that
 	   differed calls for a second reference run, which judges */
