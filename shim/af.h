@@ -167,6 +167,9 @@ struct af_global {
 	struct af_match match;
 	uint64_t threshold; /* largest small request */
 	int need_stack;     /* load libunwind */
+	int context_depth;  /* ALLOCFAIL_CONTEXT: the census records each call
+			       site's calling contexts, this many frames above
+			       it (every allocation then takes the slow path) */
 	int no_names;       /* ALLOCFAIL_LOG_NAMES=0: frames as module+offset only */
 	_Atomic int log_fd;    /* JSON log, -1: none (af_out_write) */
 	_Atomic int census_fd; /* census stream for the command, -1: none */
@@ -390,6 +393,9 @@ struct af_site;
 struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq);
 int af_site_warn_once(struct af_site *s);
 void af_site_count(struct af_site *s, size_t n, int costly);
+/* ALLOCFAIL_CONTEXT: frames[0] is s's call site, frames[1..n) the return
+   addresses above it; a chain not seen before goes to the census. */
+void af_site_context(struct af_site *s, const uintptr_t *frames, int n);
 int af_site_forked(struct af_site *s); /* its first hit was seen (--fork) */
 void af_site_event(struct af_site *s, int what); /* AF_EV_* */
 enum { AF_EV_INJECT, AF_EV_RETRY, AF_EV_OOM };

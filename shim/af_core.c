@@ -17,6 +17,7 @@
 
 #include "af.h"
 #include "af_cfi.h"
+#include "af_glob.h"
 #include "af_fmt.h"
 
 #define SAMPLE_INTERVAL (512 * 1024)
@@ -315,9 +316,42 @@ static const uint64_t *cb_site_mask(void *p)
 }
 
 
+/* A frame against one MODULE+0xOFFSET of a site= value. */
+static int frame_is(struct af_addr *a, const struct af_siteref *ref)
+{
+	if (a->pc - a->mod->bias != ref->offset)
+		return 0;
+	return af_glob(ref->module, strchr(ref->module, '/') ? a->mod->path : a->mod->base);
+}
+
+/* site=A<B<C: some site of r is the call site with the frames above it
+   as its context names them (a site without a context: the call site
+   alone). */
+static int contexts_ok(struct ctx *c, const struct af_rule *r)
+{
+	struct af_thread *t = &af_t;
+	ctx_stack(c);
+	if (c->cs >= c->nframes)
+		return 0;
+	struct af_addr *cs = frame_addr(t, c->frames[c->cs]);
+	for (int i = 0; i < r->nsites; i++) {
+		const struct af_siteref *ref = &r->sites[i];
+		if (!frame_is(cs, ref) || c->cs + ref->nctx >= c->nframes)
+			continue;
+		int k = 0;
+		while (k < ref->nctx && frame_is(frame_addr(t, c->frames[c->cs + 1 + k]), &ref->ctx[k]))
+			k++;
+		if (k == ref->nctx)
+			return 1;
+	}
+	return 0;
+}
+
 static int cb_stack_ok(void *p, const struct af_rule *r)
 {
 	struct ctx *c = p;
+	if (r->has_context && !contexts_ok(c, r))
+		return 0;
 	ctx_stack(c);
 	int depth = r->depth ? r->depth : af_g.pol.set.depth;
 	int n = c->nframes < depth ? c->nframes : depth;
@@ -741,8 +775,15 @@ void *af_alloc_slow(struct af_req *rq)
 			   rq->size > SAMPLE_INTERVAL ? rq->size : SAMPLE_INTERVAL);
 	if (t->resv)
 		af_resv_use(t, (int64_t)af_be_usable(p) - (int64_t)c.old_usable);
-	if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY))
-		af_site_count(af_site_get(ctx_callsite(&c), rq), rq->size, af_req_costly(rq));
+	if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY)) {
+		struct af_site *site = af_site_get(ctx_callsite(&c), rq);
+		af_site_count(site, rq->size, af_req_costly(rq));
+		if (af_g.context_depth) {
+			ctx_stack(&c);
+			int n = c.nframes - c.cs;
+			af_site_context(site, c.frames + c.cs, n < 1 + af_g.context_depth ? n : 1 + af_g.context_depth);
+		}
+	}
 	t->guard--;
 	errno = saved_errno;
 	return p;

@@ -38,7 +38,7 @@ void af_sample_lock(int lock);
 static const char *const known_env[] = {
     "ALLOCFAIL_RULES", "ALLOCFAIL_RULE",    "ALLOCFAIL_BACKEND", "ALLOCFAIL_LOG",
     "ALLOCFAIL_SEED",  "ALLOCFAIL_SUMMARY", "ALLOCFAIL_CENSUS",  "ALLOCFAIL_SHIM", "ALLOCFAIL_FORK",
-    "ALLOCFAIL_LOG_NAMES",
+    "ALLOCFAIL_LOG_NAMES", "ALLOCFAIL_CONTEXT",
 };
 #define NKNOWN ((int)(sizeof known_env / sizeof *known_env))
 
@@ -261,6 +261,16 @@ static void configure(void)
 			fatal("ALLOCFAIL_CENSUS: cannot open census '%s': %s", v, why);
 		af_g.mode |= AF_M_CENSUS;
 	}
+	if ((v = af_getenv("ALLOCFAIL_CONTEXT"))) {
+		/* set by allocfail explore and sites for the reference run */
+		uint64_t d;
+		if (af_parse_u64(v, &d) < 0 || d > AF_CTX_MAX)
+			fatal("ALLOCFAIL_CONTEXT='%s': expected frames above the call site, 0 to %d", v,
+			      AF_CTX_MAX);
+		if (d && !(af_g.mode & AF_M_CENSUS))
+			fatal("ALLOCFAIL_CONTEXT needs ALLOCFAIL_CENSUS (it is explore's)");
+		af_g.context_depth = (int)d;
+	}
 	if ((v = af_getenv("ALLOCFAIL_FORK"))) {
 		/* set by allocfail explore --fork, which also sets the census */
 		const char *why;
@@ -344,6 +354,8 @@ static void configure_once(void)
 	af_g.fast = af_g.mode == 0 && af_g.backend == AF_BE_JEMALLOC;
 	af_g.quick = af_g.mode != 0 && af_g.backend == AF_BE_JEMALLOC &&
 		     !(af_g.mode & ~(unsigned)(AF_M_RULES | AF_M_CENSUS | AF_M_SUMMARY | AF_M_FORK));
+	if (af_g.context_depth) /* every allocation's context: the slow path */
+		af_g.quick = 0;
 	af_g.counting = (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY)) != 0;
 	af_g.sampling = (af_g.mode & (AF_M_LIMIT | AF_M_CENSUS | AF_M_SUMMARY)) != 0;
 	atomic_store_explicit(&af_state, 2, memory_order_release);

@@ -309,13 +309,32 @@ static void on_exit_event(int status, void *arg)
 	(void)arg;
 	if (af_g.log_fd < 0)
 		return;
-	char line[512];
+	/* where exit() was called: explore tells by it whether an allocation
+	   wrapper ended the process itself or handed its failure back */
+	enum { FRAMES = 24 };
+	uintptr_t frames[FRAMES];
+	struct af_thread *t = &af_t;
+	t->guard++; /* the walk and the names may allocate */
+	int n = af_stack(__builtin_return_address(0), frames, FRAMES);
+	char *line = log_buf_take();
 	struct af_buf b;
-	af_buf_init(&b, line, sizeof line - 4);
+	af_buf_init(&b, line, LOG_LINE - 4);
 	header(&b, "exit");
 	af_buf_fmt(&b, ",\"status\":%d", status & 0xff);
 	name_and_stderr(&b);
+	af_buf_puts(&b, ",\"stack\":[");
+	for (int i = 0; i < n; i++) {
+		struct af_addr *a = af_addr_get(frames[i]);
+		char site[512];
+		af_fmt(site, sizeof site, "%s+0x%lx", a->mod->base, (unsigned long)(frames[i] - a->mod->bias));
+		if (i)
+			af_buf_putc(&b, ',');
+		af_buf_json(&b, site);
+	}
+	af_buf_putc(&b, ']');
 	emit(&b);
+	log_buf_give();
+	t->guard--;
 }
 
 static _Atomic int exit_hooked;

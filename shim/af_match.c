@@ -139,10 +139,14 @@ int af_match_compile(struct af_match *m, struct af_policy *p)
 			set_bit(m->site_rules, i);
 			m->any_site = 1;
 		}
-		if (r->in.n || r->notin.n) {
+		if (r->in.n || r->notin.n || r->has_context) {
 			set_bit(m->stack_rules, i);
 			m->any_stack = 1;
 			int d = r->depth ? r->depth : p->set.depth;
+			/* a context: the C runtime's frames below the call site,
+			   the site, its context */
+			if (r->has_context && d < 16 + 1 + AF_CTX_MAX)
+				d = 16 + 1 + AF_CTX_MAX;
 			if (d > m->max_depth)
 				m->max_depth = d;
 		}

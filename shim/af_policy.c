@@ -549,6 +549,27 @@ static int parse_threads(struct scan *s, const char *at, const char *v, struct a
 	return 0;
 }
 
+/* One MODULE+0xOFFSET of a site= value, n bytes at p, into ref. */
+static int parse_siteref(struct scan *s, const char *at, const char *item, const char *p, size_t n,
+			 struct af_siteref *ref)
+{
+	const char *plus = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '+')
+			plus = p + i;
+	char num[24];
+	size_t k = plus ? n - (size_t)(plus + 1 - p) : 0;
+	uint64_t off;
+	if (!plus || plus == p || k >= sizeof num || strncmp(plus + 1, "0x", 2) != 0 ||
+	    (memcpy(num, plus + 1, k), num[k] = 0, af_parse_u64(num, &off) < 0))
+		return fail_at(s, at, "invalid site '%s': expected MODULE+0xOFFSET, as `allocfail "
+				      "sites` prints it (a calling context: SITE<MODULE+0xOFFSET...)",
+			       item);
+	ref->module = dupn(p, (size_t)(plus - p));
+	ref->offset = off;
+	return ref->module ? 0 : fail_at(s, at, "out of memory");
+}
+
 static int parse_sites(struct scan *s, const char *at, const char *v, struct af_rule *r)
 {
 	struct af_list l = {0};
@@ -557,27 +578,45 @@ static int parse_sites(struct scan *s, const char *at, const char *v, struct af_
 		return -1;
 	}
 	r->sites = af_mem_alloc(sizeof *r->sites * (size_t)l.n);
-	for (int i = 0; r->sites && i < l.n; i++) {
-		char *plus = strrchr(l.v[i], '+');
-		uint64_t off;
-		if (!plus || plus == l.v[i] || strncmp(plus + 1, "0x", 2) != 0 ||
-		    af_parse_u64(plus + 1, &off) < 0) {
-			fail_at(s, at, "invalid site '%s': expected MODULE+0xOFFSET, as `allocfail "
-				       "sites` prints it",
-				l.v[i]);
+	if (!r->sites) {
+		free_list(&l);
+		return fail_at(s, at, "out of memory");
+	}
+	memset(r->sites, 0, sizeof *r->sites * (size_t)l.n);
+	for (int i = 0; i < l.n; i++) {
+		struct af_siteref *ref = &r->sites[r->nsites++];
+		const char *item = l.v[i];
+		int nparts = 1;
+		for (const char *c = item; *c; c++)
+			nparts += *c == '<';
+		if (nparts - 1 > AF_CTX_MAX) {
+			fail_at(s, at, "calling context '%s' names %d frames above the call site: at most %d",
+				item, nparts - 1, AF_CTX_MAX);
 			free_list(&l);
 			return -1;
 		}
-		r->sites[i].module = dupn(l.v[i], (size_t)(plus - l.v[i]));
-		if (!r->sites[i].module) {
-			free_list(&l);
-			return fail_at(s, at, "out of memory");
+		if (nparts > 1) {
+			r->has_context = 1;
+			ref->ctx = af_mem_alloc(sizeof *ref->ctx * (size_t)(nparts - 1));
+			if (!ref->ctx) {
+				free_list(&l);
+				return fail_at(s, at, "out of memory");
+			}
+			memset(ref->ctx, 0, sizeof *ref->ctx * (size_t)(nparts - 1));
 		}
-		r->sites[i].offset = off;
-		r->nsites++;
+		const char *p = item;
+		for (int k = 0; k < nparts; k++) {
+			size_t n = strcspn(p, "<");
+			struct af_siteref *dst = k ? &ref->ctx[ref->nctx++] : ref;
+			if (parse_siteref(s, at, item, p, n, dst) < 0) {
+				free_list(&l);
+				return -1;
+			}
+			p += n + (p[n] == '<');
+		}
 	}
 	free_list(&l);
-	return r->sites ? 0 : fail_at(s, at, "out of memory");
+	return 0;
 }
 
 static int parse_int_range(struct scan *s, const char *at, const char *key, const char *v,
@@ -661,8 +700,12 @@ static void rule_free(struct af_rule *r)
 	free_list(&r->notin);
 	free_list(&r->module);
 	free_list(&r->thread);
-	for (int i = 0; i < r->nsites; i++)
+	for (int i = 0; i < r->nsites; i++) {
 		af_mem_free(r->sites[i].module);
+		for (int k = 0; k < r->sites[i].nctx; k++)
+			af_mem_free(r->sites[i].ctx[k].module);
+		af_mem_free(r->sites[i].ctx);
+	}
 	af_mem_free(r->sites);
 	af_mem_free(r);
 }
@@ -1371,6 +1414,38 @@ static void put_item_with(struct af_buf *b, const char *v, const char *suffix)
 	af_buf_putc(b, '"');
 }
 
+/* v with '"' and '\\' escaped, for inside quotes. */
+static void put_escaped(struct af_buf *b, const char *v)
+{
+	for (const char *c = v; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			af_buf_putc(b, '\\');
+		af_buf_putc(b, *c);
+	}
+}
+
+/* A site, with its calling context: one item, quoted whole if need be. */
+static void put_site(struct af_buf *b, const struct af_siteref *ref)
+{
+	int quote = strpbrk(ref->module, " \t#;\"") != NULL;
+	for (int k = 0; k < ref->nctx; k++)
+		quote |= strpbrk(ref->ctx[k].module, " \t#;\"") != NULL;
+	if (quote)
+		af_buf_putc(b, '"');
+	for (int k = -1; k < ref->nctx; k++) {
+		const struct af_siteref *f = k < 0 ? ref : &ref->ctx[k];
+		if (k >= 0)
+			af_buf_putc(b, '<');
+		if (quote)
+			put_escaped(b, f->module);
+		else
+			af_buf_puts(b, f->module);
+		af_buf_fmt(b, "+0x%llx", (unsigned long long)f->offset);
+	}
+	if (quote)
+		af_buf_putc(b, '"');
+}
+
 static void put_item(struct af_buf *b, const char *v)
 {
 	put_item_with(b, v, "");
@@ -1436,11 +1511,9 @@ size_t af_rule_format(const struct af_rule *r, char *out, size_t cap)
 	if (r->nsites) {
 		af_buf_puts(&b, " site=");
 		for (int i = 0; i < r->nsites; i++) {
-			char off[24]; /* a module name has no length limit */
-			af_fmt(off, sizeof off, "+0x%llx", (unsigned long long)r->sites[i].offset);
 			if (i)
 				af_buf_putc(&b, ',');
-			put_item_with(&b, r->sites[i].module, off);
+			put_site(&b, &r->sites[i]);
 		}
 	}
 	if (r->thread.n)

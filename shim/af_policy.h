@@ -47,9 +47,16 @@ struct af_list {
 	char **v;
 };
 
+/* Frames a calling context names above its call site, at most. */
+#define AF_CTX_MAX 8
+
+/* A call site, MODULE+0xOFFSET, and optionally its calling context: the
+   return addresses above it, innermost first (site=A<B<C). */
 struct af_siteref {
 	char *module;
 	uint64_t offset;
+	int nctx;
+	struct af_siteref *ctx; /* nctx frames; their own nctx is 0 */
 };
 
 /* Bits of af_rule.given, one per key, in the canonical print order. */
@@ -84,6 +91,7 @@ struct af_rule {
 	struct af_list caller, in, notin, module, thread;
 	int nsites;
 	struct af_siteref *sites;
+	int has_context; /* some site names a calling context */
 	int depth; /* frames for in/notin; 0: the global setting */
 
 	/* Triggers, lib/fault-inject.c order: nth, times, space, interval,

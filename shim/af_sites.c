@@ -113,6 +113,68 @@ struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq)
 	return s;
 }
 
+/* ---- calling contexts ------------------------------------------------------
+
+   With ALLOCFAIL_CONTEXT=N (explore's and sites' reference run), each
+   allocation's call site and the N return addresses above it: the first
+   time a chain is seen, the census gets a line naming it. Only that one run pays for it
+   (every allocation walks its stack); explore decides from these lines
+   which sites are wrappers and which of their contexts to fail. The set of
+   chains seen is a table of their hashes, kept once per process. */
+#define CTX_BITS 15
+static uint64_t ctx_seen[1u << CTX_BITS];
+static unsigned ctx_count;
+
+static int ctx_new(uint64_t h)
+{
+	h |= 1; /* 0 marks a free slot */
+	unsigned mask = (1u << CTX_BITS) - 1;
+	if (ctx_count >= mask / 4 * 3)
+		return 0; /* full: the contexts after these go unlisted */
+	for (unsigned i = (unsigned)h & mask;; i = (i + 1) & mask) {
+		if (ctx_seen[i] == h)
+			return 0;
+		if (!ctx_seen[i]) {
+			ctx_seen[i] = h;
+			ctx_count++;
+			return 1;
+		}
+	}
+}
+
+void af_site_context(struct af_site *s, const uintptr_t *frames, int n)
+{
+	if (s == &overflow || n < 1 || af_g.census_fd < 0)
+		return;
+	uint64_t h = AF_FNV64_INIT;
+	for (int i = 0; i < n; i++)
+		h = af_fnv64(h, &frames[i], sizeof frames[i]);
+	pthread_mutex_lock(&af_lock);
+	int fresh = ctx_new(h);
+	pthread_mutex_unlock(&af_lock);
+	if (!fresh)
+		return;
+	char line[2048], key[512];
+	struct af_buf b;
+	af_buf_init(&b, line, sizeof line - 1);
+	af_buf_fmt(&b, "{\"ev\":\"context\",\"pid\":%d,\"site\":", (int)getpid());
+	af_site_key(s, key, sizeof key);
+	af_buf_json(&b, key);
+	char chain[1536];
+	size_t used = 0;
+	chain[0] = 0;
+	for (int i = 0; i < n && used < sizeof chain; i++) {
+		struct af_addr *a = af_addr_get(frames[i]);
+		used += af_fmt(chain + used, sizeof chain - used, "%s%s+0x%lx", i ? "<" : "",
+			       a->mod->base, (unsigned long)(frames[i] - a->mod->bias));
+	}
+	af_buf_puts(&b, ",\"context\":");
+	af_buf_json(&b, chain);
+	af_buf_puts(&b, "}\n");
+	if (!b.truncated)
+		af_out_write(AF_OUT_CENSUS, line, b.len);
+}
+
 /* ---- counts, per thread ---------------------------------------------------
 
    The census and the summary count every allocation by call site. Atomic

@@ -30,9 +30,9 @@ eq(r.returncode, 0, "pipeline: no bug")
 handled = [s for s in doc["sites"] if s["outcome"] == "handled" and "exit 2" in s["detail"]]
 check(len(handled) == 1, "pipeline: the failing site is handled, judged by the process that took it",
       doc["sites"])
-check(handled and re.match(r"outcomes \(pid \d+\) exit 2: outcomes: memory exhausted$",
-                           handled[0]["detail"]),
-      "with that process's name, pid, status and message", handled)
+check(handled and re.match(r"outcomes \(pid \d+\) exit 2: outcomes: memory exhausted; the command "
+                           r"then exited normally with other output$", handled[0]["detail"]),
+      "with that process's name, pid, status and message, and what the command did next", handled)
 eq(doc["findings"], [], "pipeline: no finding")
 
 # g_error's way: a message, then SIGTRAP: a deliberate end

@@ -52,7 +52,17 @@ int census_read(struct census *c, const char *path)
 			continue;
 		}
 		const char *ev = json_str(v, "ev"), *key = json_str(v, "site");
-		if (ev && key) {
+		if (ev && key && !strcmp(ev, "context")) {
+			struct site *s = census_find(c, key);
+			const char *chain = json_str(v, "context");
+			int dup = !s || !chain;
+			for (int i = 0; !dup && i < s->nchains; i++)
+				dup = !strcmp(s->chains[i], chain);
+			if (!dup) {
+				s->chains = xrealloc(s->chains, sizeof *s->chains * (size_t)(s->nchains + 1));
+				s->chains[s->nchains++] = xstrdup(chain);
+			}
+		} else if (ev && key) {
 			long pid = (long)json_int(v, "pid", 0);
 			int k = 0;
 			while (k < c->nprocs && c->procs[k].pid != pid)
@@ -118,6 +128,9 @@ void census_free(struct census *c)
 		free(c->v[i]->key);
 		free(c->v[i]->module);
 		free(c->v[i]->first_fn);
+		for (int k = 0; k < c->v[i]->nchains; k++)
+			free(c->v[i]->chains[k]);
+		free(c->v[i]->chains);
 		free(c->v[i]);
 	}
 	free(c->v);

@@ -18,6 +18,8 @@ struct site {
 	uint64_t first_size;
 	struct sym sym;
 	int symbolized;
+	char **chains; /* its calling contexts, "SITE<RA<RA...", as seen */
+	int nchains;
 };
 
 struct census {

@@ -107,13 +107,15 @@ static const char *assertion(const char *err)
 }
 
 /* glibc's own reasons to abort: a corrupted heap, a smashed stack, a
-   fortified buffer overflow. These are crashes that glibc caught. */
+   fortified buffer overflow. These are crashes that glibc caught. (Not
+   "Fatal glibc error:", which glibc also says when it ends the process on
+   purpose at out of memory.) */
 static const char *glibc_fatal(const char *err)
 {
 	static const char *const marks[] = {
 	    "free(): ",	   "malloc(): ",	"realloc(): ",		     "double free or corruption",
 	    "munmap_chunk(): ", "malloc_consolidate(): ", "corrupted size vs. prev_size", "*** stack smashing detected",
-	    "*** buffer overflow detected", "Fatal glibc error: "};
+	    "*** buffer overflow detected"};
 	for (const char *p = err; p && *p;) {
 		for (size_t i = 0; i < sizeof marks / sizeof *marks; i++)
 			if (!strncmp(p, marks[i], strlen(marks[i])))
@@ -176,6 +178,7 @@ static void judge_signal(const struct run_facts *f, int san_fatal, const char *s
 		v->outcome = O_ASSERT;
 		char *l = first_line(as);
 		v->detail = xasprintf("%s: %s", signame(sig, sb, sizeof sb), l);
+		v->signature = fold_digits(as);
 		free(l);
 	} else if (sig == SIGABRT && (gf = glibc_fatal(said))) {
 		v->outcome = O_CRASH;
@@ -190,6 +193,7 @@ static void judge_signal(const struct run_facts *f, int san_fatal, const char *s
 		if (!m)
 			m = new_message(said, f->ref_err);
 		v->outcome = O_ABORT;
+		v->signature = m ? fold_digits(m) : NULL;
 		v->detail = xasprintf("%s %s%s%s%s", signame(sig, sb, sizeof sb),
 				      m ? "after: " : "without a message",
 				      m ? m : "", f->crash_where ? " in " : "",
@@ -243,11 +247,19 @@ void classify(const struct run_facts *f, struct verdict *v)
 		/* a process of the command said it failed; what its parent made
 		   of that is the parent's business */
 		v->outcome = O_HANDLED;
-		char *m = message_of(f->err_after ? f->err_after : f->err);
-		v->detail = m ? xasprintf("%s (pid %ld) exit %d: %s", f->proc_name ? f->proc_name : "?",
-					  f->proc_pid, f->proc_status, m)
-			      : xasprintf("%s (pid %ld) exit %d without a message",
-					  f->proc_name ? f->proc_name : "?", f->proc_pid, f->proc_status);
+		const char *said = f->err_proc ? f->err_proc : f->err_after ? f->err_after : f->err;
+		char *m = message_of(said);
+		/* what the command then made of it: a shell pipeline goes on by
+		   design, a program that drops its helper's failure does not;
+		   nothing in a run tells them apart, so it is said, not judged */
+		const char *then = f->status == f->normal_status && (!f->out_same || f->files) &&
+					   !f->nondeterministic
+				       ? "; the command then exited normally with other output"
+				       : "";
+		v->detail = m ? xasprintf("%s (pid %ld) exit %d: %s%s", f->proc_name ? f->proc_name : "?",
+					  f->proc_pid, f->proc_status, m, then)
+			      : xasprintf("%s (pid %ld) exit %d without a message%s",
+					  f->proc_name ? f->proc_name : "?", f->proc_pid, f->proc_status, then);
 		free(m);
 	} else if (f->status == f->normal_status) {
 		int st = f->status;

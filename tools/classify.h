@@ -41,8 +41,9 @@ struct run_facts {
 	const char *files;     /* --isolate: how the files left differ, or NULL */
 
 	/* stderr: the command's, what came after the injection (NULL: not
-	   known apart), and the reference run's */
-	const char *err, *err_after, *ref_err;
+	   known apart), the part of that written until the process that took
+	   the failure exited (NULL: not known), and the reference run's */
+	const char *err, *err_after, *err_proc, *ref_err;
 
 	/* the process that took the failure, when it said how it ended
 	   (ALLOCFAIL_LOG's "exit" event) and is not the top process */

@@ -37,6 +37,9 @@ static const char usage[] =
     "                          default: all but the C runtime and the loader)\n"
     "  --exclude FILE          call sites to skip, one MODULE+0xOFFSET per line\n"
     "  --depth N               error paths inside error paths, N deep (default 3)\n"
+    "  --context N             a call site reached from several callers (a wrapper)\n"
+    "                          is failed in each calling context, up to N frames\n"
+    "                          above it (default 4; 0: each call site once)\n"
     "  --jobs N                parallel runs (default: the number of CPUs)\n"
     "  --timeout SEC           per run (default: 10 x the reference run, at least 5)\n"
     "  --budget N|SECs         stop after N runs, or after SEC seconds (e.g. 300s)\n"
@@ -108,6 +111,7 @@ static void parse_options(struct explore_opts *o, int argc, char **argv)
 {
 	o->jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	o->max_depth = 3;
+	o->context = 4;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -147,6 +151,8 @@ static void parse_options(struct explore_opts *o, int argc, char **argv)
 			o->jobs = (int)opt_number("explore", "--jobs", VALUE(), 1, 1024);
 		} else if (!strcmp(a, "--depth")) {
 			o->max_depth = (int)opt_number("explore", "--depth", VALUE(), 0, 16);
+		} else if (!strcmp(a, "--context")) {
+			o->context = (int)opt_number("explore", "--context", VALUE(), 0, 8);
 		} else if (!strcmp(a, "--stacks")) {
 			o->stacks = (int)opt_number("explore", "--stacks", VALUE(), 0, 64);
 		} else if (!strcmp(a, "--timeout")) {
@@ -242,7 +248,11 @@ static int reference_run(struct explore *x, int k, struct runres *r)
 	char *cen = xasprintf("%s/reference-%d", o->tmp, k);
 	char *out = xasprintf("%s/reference-%d.out", o->tmp, k);
 	char *err = xasprintf("%s/reference-%d.err", o->tmp, k);
-	char *extra[] = {xasprintf("ALLOCFAIL_CENSUS=%s", cen), NULL};
+	/* the first reference run also lists each site's calling contexts */
+	char *extra[] = {xasprintf("ALLOCFAIL_CENSUS=%s", cen),
+			 k == 0 && o->context && o->mode != MODE_NTH ? xasprintf("ALLOCFAIL_CONTEXT=%d", o->context)
+								   : NULL,
+			 NULL};
 	struct ruleopts ro = {0};
 	ro.rules_file = o->base.rules_file;
 	ro.inline_rules = o->base.inline_rules;
@@ -327,6 +337,7 @@ done:
 	free(out);
 	free(err);
 	free(extra[0]);
+	free(extra[1]);
 	free(cargv);
 	free((char *)rs.cwd);
 	return rc;

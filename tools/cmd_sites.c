@@ -11,11 +11,12 @@
 
 #include "af_tool.h"
 #include "census.h"
+#include "contexts.h"
 #include "json.h"
 #include "runner.h"
 
 static const char usage[] =
-    "usage: allocfail sites [--json] [--all] [--stdin FILE] [--] COMMAND [ARGS...]\n"
+    "usage: allocfail sites [--json] [--all] [--context N] [--stdin FILE] [--] COMMAND [ARGS...]\n"
     "Run COMMAND once with the shim and no injection, and print its allocation\n"
     "call sites: MODULE+0xOFFSET (as site= rules take it), function, file:line,\n"
     "calls, bytes and size class. Sites in the C runtime (allocations the\n"
@@ -23,8 +24,26 @@ static const char usage[] =
     "\n"
     "  --json         machine-readable output\n"
     "  --all          include C runtime sites in the table\n"
+    "  --context N    under a site reached from several callers, its calling\n"
+    "                 contexts up to N frames above it, as site= rules take them\n"
+    "                 (default 4; 0: none)\n"
     "  --stdin FILE   the command's standard input (default: /dev/null)\n"
     "  --timeout SEC  give up after SEC seconds (default: none)\n";
+
+/* The outermost frame a context names, symbolized where it lies in the
+   site's own module (the census names modules of frames by base name). */
+static void caller_of(const struct site *s, const char *ctx, struct sym *out)
+{
+	memset(out, 0, sizeof *out);
+	const char *last = strrchr(ctx, '<');
+	last = last ? last + 1 : ctx;
+	const char *base = strrchr(s->module, '/');
+	base = base ? base + 1 : s->module;
+	size_t bl = strlen(base);
+	uint64_t off;
+	if (!strncmp(last, base, bl) && last[bl] == '+' && site_offset(last, &off) == 0)
+		symbolize(s->module, off, 0, out);
+}
 
 static int cmp_calls(const void *a, const void *b)
 {
@@ -36,7 +55,7 @@ static int cmp_calls(const void *a, const void *b)
 
 int cmd_sites(int argc, char **argv)
 {
-	int json = 0, all = 0, i = 1;
+	int json = 0, all = 0, i = 1, context = 4;
 	const char *stdin_path = NULL;
 	double timeout = 0;
 	for (; i < argc; i++) {
@@ -52,7 +71,10 @@ int cmd_sites(int argc, char **argv)
 			json = 1;
 		else if (!strcmp(argv[i], "--all"))
 			all = 1;
-		else if ((!strcmp(argv[i], "--stdin") || !strcmp(argv[i], "--timeout")) && i + 1 >= argc)
+		else if (!strcmp(argv[i], "--context") && i + 1 < argc)
+			context = (int)opt_number("sites", "--context", argv[++i], 0, 8);
+		else if ((!strcmp(argv[i], "--stdin") || !strcmp(argv[i], "--timeout") ||
+			  !strcmp(argv[i], "--context")) && i + 1 >= argc)
 			die_usage("sites: %s needs a value", argv[i]);
 		else if (!strcmp(argv[i], "--stdin"))
 			stdin_path = argv[++i];
@@ -80,7 +102,8 @@ int cmd_sites(int argc, char **argv)
 		return EXIT_INTERNAL;
 	}
 	char *cpath = xasprintf("%s/census", dir);
-	char *extra[] = {xasprintf("ALLOCFAIL_CENSUS=%s", cpath), NULL};
+	char *extra[] = {xasprintf("ALLOCFAIL_CENSUS=%s", cpath),
+			 context ? xasprintf("ALLOCFAIL_CONTEXT=%d", context) : NULL, NULL};
 	/* no rules, log or summary from the caller's environment: a census
 	   injects nothing */
 	char **env = child_env(NULL, (const char *const *)extra);
@@ -123,14 +146,31 @@ int cmd_sites(int argc, char **argv)
 			else
 				printf("null");
 			printf(",\"line\":%d,\"calls\":%llu,\"bytes\":%llu,\"small\":%llu,\"costly\":%llu,"
-			       "\"class\":\"%s\",\"runtime\":%s}",
+			       "\"class\":\"%s\",\"runtime\":%s,\"contexts\":[",
 			       s->sym.line, (unsigned long long)s->calls, (unsigned long long)s->bytes,
 			       (unsigned long long)s->small, (unsigned long long)s->costly, site_class(s),
 			       s->runtime ? "true" : "false");
+			struct strv ctx = {0};
+			int cut;
+			contexts_of(s->chains, s->nchains, context, 1 << 20, &ctx, &cut);
+			for (int j = 0; j < ctx.n; j++) {
+				struct sym up;
+				caller_of(s, ctx.v[j], &up);
+				printf("%s{\"site\":", j ? "," : "");
+				json_put_str(stdout, ctx.v[j]);
+				printf(",\"function\":");
+				if (up.func)
+					json_put_str(stdout, up.func);
+				else
+					printf("null");
+				printf("}");
+			}
+			strv_free(&ctx);
+			printf("]}");
 		}
 		printf("\n]}\n");
 	} else {
-		int shown = 0, hidden = 0;
+		int shown = 0, hidden = 0, contexts = 0;
 		printf("%-32s %10s %12s %-6s  %s\n", "SITE", "CALLS", "BYTES", "CLASS",
 		       "FUNCTION (FILE:LINE)");
 		for (int k = 0; k < c.n; k++) {
@@ -145,8 +185,21 @@ int cmd_sites(int argc, char **argv)
 			       (unsigned long long)s->bytes, site_class(s), where,
 			       s->runtime ? "  [C runtime]" : "");
 			shown++;
+			struct strv ctx = {0};
+			int cut;
+			contexts_of(s->chains, s->nchains, context, 1 << 20, &ctx, &cut);
+			for (int j = 0; j < ctx.n; j++) {
+				struct sym up;
+				caller_of(s, ctx.v[j], &up);
+				sym_where(&up, where, sizeof where);
+				printf("  %s  < %s\n", tty(ctx.v[j]), where[0] ? where : "?");
+			}
+			contexts += ctx.n;
+			strv_free(&ctx);
 		}
 		printf("# %d call site%s", shown, shown == 1 ? "" : "s");
+		if (contexts)
+			printf(", %d calling contexts of those reached from several callers", contexts);
 		if (hidden)
 			printf(", and %d in the C runtime (--all shows them)", hidden);
 		printf("\n");

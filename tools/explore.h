@@ -86,6 +86,11 @@ struct report {
 	int budget_hit;  /* sites left unexplored */
 	int forked;      /* sites done by --fork's children, not runs of their own */
 	char *fork_note; /* why --fork forked fewer than all, or NULL */
+	/* calling contexts (--context): of the sites reached from several
+	   callers, the contexts found, those explored, those not explored
+	   because the site's own code ends the process on failure (an
+	   xmalloc: every context would end alike), and those over the cap */
+	int wrappers, contexts_found, contexts_explored, contexts_kept, contexts_cut;
 	char *hint;      /* a note for the table (not in the JSON), or NULL */
 	int nondeterministic; /* the reference output changes between runs */
 	int *shards_read;     /* merge: the K of each report read */
@@ -130,6 +135,10 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap);
 /* Shared by the writers. */
 const char *outcome_text(int cls);
 const char *frame_where(const struct stackv *st, int i, char *buf, size_t cap);
+/* The finding's injection site for people; for a calling context, the
+   call site's function and the place of the outermost caller it names
+   ("grow < parse_item (x.c:12)"). */
+const char *finding_where(const struct finding *f, char *buf, size_t cap);
 FILE *report_open(const char *path);
 int report_close(FILE *f, const char *path);
 

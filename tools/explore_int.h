@@ -22,6 +22,7 @@ enum { MODE_FIRST, MODE_EVERY, MODE_NTH };
 
 struct explore_opts {
 	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, fork, stacks;
+	int context; /* --context N: frames of calling context (0: plain sites) */
 	int status; /* --status: the command's normal exit status */
 	double timeout, budget_secs;
 	long budget_runs;
@@ -66,6 +67,11 @@ struct result {
 	int nnew;
 	double secs;
 	int interrupted; /* the run was cut short by an interrupt: not a result */
+	int handed_back; /* the failure left the frame that called the call
+			    site's function: the process ended (exit or crash)
+			    without it on the stack */
+	char *context;   /* the injection's call site and the frames above it,
+			    "SITE<RA<RA..." (--context frames) */
 	char *internal;  /* the run could not be made: why */
 };
 

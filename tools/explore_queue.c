@@ -7,7 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "contexts.h"
 #include "explore_int.h"
+
+/* Calling contexts of one site explored at most. */
+#define CONTEXTS_MAX 64
 
 void explore_add_task(struct explore *x, const char *site, const char *module, int runtime,
 		      int depth, char **chain, long nth, int root)
@@ -104,6 +108,45 @@ static void add_finding(struct explore *x, const struct task *t, const struct re
 	f->count++;
 }
 
+/* After a plain site's first failure: the site's other calling contexts
+   join the queue, when the census saw it reached from several callers and
+   the failure came back out of its function (a wrapper that returns NULL
+   to its callers; one that ends the process, as xmalloc does, would end it
+   alike in every context). */
+static void queue_contexts(struct explore *x, const struct task *t, const struct result *res)
+{
+	if (x->o.mode == MODE_NTH || !x->o.context || t->depth || !t->site || strchr(t->site, '<') ||
+	    !res->inj)
+		return;
+	struct site *s = census_find(&x->known, t->site);
+	if (!s || s->nchains < 2)
+		return;
+	struct strv ctx = {0};
+	int cut;
+	int n = contexts_of(s->chains, s->nchains, x->o.context, CONTEXTS_MAX, &ctx, &cut);
+	if (n) {
+		x->rep.wrappers++;
+		x->rep.contexts_found += n + cut;
+		x->rep.contexts_cut += cut;
+	}
+	for (int i = 0; i < n; i++) {
+		/* the one the first hit took is done: this run */
+		size_t l = strlen(ctx.v[i]);
+		if (res->context && !strncmp(res->context, ctx.v[i], l) &&
+		    (res->context[l] == 0 || res->context[l] == '<')) {
+			x->rep.contexts_explored++;
+			continue;
+		}
+		if (!res->handed_back) {
+			x->rep.contexts_kept++;
+			continue;
+		}
+		x->rep.contexts_explored++;
+		explore_add_task(x, ctx.v[i], t->module, t->runtime, 0, NULL, 0, t->root);
+	}
+	strv_free(&ctx);
+}
+
 void explore_record(struct explore *x, const struct task *t, struct result *res)
 {
 	x->runs_done++;
@@ -118,9 +161,12 @@ void explore_record(struct explore *x, const struct task *t, struct result *res)
 			x->nth_stop = t->nth;
 		return;
 	}
-	char *key = res->inj && json_str(res->inj, "site")
+	/* nth mode: the site the nth allocation was made at; else the task's
+	   site (a calling context keeps its frames) */
+	char *key = x->o.mode != MODE_NTH && t->site ? xstrdup(t->site)
+		    : res->inj && json_str(res->inj, "site")
 			? strndup(json_str(res->inj, "site"), strcspn(json_str(res->inj, "site"), " "))
-			: xstrdup(t->site ? t->site : "?");
+			: xstrdup("?");
 	char *repro = explore_reproducer(x, t, res->v.outcome);
 	struct siteres *s = site_entry(x, t, res, key);
 	if (s->outcome == O_COUNT || outcome_rank(res->v.outcome) < outcome_rank(s->outcome)) {
@@ -134,6 +180,7 @@ void explore_record(struct explore *x, const struct task *t, struct result *res)
 		add_finding(x, t, res, key, repro);
 	free(repro);
 	free(key);
+	queue_contexts(x, t, res);
 	/* error paths that allocate: known from now on, and queued under
 	   the failures that reach them (once: another run may have found
 	   one since this run was judged) */

@@ -338,7 +338,10 @@ static void read_log(const struct explore *x, const struct task *t, const char *
 		const char *ev = v ? json_str(v, "ev") : NULL;
 		if (ev && !strcmp(ev, "inject")) {
 			char *k = json_str(v, "site") ? site_key(json_str(v, "site")) : NULL;
-			if (x->o.mode == MODE_NTH || (k && t->site && !strcmp(k, t->site))) {
+			/* a context task's site: its call site, the part before '<' */
+			size_t base = t->site ? strcspn(t->site, "<") : 0;
+			if (x->o.mode == MODE_NTH ||
+			    (k && t->site && strlen(k) == base && !strncmp(k, t->site, base))) {
 				lf->pids = xrealloc(lf->pids, sizeof *lf->pids * (size_t)(lf->npids + 1));
 				lf->pids[lf->npids++] = (long)json_int(v, "pid", 0);
 				if (!lf->inj) {
@@ -401,6 +404,52 @@ static void new_sites(struct explore *x, const char *cen, struct result *res)
 	census_free(&c);
 }
 
+/* A stack of the log (frames as objects with "pc", or as strings) holds pc. */
+static int stack_has(const struct jv *st, const char *pc)
+{
+	for (int i = 0; st && st->t == J_ARR && i < st->n; i++) {
+		const struct jv *f = &st->items[i];
+		const char *s = f->t == J_STR ? f->s : json_str(f, "pc");
+		if (s && !strcmp(s, pc))
+			return 1;
+	}
+	return 0;
+}
+
+/* The injection's context (its call site and --context frames above it),
+   and whether the failure came back out of the call site's function:
+   the process that took it ended, by exit() or a crash, with that
+   function's return address no longer on its stack. Unknown (a timeout,
+   an _exit) counts as not. */
+static void handed_back(const struct explore *x, const struct logfacts *lf, const struct runres *rr,
+			struct result *res)
+{
+	const struct jv *st = lf->inj ? json_get(lf->inj, "stack") : NULL;
+	if (!st || st->t != J_ARR)
+		return;
+	int cs = 0;
+	while (cs < st->n && json_bool(&st->items[cs], "runtime", 0))
+		cs++;
+	if (cs + 1 >= st->n)
+		return;
+	struct strv chain = {0};
+	for (int i = cs; i < st->n && i <= cs + x->o.context; i++)
+		strv_add(&chain, json_str(&st->items[i], "pc") ? json_str(&st->items[i], "pc") : "?");
+	res->context = strv_join(chain.v, chain.n, "<");
+	strv_free(&chain);
+	const char *up = json_str(&st->items[cs + 1], "pc");
+	long pid = (long)json_int(lf->inj, "pid", 0);
+	if (!up || rr->timed_out)
+		return;
+	if (lf->crash && json_int(lf->crash, "pid", 0) == pid) {
+		res->handed_back = !stack_has(json_get(lf->crash, "stack"), up);
+		return;
+	}
+	for (int i = 0; i < lf->nexits; i++)
+		if (json_int(lf->exits[i], "pid", 0) == pid && json_get(lf->exits[i], "stack"))
+			res->handed_back = !stack_has(json_get(lf->exits[i], "stack"), up);
+}
+
 void explore_judge(struct explore *x, const struct task *t, struct result *res,
 		   const struct runres *rr, const char *files, const char *log, const char *cen)
 {
@@ -433,11 +482,14 @@ void explore_judge(struct explore *x, const struct task *t, struct result *res,
 	   from the injection to its exit (or to the end) */
 	const struct jv *ex = injector_exit(&lf, rr->pid);
 	long at = lf.inj ? (long)json_int(lf.inj, "err_at", -1) : -1;
-	long end = ex ? (long)json_int(ex, "err_at", -1) : (long)rr->err_len;
-	char *after = NULL;
-	if (at >= 0 && end >= at && (size_t)end <= rr->err_len)
-		after = strndup(rr->err + at, (size_t)(end - at));
+	long end = ex ? (long)json_int(ex, "err_at", -1) : -1;
+	char *after = NULL, *proc = NULL;
+	if (at >= 0 && (size_t)at <= rr->err_len)
+		after = xstrdup(rr->err + at);
+	if (after && end >= at && (size_t)end <= rr->err_len)
+		proc = strndup(rr->err + at, (size_t)(end - at));
 	f.err_after = after;
+	f.err_proc = proc;
 	if (ex) {
 		f.proc_known = 1;
 		f.proc_pid = (long)json_int(ex, "pid", 0);
@@ -472,15 +524,17 @@ void explore_judge(struct explore *x, const struct task *t, struct result *res,
 	f.crash_where = where;
 	f.crash_top = top;
 	classify(&f, &res->v);
-	if (ex && !res->proc && (res->v.outcome == O_HANDLED || res->v.outcome == O_ABORT))
+	if (ex && !res->proc)
 		res->proc = xasprintf("%s (pid %ld)", f.proc_name ? f.proc_name : "?", f.proc_pid);
 	res->signature = res->v.signature;
 	res->v.signature = NULL;
 	res->inj = lf.inj;
 	res->crash = lf.crash;
+	handed_back(x, &lf, rr, res);
 	free(where);
 	free(top);
 	free(after);
+	free(proc);
 	free(lf.pids);
 	for (int i = 0; i < lf.nexits; i++)
 		json_free(lf.exits[i]);
@@ -497,6 +551,7 @@ void result_free(struct result *r)
 	json_free(r->inj);
 	json_free(r->crash);
 	free(r->crash_site);
+	free(r->context);
 	for (int i = 0; i < r->nnew; i++) {
 		free(r->nv[i].key);
 		free(r->nv[i].module);

@@ -123,12 +123,38 @@ const char *frame_where(const struct stackv *st, int i, char *buf, size_t cap)
 	return buf;
 }
 
+const char *finding_where(const struct finding *f, char *buf, size_t cap)
+{
+	if (!f->inj.n) {
+		snprintf(buf, cap, "%s", tty(f->inj_site));
+		return buf;
+	}
+	/* a calling context: the call site's function < its caller's place */
+	int nctx = 0;
+	for (const char *p = f->inj_site; (p = strchr(p, '<')); p++)
+		nctx++;
+	if (!nctx || f->inj.n <= nctx)
+		return frame_where(&f->inj, 0, buf, cap);
+	char up[1024];
+	frame_where(&f->inj, nctx, up, sizeof up);
+	snprintf(buf, cap, "%s < %s", f->inj.f[0].func ? tty(f->inj.f[0].func) : tty(f->inj.f[0].pc), up);
+	return buf;
+}
+
 /* ---- groups -------------------------------------------------------------- */
 
 static const char *base_of(const char *path)
 {
 	const char *s = path ? strrchr(path, '/') : NULL;
 	return s ? s + 1 : path ? path : "?";
+}
+
+/* A shared library by the naming convention of the dynamic linker (NAME.so,
+   NAME.so.VERSION), as against an executable of the command. */
+static int is_shared_object(const char *path)
+{
+	const char *b = base_of(path), *so = strstr(b, ".so");
+	return so && (so[3] == 0 || so[3] == '.');
 }
 
 /* A frame as a key that survives a rebuild: module and function; only a
@@ -156,9 +182,26 @@ static char *finding_key(const struct finding *f)
 	const struct frame *crash = f->crash.n ? &f->crash.f[0] : NULL;
 	char *where, *key;
 	switch (f->cls) {
+	case O_ABORT:
+		/* a deliberate end says why: one message, one behaviour of the
+		   module's (xmalloc, g_error, an uncaught bad_alloc), however many
+		   places reach it */
+		if (f->signature) {
+			const struct frame *at = crash ? crash : inj;
+			where = xstrdup(base_of(at && at->module ? at->module : f->inj_site));
+			key = xasprintf("%s|%s|%s", family(f->cls), where, f->signature);
+			break;
+		}
+		/* fall through */
 	case O_CRASH:
 	case O_ASSERT:
-	case O_ABORT:
+		if (!crash && f->cls == O_ASSERT && f->signature) {
+			/* the assertion in a process that took no failure (no crash
+			   record): its text names its place */
+			where = xstrdup("");
+			key = xasprintf("%s|%s", family(f->cls), f->signature);
+			break;
+		}
 		where = crash ? frame_key(crash, NULL) : frame_key(inj, f->inj_site);
 		key = xasprintf("%s|%s", family(f->cls), where);
 		break;
@@ -247,7 +290,7 @@ void report_group(struct report *r)
 			g->cls = f->cls;
 			g->fi = xmalloc(sizeof *g->fi * (size_t)r->nf);
 			const struct frame *inj = f->inj.n ? &f->inj.f[0] : NULL;
-			g->library = r->program && inj && inj->module && strcmp(inj->module, r->program);
+			g->library = inj && inj->module && is_shared_object(inj->module);
 			for (int b = 0; b < r->baseline.n && !g->known; b++)
 				g->known = !strcmp(r->baseline.v[b], g->key);
 		}

@@ -68,6 +68,9 @@ int write_json(const char *path, const struct report *r)
 		r->shard_k, r->shard_n, r->abort_is_bug ? "true" : "false", r->ref_status,
 		r->nondeterministic ? "true" : "false", r->runs, r->forked, r->secs, r->budget_hit,
 		r->has_baseline ? "true" : "false", report_bugs(r));
+	fprintf(f, "\"contexts\":{\"wrappers\":%d,\"found\":%d,\"explored\":%d,\"kept\":%d,"
+		   "\"cut\":%d},",
+		r->wrappers, r->contexts_found, r->contexts_explored, r->contexts_kept, r->contexts_cut);
 	fprintf(f, "\"fork_note\":");
 	put_opt_str(f, r->fork_note);
 	fprintf(f, ",\n\"sites\":[");
@@ -331,6 +334,12 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->nondeterministic |= json_bool(v, "nondeterministic", 0);
 	if (!r->fork_note)
 		r->fork_note = dup_opt(json_str(v, "fork_note"));
+	const struct jv *cx = json_get(v, "contexts");
+	r->wrappers += (int)json_int(cx, "wrappers", 0);
+	r->contexts_found += (int)json_int(cx, "found", 0);
+	r->contexts_explored += (int)json_int(cx, "explored", 0);
+	r->contexts_kept += (int)json_int(cx, "kept", 0);
+	r->contexts_cut += (int)json_int(cx, "cut", 0);
 	read_sites(r, json_get(v, "sites"));
 	read_findings(r, json_get(v, "findings"));
 	json_free(v);

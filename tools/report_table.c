@@ -61,6 +61,18 @@ static void summary(FILE *out, const struct report *r)
 	if (r->nondeterministic)
 		fprintf(out, "note: the reference output differs between two clean runs, so 'silent' "
 			     "and 'warned' are not judged by output\n");
+	if (r->wrappers) {
+		char kept[128] = "", cut[64] = "";
+		if (r->contexts_kept)
+			snprintf(kept, sizeof kept, ", %d not (the site's own code ends the process on "
+				 "failure, alike in every context)", r->contexts_kept);
+		if (r->contexts_cut)
+			snprintf(cut, sizeof cut, ", %d over the limit of 64 a site", r->contexts_cut);
+		fprintf(out, "note: %d call site%s reached from several callers: %d calling contexts, "
+			     "%d explored%s%s\n",
+			r->wrappers, r->wrappers == 1 ? "" : "s", r->contexts_found, r->contexts_explored,
+			kept, cut);
+	}
 	if (r->budget_hit)
 		fprintf(out, "note: the budget ran out with %d call site%s unexplored\n", r->budget_hit,
 			r->budget_hit == 1 ? "" : "s");
@@ -72,9 +84,7 @@ static void summary(FILE *out, const struct report *r)
 static void site_line(FILE *out, const struct finding *f, const char *lead)
 {
 	char w[1024], c[256];
-	frame_where(&f->inj, 0, w, sizeof w);
-	if (!f->inj.n)
-		snprintf(w, sizeof w, "%s", f->inj_site);
+	finding_where(f, w, sizeof w);
 	fprintf(out, "%s%-*s %s", lead, SITE_W, cut(w, SITE_W, c, sizeof c), tty(f->inj_site));
 	fprintf(out, "%s%s\n", f->proc ? " in " : "", f->proc ? tty(f->proc) : "");
 }
@@ -83,9 +93,7 @@ static void group_rows(FILE *out, const struct report *r, const struct group *g)
 {
 	const struct finding *f = &r->f[g->fi[0]];
 	char w[1024], c[256];
-	frame_where(&f->inj, 0, w, sizeof w);
-	if (!f->inj.n)
-		snprintf(w, sizeof w, "%s", f->inj_site);
+	finding_where(f, w, sizeof w);
 	fprintf(out, "%-10s %-*s %s%s%s\n", outcome_names[g->cls], SITE_W, cut(w, SITE_W, c, sizeof c),
 		f->detail ? tty(f->detail) : "", outcome_is_bug(r, g->cls) ? "" : " (not counted as a bug)",
 		g->known ? " [known: in the baseline]" : "");
@@ -170,12 +178,12 @@ void write_table(FILE *out, const struct report *r)
 	for (; i < r->ng && !r->g[i].library; i++)
 		group_rows(out, r, &r->g[i]);
 	if (libs > LIBRARY_ROWS) {
-		fprintf(out, "\nIn libraries (%d groups; the JSON report lists them, --scope narrows "
-			     "the exploration):\n", libs);
+		fprintf(out, "\nIn shared libraries (%d groups; the JSON report lists them, --scope "
+			     "narrows the exploration):\n", libs);
 		library_lines(out, r, i);
 	} else {
 		if (libs && i)
-			fprintf(out, "\nIn libraries:\n");
+			fprintf(out, "\nIn shared libraries:\n");
 		for (; i < r->ng; i++)
 			group_rows(out, r, &r->g[i]);
 	}

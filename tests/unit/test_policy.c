@@ -61,11 +61,16 @@ static const struct {
     {"fail size=12Q", "rules:1:11: invalid size '12Q': expected small, costly, N, <N, <=N, >N, "
 		      ">=N or N..M (K, M, G suffixes are powers of 1024)"},
     {"fail site=prog", "rules:1:11: invalid site 'prog': expected MODULE+0xOFFSET, as `allocfail "
-		       "sites` prints it"},
+		       "sites` prints it (a calling context: SITE<MODULE+0xOFFSET...)"},
     {"fail site=prog+12", "rules:1:11: invalid site 'prog+12': expected MODULE+0xOFFSET, as "
-			  "`allocfail sites` prints it"},
+			  "`allocfail sites` prints it (a calling context: SITE<MODULE+0xOFFSET...)"},
     {"fail site=+0x12", "rules:1:11: invalid site '+0x12': expected MODULE+0xOFFSET, as "
-			"`allocfail sites` prints it"},
+			"`allocfail sites` prints it (a calling context: SITE<MODULE+0xOFFSET...)"},
+    {"fail site=a+0x1<b", "rules:1:11: invalid site 'a+0x1<b': expected MODULE+0xOFFSET, as "
+			  "`allocfail sites` prints it (a calling context: SITE<MODULE+0xOFFSET...)"},
+    {"fail site=a+0x1<a+0x1<a+0x1<a+0x1<a+0x1<a+0x1<a+0x1<a+0x1<a+0x1<a+0x1",
+     "rules:1:11: calling context 'a+0x1<a+0x1<a+0x1<a+0x1<a+0x1<a+0x1<a+0x1<a+0x1<a+0x1<a+0x1' "
+     "names 9 frames above the call site: at most 8"},
     {"fail nth=0", "rules:1:10: invalid nth '0': expected an integer >= 1"},
     {"fail nth=x", "rules:1:10: invalid nth 'x': expected an integer >= 1"},
     {"fail times=-2", "rules:1:12: invalid times '-2': expected -1 (unlimited) or a count from 0"},

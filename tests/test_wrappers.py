@@ -1,0 +1,69 @@
+"""Calling contexts: a call site reached from several callers (a wrapper)
+is failed in each of its callers' contexts (tests/progs/wrapper.c)."""
+import re
+import tempfile
+from aftest import *
+
+W = prog("wrapper")
+
+# sites lists the contexts of the wrapper's call site
+r = tool("sites", "--json", "--", W)
+doc = json.loads(r.stdout)
+by_func = {s["function"]: s for s in doc["sites"]}
+grow, xmalloc = by_func["grow"], by_func["xmalloc"]
+eq(sorted(c["function"] for c in grow["contexts"]),
+   ["careful_a", "careful_b", "careful_c", "careless_d", "careless_e", "careless_f"],
+   "sites: grow's six calling contexts, each with its caller")
+check(all(re.fullmatch(re.escape(grow["site"]) + r"<wrapper\+0x[0-9a-f]+", c["site"])
+          for c in grow["contexts"]), "as SITE<RETURN-ADDRESS", grow["contexts"])
+eq(by_func["main"]["contexts"], [], "a site with one caller has no contexts")
+r = tool("sites", "--context", "0", "--json", "--", W)
+eq([s["contexts"] for s in json.loads(r.stdout)["sites"] if s["function"] == "grow"], [[]],
+   "sites --context 0: none")
+
+# explore: the three callers that do not check, each its own finding
+with tempfile.TemporaryDirectory() as d:
+    js = os.path.join(d, "r.json")
+    r = tool("explore", "-q", "--json", js, "--", W, timeout=120)
+    eq(r.returncode, 1, "explore: bugs found")
+    doc = json.loads(open(js).read())
+    crashes = sorted(f["crash_function"] for f in doc["findings"] if f["class"] == "crash")
+    eq(crashes, ["careless_d", "careless_e", "careless_f"],
+       "the three careless callers crash, each found through its context")
+    check(all("<" in f["injection_site"] for f in doc["findings"] if f["class"] == "crash"),
+          "each finding's site is a context", [f["injection_site"] for f in doc["findings"]])
+    aborts = [f for f in doc["findings"] if f["class"] == "abort"]
+    eq([(f["function"], "<" in f["injection_site"]) for f in aborts], [("xmalloc", False)],
+       "xmalloc, which aborts whoever called it, stays one site")
+    eq(doc["contexts"], {"wrappers": 2, "found": 8, "explored": 7, "kept": 1, "cut": 0},
+       "the report counts contexts found, explored and not")
+    check("grow < careless_d (progs/wrapper.c:" in r.stdout.decode(),
+          "the table names the caller", r.stdout)
+    # each reproducer fails that context alone
+    for f in doc["findings"]:
+        if f["class"] != "crash":
+            continue
+        log = os.path.join(d, "log")
+        cmd = f["reproducer"].replace(" run ", f" run --log {log} ", 1)
+        p = shell_group(cmd, 30)
+        eq(p.returncode, 139, f"the reproducer of {f['crash_function']} crashes")
+        inj = injections(log)
+        eq([i["stack"][1]["func"] for i in inj], [f["crash_function"]],
+           f"after one failure, in {f['crash_function']}'s context only")
+        os.unlink(log)
+
+    # --context 0: plain sites, first hits only (grow's is careful_a's)
+    r = tool("explore", "-q", "--context", "0", "--json", js, "--", W, timeout=120)
+    doc = json.loads(open(js).read())
+    eq([f["class"] for f in doc["findings"]], ["abort"], "--context 0: the careless callers go unseen")
+
+# the rule language takes contexts
+r = tool("check", "/dev/stdin", input="fail site=wrapper+0x11b1<wrapper+0x12fb<libc.so.6+0x2724a nth=1\n")
+eq((r.returncode, r.stdout.decode().split("#")[0].strip()),
+   (0, "fail site=wrapper+0x11b1<wrapper+0x12fb<libc.so.6+0x2724a nth=1"),
+   "check: a context prints back as given")
+r = tool("check", "/dev/stdin", input="fail site=wrapper+0x11b1<wrapper\n")
+eq(r.returncode, 2, "check: a frame without an offset is refused")
+check("(a calling context: SITE<MODULE+0xOFFSET...)" in r.stderr.decode(), "saying what is expected",
+      r.stderr)
+done()
