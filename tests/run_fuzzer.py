@@ -1,5 +1,6 @@
 """Run a libFuzzer target for a bounded time on a copy of its corpus (so
-the source tree is not written), seeded with the policies as well."""
+the source tree is not written), seeded with the policies as well; with 0
+seconds, replay the corpus once (the default suite's check)."""
 import os
 import shutil
 import subprocess
@@ -16,7 +17,8 @@ with tempfile.TemporaryDirectory() as d:
                 text = src.read().replace(b"include ", b"# include ")
             with open(os.path.join(work, "policy-" + f), "wb") as dst:
                 dst.write(text)
-    r = subprocess.run([target, f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048",
+    limit = f"-max_total_time={seconds}" if seconds != "0" else "-runs=0"
+    r = subprocess.run([target, limit, "-timeout=10", "-rss_limit_mb=2048",
                         f"-artifact_prefix={d}/", "-print_final_stats=1", work],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = r.stdout.decode(errors="replace")
