@@ -1,8 +1,8 @@
 /* af_dwarf.h - source lines and function names from DWARF and ELF symbol
-   tables, through elfutils' libdw loaded with dlopen(RTLD_LOCAL), for the
-   command's offline symbolization. Never used inside a program: Debian's
-   libdw loads libdebuginfod and its network stack from its constructor
-   (see shim/af_dwline.c).
+   tables, through elfutils' libdw (linked by the command), for its offline
+   symbolization. Never used inside a program: Debian's libdw loads
+   libdebuginfod and its network stack from its constructor (see
+   shim/af_dwline.c).
    Separate debug files (build-id or .gnu_debuglink under /usr/lib/debug)
    are found by libdw's standard search. */
 #ifndef AF_DWARF_H
@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-/* Load libdw; 0 on success, -1 when it is not installed. */
+/* 0: libdw is there (it is linked; kept for the callers' flow). */
 int af_dwarf_open(void);
 /* For the object at path and an ELF virtual address in it (for a return
    address, pass address - 1): file and line of the code. Strings stay
