@@ -38,17 +38,26 @@ void *dlsym(void *handle, const char *symbol);
 		allocfail__p;                                                        \
 	}))
 #endif
-int allocfail_impl_active(void) __attribute__((weak));
-unsigned allocfail_impl_nofail_save(void) __attribute__((weak));
-void allocfail_impl_nofail_restore(unsigned cookie) __attribute__((weak));
-unsigned allocfail_impl_noretry_save(void) __attribute__((weak));
-void allocfail_impl_noretry_restore(unsigned cookie) __attribute__((weak));
-unsigned allocfail_impl_suspend(void) __attribute__((weak));
-void allocfail_impl_resume(unsigned cookie) __attribute__((weak));
-long allocfail_impl_reserve(size_t bytes) __attribute__((weak));
-int allocfail_impl_unreserve(long token) __attribute__((weak));
-int allocfail_impl_fail_nth(unsigned long n) __attribute__((weak));
-unsigned long allocfail_impl_injected(void) __attribute__((weak));
+/* The library's side: weak references here, so that a program runs without
+   it; the library itself (ALLOCFAIL__IMPL) defines them strong. */
+#ifdef ALLOCFAIL__IMPL
+#define ALLOCFAIL__WEAK
+#else
+#define ALLOCFAIL__WEAK __attribute__((weak))
+#endif
+int allocfail_impl_active(void) ALLOCFAIL__WEAK;
+unsigned allocfail_impl_nofail_save(void) ALLOCFAIL__WEAK;
+void allocfail_impl_nofail_restore(unsigned cookie) ALLOCFAIL__WEAK;
+unsigned allocfail_impl_noretry_save(void) ALLOCFAIL__WEAK;
+void allocfail_impl_noretry_restore(unsigned cookie) ALLOCFAIL__WEAK;
+unsigned allocfail_impl_suspend(void) ALLOCFAIL__WEAK;
+void allocfail_impl_resume(unsigned cookie) ALLOCFAIL__WEAK;
+long allocfail_impl_reserve(size_t bytes) ALLOCFAIL__WEAK;
+int allocfail_impl_unreserve(long token) ALLOCFAIL__WEAK;
+int allocfail_impl_fail_nth(unsigned long n) ALLOCFAIL__WEAK;
+unsigned long allocfail_impl_injected(void) ALLOCFAIL__WEAK;
+
+#ifndef ALLOCFAIL__IMPL /* the calls, for programs */
 
 /* 1 when liballocfail.so is loaded and configured, else 0. */
 static inline int allocfail_active(void)
@@ -148,6 +157,8 @@ static inline unsigned long allocfail_injected(void)
 {
 	return ALLOCFAIL__FN(allocfail_impl_injected) ? ALLOCFAIL__FN(allocfail_impl_injected)() : 0;
 }
+
+#endif /* ALLOCFAIL__IMPL */
 
 #ifdef __cplusplus
 }

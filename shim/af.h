@@ -4,6 +4,7 @@
 #define AF_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -289,6 +290,11 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 extern _Atomic uint64_t af_early_bytes;
 void af_free_slow(void *p);
 void af_sample_free(void *p);
+/* The sampler's lock, taken around fork (af_init.c's handlers). */
+void af_sample_lock(int lock);
+/* The shim's lock for its tables (sites, modules, the limit): only off the
+   allocation path of an allocation that is not injected. */
+extern pthread_mutex_t af_lock;
 
 /* The sampler's filter for free(): a counter per bucket of pointer hashes;
    non-zero when a live sampled block may hash there. The sampler runs
@@ -378,6 +384,12 @@ int af_stack(void *ra, uintptr_t *out, int max);
 
 /* ---- simulated limit and reservations (af_limit.c) -------------------- */
 
+void af_limit_init(uint64_t limit);
+void af_limit_atfork_child(void);
+/* allocfail_reserve's share of the limit: 0, or -1 when it could not be
+   had within timeout_ns */
+int af_limit_reserve(int64_t n, uint64_t timeout_ns);
+void af_limit_unreserve(int64_t n);
 int af_limit_take(struct af_thread *t, size_t n, int force);
 void af_limit_give(struct af_thread *t, size_t n);
 int64_t af_limit_live(void);

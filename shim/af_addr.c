@@ -19,7 +19,6 @@
 #include "af_glob.h"
 #include "af_runtime.h"
 
-extern pthread_mutex_t af_lock;
 
 /* The address table starts at 2^9 slots (one 4 KiB page) and doubles up
    to 2^20: a slot lands on a page by hash, and a short run that resolves a
@@ -360,12 +359,6 @@ const char *af_addr_peek_func(uintptr_t pc, int exact)
 		}
 	}
 	return NULL;
-}
-
-void af_addr_atfork_child(void)
-{
-	/* nothing: the tables are consistent whenever af_lock is free, and
-	   fork happens with af_lock held by the prepare handler */
 }
 
 /* After a dlclose(): the modules that are gone, found by asking the loader

@@ -9,9 +9,9 @@
 
 #include "af.h"
 #include "af_fmt.h"
+#define ALLOCFAIL__IMPL /* the definitions of the header's weak references */
+#include "allocfail.h"
 
-int af_limit_reserve(int64_t n, uint64_t timeout_ns);
-void af_limit_unreserve(int64_t n);
 
 static void update_slow(struct af_thread *t)
 {

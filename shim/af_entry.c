@@ -8,11 +8,17 @@
    failure, goes to af_alloc_slow (af_core.c). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "af.h"
+
+/* glibc 2.26 dropped cfree from its headers; programs built before still
+   call it */
+void cfree(void *p);
 
 #define RA __builtin_return_address(0)
 /* The entry point's CFA: the stack pointer of its caller's frame, where the

@@ -31,9 +31,6 @@ struct af_global af_g = {.log_fd = -1, .census_fd = -1, .stderr_fd = 2};
 _Atomic int af_state;
 AF_TLS struct af_thread af_t;
 
-void af_limit_init(uint64_t limit);
-void af_limit_atfork_child(void);
-void af_sample_lock(int lock);
 
 static const char *const known_env[] = {
     "ALLOCFAIL_RULES", "ALLOCFAIL_RULE",    "ALLOCFAIL_BACKEND", "ALLOCFAIL_LOG",

@@ -14,7 +14,6 @@
 
 #include "af.h"
 
-extern pthread_mutex_t af_lock;
 
 static _Atomic int64_t avail;
 static int64_t chunk;

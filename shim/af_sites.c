@@ -10,7 +10,6 @@
 #include "af.h"
 #include "af_fmt.h"
 
-extern pthread_mutex_t af_lock;
 
 /* The table grows from 2^9 slots (one page) to 2^17, as the address table
    does (af_addr.c): a run that meets a few dozen sites touches one page. */

@@ -8,7 +8,6 @@
 #include "af.h"
 #include "af_elf.h"
 
-extern pthread_mutex_t af_lock;
 
 int af_srcline_init(void)
 {
