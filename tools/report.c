@@ -247,7 +247,8 @@ void report_group(struct report *r)
 			g->cls = f->cls;
 			g->fi = xmalloc(sizeof *g->fi * (size_t)r->nf);
 			const struct frame *inj = f->inj.n ? &f->inj.f[0] : NULL;
-			g->library = r->program && inj && inj->module && strcmp(inj->module, r->program);
+			g->library = (r->program || r->programs.n) && inj && inj->module &&
+				     !report_is_program(r, inj->module);
 			for (int b = 0; b < r->baseline.n && !g->known; b++)
 				g->known = !strcmp(r->baseline.v[b], g->key);
 		}
@@ -277,11 +278,31 @@ int group_first_of_site(const struct report *r, const struct group *g, int k)
 	return 1;
 }
 
+int report_is_program(const struct report *r, const char *module)
+{
+	if (r->program && !strcmp(module, r->program))
+		return 1;
+	for (int i = 0; i < r->programs.n; i++)
+		if (!strcmp(module, r->programs.v[i]))
+			return 1;
+	return 0;
+}
+
+/* A group none of whose findings came back when run alone is not
+   counted: it came from runs side by side, not from the failure. */
+static int group_confirmed(const struct report *r, const struct group *g)
+{
+	for (int k = 0; k < g->n; k++)
+		if (!r->f[g->fi[k]].unconfirmed)
+			return 1;
+	return 0;
+}
+
 int report_bugs(const struct report *r)
 {
 	int n = 0;
 	for (int i = 0; i < r->ng; i++)
-		n += outcome_is_bug(r, r->g[i].cls) && !r->g[i].known;
+		n += outcome_is_bug(r, r->g[i].cls) && !r->g[i].known && group_confirmed(r, &r->g[i]);
 	return n;
 }
 

@@ -70,7 +70,20 @@ int write_json(const char *path, const struct report *r)
 		r->has_baseline ? "true" : "false", report_bugs(r));
 	fprintf(f, "\"fork_note\":");
 	put_opt_str(f, r->fork_note);
-	fprintf(f, ",\n\"sites\":[");
+	fprintf(f, ",\"timeout\":%.3f,\"excluded\":%d,\"once\":%s,\"programs\":", r->timeout,
+		r->excluded, r->once ? "true" : "false");
+	put_strs(f, r->programs.v, r->programs.n);
+	fputs(",\n\"tests\":[", f);
+	for (int i = 0; i < r->ntests; i++) {
+		const struct testres *t = &r->tests[i];
+		fprintf(f, "%s\n{\"name\":", i ? "," : "");
+		json_put_str(f, t->name);
+		fputs(",\"note\":", f);
+		put_opt_str(f, t->note);
+		fprintf(f, ",\"sites\":%d,\"skipped\":%d,\"runs\":%ld,\"seconds\":%.3f,\"timeout\":%.3f}",
+			t->sites, t->skipped, t->runs, t->secs, t->timeout);
+	}
+	fprintf(f, "],\n\"sites\":[");
 	for (int i = 0; i < r->nsites; i++) {
 		const struct siteres *s = &r->sites[i];
 		fprintf(f, "%s\n{\"site\":", i ? "," : "");
@@ -89,6 +102,8 @@ int write_json(const char *path, const struct report *r)
 		put_opt_str(f, s->detail);
 		fputs(",\"reproducer\":", f);
 		put_opt_str(f, s->reproducer);
+		fputs(",\"test\":", f);
+		put_opt_str(f, s->test);
 		fputc('}', f);
 	}
 	fprintf(f, "\n],\n\"findings\":[");
@@ -116,6 +131,9 @@ int write_json(const char *path, const struct report *r)
 		put_opt_str(f, x->detail);
 		fputs(",\"reproducer\":", f);
 		put_opt_str(f, x->reproducer);
+		fputs(",\"test\":", f);
+		put_opt_str(f, x->test);
+		fprintf(f, ",\"unconfirmed\":%s", x->unconfirmed ? "true" : "false");
 		fprintf(f, ",\"count\":%d,\"injection_stack\":", x->count);
 		put_stack(f, &x->inj);
 		fputs(",\"crash_stack\":", f);
@@ -202,6 +220,38 @@ static const char *mismatch(const struct report *r, const struct jv *v, int sk, 
 	return NULL;
 }
 
+static int same_test(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+static void read_tests(struct report *r, const struct jv *v)
+{
+	const struct jv *p = json_get(v, "programs");
+	for (int i = 0; p && p->t == J_ARR && i < p->n; i++) {
+		int seen = p->items[i].t != J_STR;
+		for (int k = 0; k < r->programs.n && !seen; k++)
+			seen = !strcmp(r->programs.v[k], p->items[i].s);
+		if (!seen)
+			strv_add(&r->programs, p->items[i].s);
+	}
+	const struct jv *ts = json_get(v, "tests");
+	for (int i = 0; ts && ts->t == J_ARR && i < ts->n; i++) {
+		const struct jv *x = &ts->items[i];
+		if (!json_str(x, "name"))
+			continue;
+		r->tests = xrealloc(r->tests, sizeof *r->tests * (size_t)(r->ntests + 1));
+		struct testres *t = &r->tests[r->ntests++];
+		t->name = xstrdup(json_str(x, "name"));
+		t->note = dup_opt(json_str(x, "note"));
+		t->sites = (int)json_int(x, "sites", 0);
+		t->skipped = (int)json_int(x, "skipped", 0);
+		t->runs = json_int(x, "runs", 0);
+		t->secs = json_get(x, "seconds") ? json_get(x, "seconds")->num : 0;
+		t->timeout = json_get(x, "timeout") ? json_get(x, "timeout")->num : 0;
+	}
+}
+
 static void read_sites(struct report *r, const struct jv *sites)
 {
 	for (int i = 0; i < sites->n; i++) {
@@ -213,7 +263,8 @@ static void read_sites(struct report *r, const struct jv *sites)
 		int dup = 0;
 		for (int k2 = 0; k2 < r->nsites && !dup; k2++) {
 			struct siteres *o = &r->sites[k2];
-			if (strcmp(o->site, site) || !chain || chain->t != J_ARR || o->depth != chain->n)
+			if (strcmp(o->site, site) || !chain || chain->t != J_ARR || o->depth != chain->n ||
+			    !same_test(o->test, json_str(x, "test")))
 				continue;
 			dup = 1;
 			for (int c = 0; c < o->depth; c++)
@@ -232,6 +283,7 @@ static void read_sites(struct report *r, const struct jv *sites)
 		s->detail = dup_opt(json_str(x, "detail"));
 		s->reproducer = dup_opt(json_str(x, "reproducer"));
 		s->secs = json_get(x, "seconds") ? json_get(x, "seconds")->num : 0;
+		s->test = dup_opt(json_str(x, "test"));
 		int c = class_of(json_str(x, "outcome"));
 		s->outcome = c < 0 ? O_HANDLED : c;
 		if (chain && chain->t == J_ARR) {
@@ -262,6 +314,9 @@ static void read_findings(struct report *r, const struct jv *fs)
 			fd->signature = dup_opt(json_str(x, "signature"));
 		if (!fd->parent)
 			fd->parent = dup_opt(json_str(x, "parent"));
+		if (!fd->test)
+			fd->test = dup_opt(json_str(x, "test"));
+		fd->unconfirmed = json_bool(x, "unconfirmed", 0);
 		fd->depth = (int)json_int(x, "depth", 0);
 		read_stack(json_get(x, "injection_stack"), &fd->inj);
 		read_stack(json_get(x, "crash_stack"), &fd->crash);
@@ -331,6 +386,12 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->nondeterministic |= json_bool(v, "nondeterministic", 0);
 	if (!r->fork_note)
 		r->fork_note = dup_opt(json_str(v, "fork_note"));
+	double to = json_get(v, "timeout") ? json_get(v, "timeout")->num : 0;
+	if (to > r->timeout)
+		r->timeout = to;
+	r->excluded += (int)json_int(v, "excluded", 0);
+	r->once |= json_bool(v, "once", 0);
+	read_tests(r, v);
 	read_sites(r, json_get(v, "sites"));
 	read_findings(r, json_get(v, "findings"));
 	json_free(v);
