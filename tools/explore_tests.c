@@ -282,6 +282,14 @@ static void add_shown(struct tx *x, const char *site)
 	strv_add(&x->shown, site);
 }
 
+static int test_index(const struct tx *x, const char *name)
+{
+	for (int i = 0; name && i < x->s.n; i++)
+		if (!strcmp(x->s.t[i].name, name))
+			return i;
+	return -1;
+}
+
 /* The test's report into the whole, each site and finding naming it. */
 static void absorb(struct tx *x, int i, struct report *tr, struct testres *res)
 {
@@ -310,8 +318,16 @@ static void absorb(struct tx *x, int i, struct report *tr, struct testres *res)
 		struct finding *f = report_add_finding(r, g->cls, g->inj_site, g->crash_site);
 		if (outcome_is_bug(r, g->cls))
 			add_shown(x, g->inj_site);
-		if (f->count) { /* known from an earlier test */
+		if (f->count) { /* known from another test */
 			f->count += g->count;
+			/* side by side, the later test may end first: the finding
+			   is the first test's, in the suite's order */
+			if (test_index(x, f->test) > i) {
+				free(f->test);
+				f->test = xstrdup(t->name);
+				free(f->reproducer);
+				f->reproducer = g->reproducer ? in_test(t, g->reproducer) : NULL;
+			}
 			continue;
 		}
 		char *inj = f->inj_site, *crash = f->crash_site;
