@@ -238,17 +238,31 @@ static void read_tests(struct report *r, const struct jv *v)
 	const struct jv *ts = json_get(v, "tests");
 	for (int i = 0; ts && ts->t == J_ARR && i < ts->n; i++) {
 		const struct jv *x = &ts->items[i];
-		if (!json_str(x, "name"))
+		const char *name = json_str(x, "name");
+		if (!name)
 			continue;
-		r->tests = xrealloc(r->tests, sizeof *r->tests * (size_t)(r->ntests + 1));
-		struct testres *t = &r->tests[r->ntests++];
-		t->name = xstrdup(json_str(x, "name"));
-		t->note = dup_opt(json_str(x, "note"));
-		t->sites = (int)json_int(x, "sites", 0);
-		t->skipped = (int)json_int(x, "skipped", 0);
-		t->runs = json_int(x, "runs", 0);
-		t->secs = json_get(x, "seconds") ? json_get(x, "seconds")->num : 0;
-		t->timeout = json_get(x, "timeout") ? json_get(x, "timeout")->num : 0;
+		/* a test whose sites were dealt out to shards: one test */
+		struct testres *t = NULL;
+		for (int k = 0; k < r->ntests && !t; k++)
+			if (!strcmp(r->tests[k].name, name))
+				t = &r->tests[k];
+		if (!t) {
+			r->tests = xrealloc(r->tests, sizeof *r->tests * (size_t)(r->ntests + 1));
+			t = &r->tests[r->ntests++];
+			memset(t, 0, sizeof *t);
+			t->name = xstrdup(name);
+			t->note = dup_opt(json_str(x, "note"));
+		} else if (!json_str(x, "note")) {
+			free(t->note);
+			t->note = NULL;
+		}
+		t->sites += (int)json_int(x, "sites", 0);
+		t->skipped += (int)json_int(x, "skipped", 0);
+		t->runs += json_int(x, "runs", 0);
+		double secs = json_get(x, "seconds") ? json_get(x, "seconds")->num : 0;
+		double to = json_get(x, "timeout") ? json_get(x, "timeout")->num : 0;
+		t->secs = secs > t->secs ? secs : t->secs;
+		t->timeout = to > t->timeout ? to : t->timeout;
 	}
 }
 
