@@ -26,6 +26,7 @@
 
 static const char usage[] =
     "usage: allocfail explore [OPTIONS] [--] COMMAND [ARGS...]\n"
+    "       allocfail explore [OPTIONS] --tests SOURCE\n"
     "Fail each allocation call site of COMMAND in turn and report which failures\n"
     "are not handled: crash, assert, hang, warned or silent (the normal exit status\n"
     "with changed output), sanitizer report; deliberate aborts are listed.\n"
@@ -41,7 +42,8 @@ static const char usage[] =
     "                          is failed in each calling context, up to N frames\n"
     "                          above it (default 4; 0: each call site once)\n"
     "  --jobs N                parallel runs (default: the number of CPUs)\n"
-    "  --timeout SEC           per run (default: 10 x the reference run, at least 5)\n"
+    "  --timeout SEC           per run at most (each run's: 10 x the reference run,\n"
+    "                          at least 5 s, at most SEC)\n"
     "  --budget N|SECs         stop after N runs, or after SEC seconds (e.g. 300s)\n"
     "  --stdin FILE            standard input of every run (default: /dev/null)\n"
     "  --isolate               run each in its own empty temporary directory\n"
@@ -61,6 +63,11 @@ static const char usage[] =
     "  --backend next          forward to the next allocator (ASan/LSan builds)\n"
     "  --rules FILE, --rule R  rules added to every run (e.g. nofail exclusions)\n"
     "  --shard K/N             explore the K-th of N deterministic shares\n"
+    "  --scope-optional        a --scope that matches no module is not an error\n"
+    "  --tests SOURCE          explore a test suite instead of COMMAND: a meson or\n"
+    "                          CMake build directory, or a file of test commands,\n"
+    "                          one a line (see allocfail(1))\n"
+    "  --once                  with --tests: each site in the first test reaching it\n"
     "  --json FILE, --junit FILE, --sarif FILE\n"
     "                          write the report in these formats ('-': stdout)\n"
     "  --keep                  keep the runs' logs (their directory is printed)\n"
@@ -179,6 +186,8 @@ static void parse_options(struct explore_opts *o, int argc, char **argv)
 		} else if (!strcmp(a, "--status")) {
 			/* 126 and up: the shell's "cannot run" and signals */
 			o->status = (int)opt_number("explore", "--status", VALUE(), 0, 125);
+		} else if (!strcmp(a, "--scope-optional")) {
+			o->scope_optional = 1;
 		} else if (!strcmp(a, "--abort-is-bug")) {
 			o->abort_is_bug = 1;
 		} else if (!strcmp(a, "--baseline")) {
@@ -347,7 +356,7 @@ done:
    "nothing to explore". */
 static void check_scope(struct explore *x)
 {
-	for (int i = 0; i < x->o.scope.n; i++) {
+	for (int i = 0; !x->o.scope_optional && i < x->o.scope.n; i++) {
 		const char *g = x->o.scope.v[i];
 		int hit = 0;
 		char seen[1024] = "";
@@ -402,8 +411,12 @@ static void fill_queue(struct explore *x)
 	}
 	for (int k = 0; k < x->known.n; k++) {
 		struct site *s = x->known.v[k];
-		if (!explore_in_scope(x, s->module, s->runtime) || explore_excluded(x, s->key))
+		if (!explore_in_scope(x, s->module, s->runtime))
 			continue;
+		if (explore_excluded(x, s->key)) {
+			x->rep.excluded++;
+			continue;
+		}
 		if (o->shard_n &&
 		    (int)(af_fnv64(AF_FNV64_INIT, s->key, strlen(s->key)) % (uint64_t)o->shard_n) != o->shard_k - 1)
 			continue;
@@ -433,6 +446,8 @@ int cmd_explore(int argc, char **argv)
 {
 	static struct explore ex; /* large; one per process */
 	struct explore *x = &ex;
+	if (explore_tests_wanted(argc, argv))
+		return explore_tests(argc, argv);
 	pthread_mutex_init(&x->mu, NULL);
 	pthread_cond_init(&x->cv, NULL);
 	x->nth_stop = -1;
@@ -480,8 +495,12 @@ int cmd_explore(int argc, char **argv)
 		filetree_settle(&x->ref_tree[0], &x->ref_tree[1]);
 	if (x->o.mode == MODE_FIRST)
 		wrapper_hint(x);
-	if (!x->o.timeout)
-		x->o.timeout = x->ref_secs * 10 > 5 ? x->ref_secs * 10 : 5;
+	/* from the reference run, --timeout the ceiling: a long limit given
+	   for a slow suite is not burnt whole by every hang */
+	double derived = x->ref_secs * 10 > 5 ? x->ref_secs * 10 : 5;
+	if (!x->o.timeout || derived < x->o.timeout)
+		x->o.timeout = derived;
+	rep->timeout = x->o.timeout;
 	runres_free(&ref[0]);
 	if (!x->o.fork)
 		runres_free(&ref[1]);

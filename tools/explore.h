@@ -37,6 +37,7 @@ struct siteres {
 	char *detail;
 	char *reproducer;
 	double secs;
+	char *test;    /* explore --tests: the test it was explored in */
 };
 
 /* An outcome other than handled at one injection site (and crash site). */
@@ -53,6 +54,20 @@ struct finding {
 	char *parent;    /* the site failed first to reach this one (depth > 0) */
 	int count;       /* runs that produced it */
 	int group;       /* index in report.g (report_group) */
+	char *test;      /* explore --tests: the test that showed it */
+	int unconfirmed; /* --tests: its reproducer, run alone, ended otherwise */
+};
+
+/* explore --tests: one test of the suite. */
+struct testres {
+	char *name;
+	char *note;     /* why it was not explored, or NULL */
+	int sites;      /* call sites failed */
+	int skipped;    /* sites in scope skipped: shown a bug in (or, --once,
+			   explored by) an earlier test */
+	long runs;
+	double secs;
+	double timeout; /* per run, from its reference run */
 };
 
 /* Findings of one root cause: the unit a maintainer acts on, and the
@@ -99,6 +114,14 @@ struct report {
 	struct strv baseline;
 	int has_baseline;
 	int stacks; /* --stacks N: frames of the injection stack in the table */
+	double timeout; /* per run (seconds): --timeout, or from the reference */
+	int excluded;   /* sites in scope skipped by --exclude */
+	/* explore --tests: the tests, and their executables (findings
+	   elsewhere are the library's, not the tests' own code) */
+	struct testres *tests;
+	int ntests;
+	int once; /* --once */
+	struct strv programs;
 };
 
 int outcome_is_bug(const struct report *r, int cls);
@@ -129,6 +152,8 @@ int write_reports(const struct report *r, const char *json, const char *junit, c
 /* Usage check before any work: at most one report on stdout, and each
    file can be created. Dies with status 2 otherwise. */
 void check_report_paths(const char *cmd, const char *json, const char *junit, const char *sarif);
+/* 1 when module is the program's own (or, --tests, a test's) executable. */
+int report_is_program(const struct report *r, const char *module);
 /* Reads a report written by write_json and merges it into r. */
 int read_json(const char *path, struct report *r, char *err, size_t errcap);
 

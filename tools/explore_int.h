@@ -24,6 +24,7 @@ struct explore_opts {
 	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, fork, stacks;
 	int context; /* --context N: frames of calling context (0: plain sites) */
 	int status; /* --status: the command's normal exit status */
+	int scope_optional; /* a --scope matching nothing is not an error */
 	double timeout, budget_secs;
 	long budget_runs;
 	const char *stdin_path, *backend, *json, *junit, *sarif, *baseline, *write_baseline;
@@ -126,6 +127,10 @@ void explore_add_task(struct explore *x, const char *site, const char *module, i
 /* Records one result (mu held). */
 void explore_record(struct explore *x, const struct task *t, struct result *res);
 void explore_workers(struct explore *x);
+
+/* explore_tests.c: --tests SOURCE, a whole test suite */
+int explore_tests_wanted(int argc, char **argv);
+int explore_tests(int argc, char **argv);
 
 /* explore_fork.c */
 void explore_fork(struct explore *x);

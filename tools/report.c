@@ -320,11 +320,31 @@ int group_first_of_site(const struct report *r, const struct group *g, int k)
 	return 1;
 }
 
+int report_is_program(const struct report *r, const char *module)
+{
+	if (r->program && !strcmp(module, r->program))
+		return 1;
+	for (int i = 0; i < r->programs.n; i++)
+		if (!strcmp(module, r->programs.v[i]))
+			return 1;
+	return 0;
+}
+
+/* A group none of whose findings came back when run alone is not
+   counted: it came from runs side by side, not from the failure. */
+static int group_confirmed(const struct report *r, const struct group *g)
+{
+	for (int k = 0; k < g->n; k++)
+		if (!r->f[g->fi[k]].unconfirmed)
+			return 1;
+	return 0;
+}
+
 int report_bugs(const struct report *r)
 {
 	int n = 0;
 	for (int i = 0; i < r->ng; i++)
-		n += outcome_is_bug(r, r->g[i].cls) && !r->g[i].known;
+		n += outcome_is_bug(r, r->g[i].cls) && !r->g[i].known && group_confirmed(r, &r->g[i]);
 	return n;
 }
 

@@ -73,7 +73,20 @@ int write_json(const char *path, const struct report *r)
 		r->wrappers, r->contexts_found, r->contexts_explored, r->contexts_kept, r->contexts_cut);
 	fprintf(f, "\"fork_note\":");
 	put_opt_str(f, r->fork_note);
-	fprintf(f, ",\n\"sites\":[");
+	fprintf(f, ",\"timeout\":%.3f,\"excluded\":%d,\"once\":%s,\"programs\":", r->timeout,
+		r->excluded, r->once ? "true" : "false");
+	put_strs(f, r->programs.v, r->programs.n);
+	fputs(",\n\"tests\":[", f);
+	for (int i = 0; i < r->ntests; i++) {
+		const struct testres *t = &r->tests[i];
+		fprintf(f, "%s\n{\"name\":", i ? "," : "");
+		json_put_str(f, t->name);
+		fputs(",\"note\":", f);
+		put_opt_str(f, t->note);
+		fprintf(f, ",\"sites\":%d,\"skipped\":%d,\"runs\":%ld,\"seconds\":%.3f,\"timeout\":%.3f}",
+			t->sites, t->skipped, t->runs, t->secs, t->timeout);
+	}
+	fprintf(f, "],\n\"sites\":[");
 	for (int i = 0; i < r->nsites; i++) {
 		const struct siteres *s = &r->sites[i];
 		fprintf(f, "%s\n{\"site\":", i ? "," : "");
@@ -92,6 +105,8 @@ int write_json(const char *path, const struct report *r)
 		put_opt_str(f, s->detail);
 		fputs(",\"reproducer\":", f);
 		put_opt_str(f, s->reproducer);
+		fputs(",\"test\":", f);
+		put_opt_str(f, s->test);
 		fputc('}', f);
 	}
 	fprintf(f, "\n],\n\"findings\":[");
@@ -119,6 +134,9 @@ int write_json(const char *path, const struct report *r)
 		put_opt_str(f, x->detail);
 		fputs(",\"reproducer\":", f);
 		put_opt_str(f, x->reproducer);
+		fputs(",\"test\":", f);
+		put_opt_str(f, x->test);
+		fprintf(f, ",\"unconfirmed\":%s", x->unconfirmed ? "true" : "false");
 		fprintf(f, ",\"count\":%d,\"injection_stack\":", x->count);
 		put_stack(f, &x->inj);
 		fputs(",\"crash_stack\":", f);
@@ -205,6 +223,52 @@ static const char *mismatch(const struct report *r, const struct jv *v, int sk, 
 	return NULL;
 }
 
+static int same_test(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+static void read_tests(struct report *r, const struct jv *v)
+{
+	const struct jv *p = json_get(v, "programs");
+	for (int i = 0; p && p->t == J_ARR && i < p->n; i++) {
+		int seen = p->items[i].t != J_STR;
+		for (int k = 0; k < r->programs.n && !seen; k++)
+			seen = !strcmp(r->programs.v[k], p->items[i].s);
+		if (!seen)
+			strv_add(&r->programs, p->items[i].s);
+	}
+	const struct jv *ts = json_get(v, "tests");
+	for (int i = 0; ts && ts->t == J_ARR && i < ts->n; i++) {
+		const struct jv *x = &ts->items[i];
+		const char *name = json_str(x, "name");
+		if (!name)
+			continue;
+		/* a test whose sites were dealt out to shards: one test */
+		struct testres *t = NULL;
+		for (int k = 0; k < r->ntests && !t; k++)
+			if (!strcmp(r->tests[k].name, name))
+				t = &r->tests[k];
+		if (!t) {
+			r->tests = xrealloc(r->tests, sizeof *r->tests * (size_t)(r->ntests + 1));
+			t = &r->tests[r->ntests++];
+			memset(t, 0, sizeof *t);
+			t->name = xstrdup(name);
+			t->note = dup_opt(json_str(x, "note"));
+		} else if (!json_str(x, "note")) {
+			free(t->note);
+			t->note = NULL;
+		}
+		t->sites += (int)json_int(x, "sites", 0);
+		t->skipped += (int)json_int(x, "skipped", 0);
+		t->runs += json_int(x, "runs", 0);
+		double secs = json_get(x, "seconds") ? json_get(x, "seconds")->num : 0;
+		double to = json_get(x, "timeout") ? json_get(x, "timeout")->num : 0;
+		t->secs = secs > t->secs ? secs : t->secs;
+		t->timeout = to > t->timeout ? to : t->timeout;
+	}
+}
+
 static void read_sites(struct report *r, const struct jv *sites)
 {
 	for (int i = 0; i < sites->n; i++) {
@@ -216,7 +280,8 @@ static void read_sites(struct report *r, const struct jv *sites)
 		int dup = 0;
 		for (int k2 = 0; k2 < r->nsites && !dup; k2++) {
 			struct siteres *o = &r->sites[k2];
-			if (strcmp(o->site, site) || !chain || chain->t != J_ARR || o->depth != chain->n)
+			if (strcmp(o->site, site) || !chain || chain->t != J_ARR || o->depth != chain->n ||
+			    !same_test(o->test, json_str(x, "test")))
 				continue;
 			dup = 1;
 			for (int c = 0; c < o->depth; c++)
@@ -235,6 +300,7 @@ static void read_sites(struct report *r, const struct jv *sites)
 		s->detail = dup_opt(json_str(x, "detail"));
 		s->reproducer = dup_opt(json_str(x, "reproducer"));
 		s->secs = json_get(x, "seconds") ? json_get(x, "seconds")->num : 0;
+		s->test = dup_opt(json_str(x, "test"));
 		int c = class_of(json_str(x, "outcome"));
 		s->outcome = c < 0 ? O_HANDLED : c;
 		if (chain && chain->t == J_ARR) {
@@ -265,6 +331,9 @@ static void read_findings(struct report *r, const struct jv *fs)
 			fd->signature = dup_opt(json_str(x, "signature"));
 		if (!fd->parent)
 			fd->parent = dup_opt(json_str(x, "parent"));
+		if (!fd->test)
+			fd->test = dup_opt(json_str(x, "test"));
+		fd->unconfirmed = json_bool(x, "unconfirmed", 0);
 		fd->depth = (int)json_int(x, "depth", 0);
 		read_stack(json_get(x, "injection_stack"), &fd->inj);
 		read_stack(json_get(x, "crash_stack"), &fd->crash);
@@ -340,6 +409,12 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->contexts_explored += (int)json_int(cx, "explored", 0);
 	r->contexts_kept += (int)json_int(cx, "kept", 0);
 	r->contexts_cut += (int)json_int(cx, "cut", 0);
+	double to = json_get(v, "timeout") ? json_get(v, "timeout")->num : 0;
+	if (to > r->timeout)
+		r->timeout = to;
+	r->excluded += (int)json_int(v, "excluded", 0);
+	r->once |= json_bool(v, "once", 0);
+	read_tests(r, v);
 	read_sites(r, json_get(v, "sites"));
 	read_findings(r, json_get(v, "findings"));
 	json_free(v);

@@ -28,6 +28,35 @@ static const char *cut(const char *s, int w, char *buf, size_t cap)
 	return buf;
 }
 
+/* explore --tests: a line for the suite, and one for each test that was
+   not explored or skipped sites. */
+static void test_lines(FILE *out, const struct report *r)
+{
+	int explored = 0, skipped = 0;
+	double lo = 0, hi = 0;
+	for (int i = 0; i < r->ntests; i++) {
+		const struct testres *t = &r->tests[i];
+		explored += !t->note;
+		skipped += t->skipped;
+		if (t->timeout > 0 && (!lo || t->timeout < lo))
+			lo = t->timeout;
+		if (t->timeout > hi)
+			hi = t->timeout;
+	}
+	fprintf(out, "tests: %d of %d explored", explored, r->ntests);
+	if (hi > 0)
+		fprintf(out, lo < hi ? "; each run's timeout from its test's reference run: %g to %g s"
+				     : "; each run's timeout from its test's reference run: %g s",
+			lo, hi);
+	if (skipped)
+		fprintf(out, "; %d site%s skipped where an earlier test had %s", skipped,
+			skipped == 1 ? "" : "s", r->once ? "explored them (--once)" : "shown a bug there");
+	fputc('\n', out);
+	for (int i = 0; i < r->ntests; i++)
+		if (r->tests[i].note)
+			fprintf(out, "note: test %s: %s\n", tty(r->tests[i].name), tty(r->tests[i].note));
+}
+
 static void summary(FILE *out, const struct report *r)
 {
 	int counts[O_COUNT] = {0};
@@ -52,6 +81,10 @@ static void summary(FILE *out, const struct report *r)
 	if (first)
 		fprintf(out, "nothing to explore: no allocation call site in scope");
 	fprintf(out, "\n");
+	if (r->ntests)
+		test_lines(out, r);
+	else if (r->timeout > 0)
+		fprintf(out, "note: each run's timeout: %g s (from the reference run)\n", r->timeout);
 	if (r->hint)
 		fprintf(out, "note: %s\n", r->hint);
 	if (r->forked)
@@ -99,6 +132,8 @@ static void group_rows(FILE *out, const struct report *r, const struct group *g)
 		g->known ? " [known: in the baseline]" : "");
 	fprintf(out, "%-10s %s", "", tty(f->inj_site));
 	fprintf(out, "%s%s", f->proc ? " in " : "", f->proc ? tty(f->proc) : "");
+	if (f->test)
+		fprintf(out, " in test %s", tty(f->test));
 	if (g->sites > 1)
 		fprintf(out, "; %d call sites, one root cause; also:", g->sites);
 	else if (f->count > 1)
@@ -175,6 +210,8 @@ void write_table(FILE *out, const struct report *r)
 	}
 	fprintf(out, "\n%-10s %-*s %s\n", "CLASS", SITE_W, "INJECTION SITE", "WHAT HAPPENED");
 	int i = 0;
+	if (r->ntests && r->ng && !r->g[0].library)
+		fprintf(out, "In the tests' own code:\n");
 	for (; i < r->ng && !r->g[i].library; i++)
 		group_rows(out, r, &r->g[i]);
 	if (libs > LIBRARY_ROWS) {
@@ -182,7 +219,7 @@ void write_table(FILE *out, const struct report *r)
 			     "narrows the exploration):\n", libs);
 		library_lines(out, r, i);
 	} else {
-		if (libs && i)
+		if (libs && (i || r->ntests))
 			fprintf(out, "\nIn shared libraries:\n");
 		for (; i < r->ng; i++)
 			group_rows(out, r, &r->g[i]);
