@@ -171,7 +171,15 @@ static void judge_signal(const struct run_facts *f, int san_fatal, const char *s
 	char sb[32];
 	const char *as = NULL, *gf = NULL;
 	char *m = NULL;
-	if (san_fatal) {
+	if (sig == SIGPIPE && !san_fatal) {
+		/* it wrote to a pipe whose reader had gone: a process of the
+		   command that stopped, for one after it reported the failure */
+		v->outcome = O_HANDLED;
+		char *said_m = message_of(said);
+		v->detail = said_m ? xasprintf("SIGPIPE (a process it wrote to had gone) after: %s", said_m)
+				   : xstrdup("SIGPIPE (a process it wrote to had gone)");
+		free(said_m);
+	} else if (san_fatal) {
 		v->outcome = O_CRASH;
 		v->detail = first_line(san);
 	} else if ((sig == SIGABRT || sig == SIGTRAP) && (as = assertion(said))) {

@@ -22,6 +22,7 @@
 
 #include "af_fmt.h"
 #include "af_glob.h"
+#include "contexts.h"
 #include "explore_int.h"
 
 static const char usage[] =
@@ -390,7 +391,19 @@ static void wrapper_hint(struct explore *x)
 		if (!top || s->calls > top->calls)
 			top = s;
 	}
-	if (top && total >= 100 && top->calls * 2 > total)
+	if (!top || total < 100 || top->calls * 2 <= total)
+		return;
+	struct strv ctx = {0};
+	int cut;
+	int n = x->o.context ? contexts_of(top->chains, top->nchains, x->o.context, 1 << 20, &ctx, &cut)
+			     : 0;
+	strv_free(&ctx);
+	if (n)
+		x->rep.hint = xasprintf("%s makes %llu of the %llu allocations in scope; the first hit "
+					"of %d of its %d calling contexts is failed (--mode nth goes further)",
+					top->key, (unsigned long long)top->calls, (unsigned long long)total,
+					n < CONTEXTS_MAX ? n : CONTEXTS_MAX, n);
+	else
 		x->rep.hint = xasprintf("%s makes %llu of the %llu allocations in scope; only its first is "
 					"failed here (--mode every or --mode nth go further)",
 					top->key, (unsigned long long)top->calls, (unsigned long long)total);

@@ -64,9 +64,19 @@ int contexts_of(char *const *chains, int n, int depth, int max, struct strv *out
 		split(chains[i], &v[i]);
 	struct strv got = {0};
 	for (int i = 0; i < n; i++) {
+		/* through a wrapper's own plumbing (frames with one caller: a
+		   function pointer's target called from one place), to the
+		   first frame reached from two or more callers, and on while
+		   each next frame is too */
 		int l = 1;
-		while (l - 1 < depth && l < v[i].n && continuations(v, n, &v[i], l) >= 2)
+		while (l - 1 < depth && l < v[i].n && continuations(v, n, &v[i], l) == 1)
 			l++;
+		if (l - 1 < depth && l < v[i].n && continuations(v, n, &v[i], l) >= 2) {
+			while (l - 1 < depth && l < v[i].n && continuations(v, n, &v[i], l) >= 2)
+				l++;
+		} else {
+			l = 1; /* one caller all the way up: the plain site */
+		}
 		/* the context: the chain's first l frames */
 		size_t bytes = (size_t)(v[i].f[l - 1] - chains[i]) + v[i].len[l - 1];
 		char *ctx = strndup(chains[i], bytes);

@@ -20,6 +20,9 @@
 
 enum { MODE_FIRST, MODE_EVERY, MODE_NTH };
 
+/* Calling contexts of one site explored at most. */
+#define CONTEXTS_MAX 64
+
 struct explore_opts {
 	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, fork, stacks;
 	int context; /* --context N: frames of calling context (0: plain sites) */
@@ -68,9 +71,12 @@ struct result {
 	int nnew;
 	double secs;
 	int interrupted; /* the run was cut short by an interrupt: not a result */
-	int handed_back; /* the failure left the frame that called the call
-			    site's function: the process ended (exit or crash)
-			    without it on the stack */
+	int end_known;   /* the process that took the failure said where it
+			    ended: its crash's or its exit()'s stack */
+	int kept_at;     /* the first k >= 1 whose return address above the
+			    call site (of the injection's stack) was still on
+			    that stack, 0 if none: the failure had not come back
+			    out of the function below it */
 	char *context;   /* the injection's call site and the frames above it,
 			    "SITE<RA<RA..." (--context frames) */
 	char *internal;  /* the run could not be made: why */

@@ -10,9 +10,6 @@
 #include "contexts.h"
 #include "explore_int.h"
 
-/* Calling contexts of one site explored at most. */
-#define CONTEXTS_MAX 64
-
 void explore_add_task(struct explore *x, const char *site, const char *module, int runtime,
 		      int depth, char **chain, long nth, int root)
 {
@@ -137,7 +134,12 @@ static void queue_contexts(struct explore *x, const struct task *t, const struct
 			x->rep.contexts_explored++;
 			continue;
 		}
-		if (!res->handed_back) {
+		/* the failure came back out of every frame below the context's
+		   outermost caller (the wrapper and its plumbing) */
+		int frames = 1;
+		for (const char *p = ctx.v[i]; (p = strchr(p, '<')); p++)
+			frames++;
+		if (!res->end_known || (res->kept_at && res->kept_at < frames)) {
 			x->rep.contexts_kept++;
 			continue;
 		}

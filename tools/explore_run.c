@@ -417,10 +417,9 @@ static int stack_has(const struct jv *st, const char *pc)
 }
 
 /* The injection's context (its call site and --context frames above it),
-   and whether the failure came back out of the call site's function:
-   the process that took it ended, by exit() or a crash, with that
-   function's return address no longer on its stack. Unknown (a timeout,
-   an _exit) counts as not. */
+   and how far the failure came back out: the first of those return
+   addresses still on the stack the process that took it ended with (by
+   exit() or a crash). Unknown (a timeout, an _exit) leaves end_known 0. */
 static void handed_back(const struct explore *x, const struct logfacts *lf, const struct runres *rr,
 			struct result *res)
 {
@@ -437,17 +436,23 @@ static void handed_back(const struct explore *x, const struct logfacts *lf, cons
 		strv_add(&chain, json_str(&st->items[i], "pc") ? json_str(&st->items[i], "pc") : "?");
 	res->context = strv_join(chain.v, chain.n, "<");
 	strv_free(&chain);
-	const char *up = json_str(&st->items[cs + 1], "pc");
 	long pid = (long)json_int(lf->inj, "pid", 0);
-	if (!up || rr->timed_out)
+	if (rr->timed_out)
 		return;
-	if (lf->crash && json_int(lf->crash, "pid", 0) == pid) {
-		res->handed_back = !stack_has(json_get(lf->crash, "stack"), up);
+	const struct jv *end = NULL;
+	if (lf->crash && json_int(lf->crash, "pid", 0) == pid)
+		end = json_get(lf->crash, "stack");
+	for (int i = 0; !end && i < lf->nexits; i++)
+		if (json_int(lf->exits[i], "pid", 0) == pid)
+			end = json_get(lf->exits[i], "stack");
+	if (!end)
 		return;
+	res->end_known = 1;
+	for (int k = 1; k <= x->o.context && cs + k < st->n && !res->kept_at; k++) {
+		const char *pc = json_str(&st->items[cs + k], "pc");
+		if (pc && stack_has(end, pc))
+			res->kept_at = k;
 	}
-	for (int i = 0; i < lf->nexits; i++)
-		if (json_int(lf->exits[i], "pid", 0) == pid && json_get(lf->exits[i], "stack"))
-			res->handed_back = !stack_has(json_get(lf->exits[i], "stack"), up);
 }
 
 void explore_judge(struct explore *x, const struct task *t, struct result *res,

@@ -35,12 +35,16 @@ static void wrapper_three_callers(void)
 	CHECK_EQ(cut, 0);
 }
 
-/* one caller: the plain site says it all */
+/* one caller all the way up (within depth): the plain site says it all */
 static void one_caller(void)
 {
-	char *c[] = {"w+0x10<a+0x20<m+0x1", "w+0x10<a+0x20<m+0x2"};
+	char *c[] = {"w+0x10<a+0x20<m+0x1<s+0x1", "w+0x10<a+0x20<m+0x1<s+0x2"};
 	int cut;
-	CHECK_STR(ctx(c, 2, 4, 64, &cut), "");
+	CHECK_STR(ctx(c, 2, 2, 64, &cut), "");
+	/* a function with one caller, itself called from two places: through
+	   it to them */
+	char *d[] = {"w+0x10<a+0x20<m+0x1", "w+0x10<a+0x20<m+0x2"};
+	CHECK_STR(ctx(d, 2, 4, 64, &cut), "w+0x10<a+0x20<m+0x1 w+0x10<a+0x20<m+0x2");
 }
 
 /* a wrapper of a wrapper: extends while the frames so far have callers
@@ -50,6 +54,20 @@ static void wrapper_of_wrapper(void)
 	char *c[] = {"x+0x1<xs+0x2<p+0x3<m+0x9", "x+0x1<xs+0x2<q+0x4<m+0x9", "x+0x1<r+0x5<m+0x8"};
 	int cut;
 	CHECK_STR(ctx(c, 3, 4, 64, &cut), "x+0x1<xs+0x2<p+0x3 x+0x1<xs+0x2<q+0x4 x+0x1<r+0x5");
+}
+
+/* a wrapper's plumbing, one caller each, passed through to its callers
+   (sqlite3MemMalloc < mallocWithAlarm < sqlite3Malloc < callers) */
+static void plumbing(void)
+{
+	char *c[] = {"m+0x1<w+0x2<s+0x3<a+0x4<x+0x9", "m+0x1<w+0x2<s+0x3<b+0x5<x+0x9",
+		     "m+0x1<w+0x2<s+0x3<a+0x4<y+0x8"};
+	int cut;
+	CHECK_STR(ctx(c, 3, 4, 64, &cut),
+		  "m+0x1<w+0x2<s+0x3<a+0x4<x+0x9 m+0x1<w+0x2<s+0x3<b+0x5 m+0x1<w+0x2<s+0x3<a+0x4<y+0x8");
+	CHECK_STR(ctx(c, 3, 3, 64, &cut), "m+0x1<w+0x2<s+0x3<a+0x4 m+0x1<w+0x2<s+0x3<b+0x5");
+	/* beyond depth before it branches: the plain site */
+	CHECK_STR(ctx(c, 3, 2, 64, &cut), "");
 }
 
 /* bounded by depth, and by max (the rest counted) */
@@ -66,6 +84,6 @@ static void bounds(void)
 int main(void)
 {
 	static const struct h_test tests[] = {T(wrapper_three_callers), T(one_caller),
-					      T(wrapper_of_wrapper), T(bounds)};
+					      T(wrapper_of_wrapper), T(plumbing), T(bounds)};
 	return h_run(tests, sizeof tests / sizeof *tests);
 }
