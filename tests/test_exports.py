@@ -25,7 +25,7 @@ undef = out.stdout.decode()
 check("unw_" not in undef and "_ULx86_64" not in undef,
       "libunwind is not linked (it is loaded RTLD_LOCAL at run time)", undef)
 # every library the shim needs is one more to map and relocate in each
-# process it enters: libc only (shim/af_math.c and af_jeglue.c serve what
+# process it enters: libc only (common/af_math.c and af_jeglue.c serve what
 # jemalloc's archive asks of libm and libgcc_s)
 readelf = need("readelf")
 dyn = subprocess.run([readelf, "-d", SHIM], stdout=subprocess.PIPE, check=True).stdout.decode()

@@ -2,7 +2,7 @@
    tables, through elfutils' libdw (linked by the command), for its offline
    symbolization. Never used inside a program: Debian's libdw loads
    libdebuginfod and its network stack from its constructor (see
-   shim/af_dwline.c).
+   common/af_dwline.c).
    Separate debug files (build-id or .gnu_debuglink under /usr/lib/debug)
    are found by libdw's standard search. */
 #ifndef AF_DWARF_H

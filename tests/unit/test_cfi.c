@@ -1,5 +1,5 @@
 /* test_cfi.c - the .eh_frame reader the quick path walks the C runtime's
-   frames with (shim/af_cfi.c): on live stacks, every rule it gives must
+   frames with (common/af_cfi.c): on live stacks, every rule it gives must
    land on the frame libunwind steps to; frames it cannot describe (a frame
    pointer, alloca) must get no rule; and copies of a real module's tables,
    damaged byte by byte, must never make it read outside them. */

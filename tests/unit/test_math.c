@@ -1,4 +1,4 @@
-/* test_math.c - the shim's own log, log1p, exp and round (shim/af_math.c) against
+/* test_math.c - the shim's own log, log1p, exp and round (common/af_math.c) against
    glibc's libm: within 2 ulp on a million points spread over every binade
    they are used on, and exact at the special values; round exactly. */
 #include <math.h>
