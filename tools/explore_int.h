@@ -21,7 +21,8 @@
 enum { MODE_FIRST, MODE_EVERY, MODE_NTH };
 
 struct explore_opts {
-	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, fork, stacks;
+	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, stacks;
+	int fork; /* forking runs first (the default); --no-fork, --isolate: not */
 	int status; /* --status: the command's normal exit status */
 	double timeout, budget_secs;
 	long budget_runs;
@@ -44,7 +45,7 @@ struct task {
 	char **chain; /* sites failed before this one, root first */
 	long nth;     /* MODE_NTH */
 	int root;     /* index of the depth-0 ancestor (shard key) */
-	int forked;   /* done by --fork's driver run */
+	int forked;   /* done by a forked child of a forking run */
 };
 
 /* A site a run reached that no run had reached before. */
@@ -85,7 +86,7 @@ struct explore {
 	char *ref_err;
 	double ref_secs, ref_timeout;
 	int ref_runs;
-	int ref_confirmed; /* --fork: a forking run behaved as the reference */
+	int ref_confirmed; /* a forking run behaved as the reference */
 	/* --isolate: what the reference runs left in their directories */
 	struct filetree ref_tree[2];
 	int ref_tree_unread; /* one of them could not be read */
@@ -102,6 +103,8 @@ extern volatile sig_atomic_t explore_stopping;
 int explore_in_scope(const struct explore *x, const char *module, int runtime);
 int explore_excluded(const struct explore *x, const char *site);
 char **explore_argv(const struct explore *x);
+/* The rules that make t's failure (exclusions first). */
+void explore_task_rules(const struct explore *x, const struct task *t, struct strv *rules);
 struct strv explore_run_env(struct explore *x, const struct strv *rules, const char *log,
 			    const char *cen, const char *fork);
 void explore_run_task(struct explore *x, const struct task *t, int id, struct result *res);
@@ -121,7 +124,7 @@ void explore_add_task(struct explore *x, const char *site, const char *module, i
 void explore_record(struct explore *x, const struct task *t, struct result *res);
 void explore_workers(struct explore *x);
 
-/* explore_fork.c */
+/* explore_fork.c: the forking runs, before the runs of their own */
 void explore_fork(struct explore *x);
 
 #endif

@@ -68,8 +68,16 @@ int write_json(const char *path, const struct report *r)
 		r->shard_k, r->shard_n, r->abort_is_bug ? "true" : "false", r->ref_status,
 		r->nondeterministic ? "true" : "false", r->runs, r->forked, r->secs, r->budget_hit,
 		r->has_baseline ? "true" : "false", report_bugs(r));
-	fprintf(f, "\"fork_note\":");
-	put_opt_str(f, r->fork_note);
+	fprintf(f, "\"not_forked\":{");
+	for (int k = 0, n = 0; k < NF_COUNT; k++)
+		if (r->not_forked[k])
+			fprintf(f, "%s\"%s\":%d", n++ ? "," : "", not_forked_names[k], r->not_forked[k]);
+	fprintf(f, "},\"fork_why\":");
+	put_opt_str(f, r->fork_why);
+	char *note = fork_note(r);
+	fprintf(f, ",\"fork_note\":");
+	put_opt_str(f, note);
+	free(note);
 	fprintf(f, ",\n\"sites\":[");
 	for (int i = 0; i < r->nsites; i++) {
 		const struct siteres *s = &r->sites[i];
@@ -329,8 +337,11 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 		r->secs = secs; /* shards run side by side */
 	r->budget_hit += (int)json_int(v, "unexplored", 0);
 	r->nondeterministic |= json_bool(v, "nondeterministic", 0);
-	if (!r->fork_note)
-		r->fork_note = dup_opt(json_str(v, "fork_note"));
+	const struct jv *nf = json_get(v, "not_forked");
+	for (int k = 0; k < NF_COUNT; k++)
+		r->not_forked[k] += nf ? (int)json_int(nf, not_forked_names[k], 0) : 0;
+	if (!r->fork_why)
+		r->fork_why = dup_opt(json_str(v, "fork_why"));
 	read_sites(r, json_get(v, "sites"));
 	read_findings(r, json_get(v, "findings"));
 	json_free(v);
