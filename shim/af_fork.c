@@ -97,10 +97,20 @@ int af_fork_init(const char *spec, const char **why)
 	   runs find DIR/top taken */
 	char top[2100];
 	af_fmt(top, sizeof top, "%s/top", dir);
+	char me[32];
+	size_t mlen2 = af_fmt(me, sizeof me, "%d\n", (int)getpid());
 	int tfd = open(top, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (tfd >= 0) {
-		top_pid = getpid();
+		af_write_all(tfd, me, mlen2);
 		close(tfd);
+		top_pid = getpid();
+	} else if ((tfd = open(top, O_RDONLY | O_CLOEXEC)) >= 0) {
+		/* the command's process after an exec is the command still */
+		char was[32];
+		ssize_t k = read(tfd, was, sizeof was);
+		close(tfd);
+		if (k == (ssize_t)mlen2 && !memcmp(was, me, mlen2))
+			top_pid = getpid();
 	}
 	char path[2100];
 	af_fmt(path, sizeof path, "%s/sites", dir);
@@ -325,7 +335,7 @@ static void record(struct scratch *x, int n, pid_t pid, int status, int timed_ou
 {
 	char *path = x->path, *line = x->line, *key = x->key;
 	uint64_t out_hash, out_len;
-	af_fmt(path, sizeof x->path, "%s/%d.out", dir, n);
+	af_fmt(path, sizeof x->path, "%s/%d.out", dir, (int)pid);
 	int hashed = hash_output(path, &out_hash, &out_len, x->buf, sizeof x->buf) == 0;
 	struct af_buf b;
 	af_buf_init(&b, line, sizeof x->line - 1);
@@ -413,6 +423,9 @@ int af_fork_at(const char *key, struct af_site *site)
 		return 0;
 	}
 	if (pid == 0) {
+		/* the child's files by its pid: the command may exec, and the new
+		   image count its forks from 1 again */
+		n = (int)getpid();
 		in_child = 1;
 		if (_Fork)
 			af_fork_child_reset();

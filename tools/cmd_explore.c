@@ -482,7 +482,7 @@ int cmd_explore(int argc, char **argv)
 	fill_queue(x);
 	if (x->o.fork) {
 		explore_fork(x);
-		if (!x->ref_confirmed) { /* the second reference run after all */
+		if (!x->ref_confirmed && !explore_stopping) { /* the second reference run after all */
 			int e = reference_run(x, 1, &ref[1]);
 			if (e)
 				return e;

@@ -73,6 +73,7 @@ enum {
 	NF_THREADS,    /* reached with more than one thread */
 	NF_RUNTIME,    /* reached inside the C runtime */
 	NF_SUBPROCESS, /* reached in a process the command started, or a vfork child */
+	NF_EXEC,       /* forked in two images of the command's process (an exec) */
 	NF_SIGCHLD,    /* the program handles SIGCHLD */
 	NF_OUTPUT,     /* stdout or stderr was not a file there */
 	NF_BUDGET,     /* reached after the budget ran out */

@@ -112,7 +112,7 @@ static int find_listed(const struct explore *x, const struct driver *d, const ch
    its task gets a run of its own, or -1 when the child decided it. */
 static int child_result(struct explore *x, const struct driver *d, int ti, const struct jv *v)
 {
-	long id = (long)json_int(v, "n", 0);
+	long id = (long)json_int(v, "pid", 0); /* its files are named by its pid */
 	char *cerr = xasprintf("%s/%ld.err", d->dir, id);
 	char *clog = xasprintf("%s/%ld.log", d->dir, id), *ccen = xasprintf("%s/%ld.census", d->dir, id);
 	struct runres cr = {0};
@@ -185,6 +185,10 @@ static void driver_collect(struct explore *x, const struct driver *d)
 		} else if (k >= 0 && !nf && !child[k]) {
 			child[k] = v;
 			v = NULL;
+		} else if (k >= 0 && !nf && note[k] < 0) {
+			/* forked twice: the command exec'd, and a run of its own
+			   fails the key in both images */
+			note[k] = NF_EXEC;
 		}
 		json_free(v);
 	}

@@ -34,7 +34,7 @@ const char *outcome_text(int cls)
 }
 
 const char *const not_forked_names[NF_COUNT] = {
-	"threads", "runtime", "subprocess", "sigchld", "output",
+	"threads", "runtime", "subprocess", "exec", "sigchld", "output",
 	"budget", "unreached", "run", "setup", "unhandled",
 };
 
@@ -44,6 +44,7 @@ char *fork_note(const struct report *r)
 	    "reached with more than one thread",
 	    "reached inside the C runtime",
 	    "reached in a process the command started (or a vfork child)",
+	    "reached again after the command's exec",
 	    "the program handles SIGCHLD",
 	    "stdout or stderr was not a file",
 	    "reached after the budget ran out",
