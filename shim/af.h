@@ -420,10 +420,20 @@ int af_site_fork_once(struct af_site *s); /* 1 the first time */
 /* ---- explore --fork (af_fork.c) --------------------------------------- */
 
 int af_fork_init(const char *spec, const char **why);
-/* At a listed site's first hit: 1 in the child, which fails the request;
-   0 in the parent, after the child ended, and wherever it did not fork. */
-int af_fork_wanted(struct af_site *s); /* listed, and the process can fork */
-int af_fork_at(struct af_site *s);
+/* explore --mode nth's counting rule in a forking run: it matches what a
+   run of its own's `fail nth=K` does and never fails */
+#define AF_FORK_NTH_COUNTER ((uint64_t)INT64_MAX)
+extern int af_fork_nth; /* the forking run forks at allocation k, not sites */
+/* Whether to fork at this listed key (a call site at its first hit, or
+   the count of the nth rule): 1 when the process can; 0 when the key is
+   not listed, or (recorded in the results with the reason) it cannot. */
+int af_fork_wanted(const char *key, int in_runtime);
+/* 1 in the child, which fails the request; 0 in the parent, after the
+   child ended, and wherever it did not fork. site: the call site, which
+   an --mode every child goes on failing at each hit. */
+int af_fork_at(const char *key, struct af_site *site);
+/* In an --mode every child: s is the site it fails. */
+int af_fork_fails(struct af_site *s);
 #define AF_RULE_FORK (-3) /* the injection of explore --fork's child */
 
 /* ---- diagnostics (af_log.c) ------------------------------------------- */

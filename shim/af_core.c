@@ -680,16 +680,30 @@ void *af_alloc_slow(struct af_req *rq)
 
 	if (AF_UNLIKELY(af_g.mode & AF_M_FORK) && !inject && !shielded) {
 		struct af_site *site = af_site_get(ctx_callsite(&c), rq);
+		/* at its first hit (the quick path serves it from then on) */
+		int first = af_site_fork_once(site);
+		char key[512];
+		key[0] = 0;
+		if (af_fork_fails(site)) {
+			inject = 1;
+			rule = AF_RULE_FORK;
+		} else if (af_fork_nth) {
+			/* the allocation the counting rule just counted */
+			if (rule >= 0 && action == AF_ACT_FAIL &&
+			    af_g.pol.rules[rule]->nth == AF_FORK_NTH_COUNTER)
+				af_fmt(key, sizeof key, "%llu",
+				       (unsigned long long)atomic_load(&af_g.pol.rules[rule]->nth_count));
+		} else if (first) {
+			af_site_key(site, key, sizeof key);
+		}
 		/* only where the program itself called the allocator: inside the
 		   C runtime (setlocale, say) a lock may be held whose owner is
 		   a thread id, which the child does not have */
-		struct af_addr *direct = af_addr_get((uintptr_t)rq->ra);
-		if (af_site_fork_once(site) && !passes_up(direct) &&
-		    af_fork_wanted(site)) {
+		if (key[0] && af_fork_wanted(key, passes_up(af_addr_get((uintptr_t)rq->ra)))) {
 			/* what the child's log will look up, looked up once here */
 			ctx_stack(&c);
 			af_resolve_frames(c.frames, c.nframes);
-			if (af_fork_at(site)) {
+			if (af_fork_at(key, site)) {
 				inject = 1;
 				rule = AF_RULE_FORK;
 			}

@@ -1,22 +1,30 @@
-/* af_fork.c - explore's fork-at-the-site mode (`allocfail explore --fork`).
-   ALLOCFAIL_FORK=MS:DIR. The program runs once as the reference would;
-   at the first hit of each call site listed in DIR/sites, the shim forks.
-   The child fails that allocation and runs on to its end, with its own
-   stdout, stderr, log and census under DIR/N.*; the parent waits for it
-   (killing its process group after MS milliseconds), puts back the file
-   offsets the child may have moved, records the outcome in DIR/results
-   (with the hash and length of the child's stdout, whose file it then
-   removes) and carries on without a failure. One program start then serves every
-   call site, instead of one start per site.
+/* af_fork.c - explore's forking runs (`allocfail explore`, by default).
+   ALLOCFAIL_FORK=MS:MODE:STOP:DIR. The program runs once as the reference
+   would; at each key listed in DIR/sites the shim forks: in --mode first
+   and every a key is a call site, forked at its first hit; in --mode nth
+   it is the count k of the rule that counts as a run of its own's
+   `fail nth=K` does (AF_FORK_NTH_COUNTER), forked at allocation k. The
+   child fails that allocation (and in --mode every each later hit of the
+   site) and runs on to its end, with its own stdout, stderr, log and
+   census under DIR/N.*; the parent waits for it (killing its process
+   group after MS milliseconds), puts back the file offsets the child may
+   have moved, records the outcome in DIR/results (with the hash and
+   length of the child's stdout, whose file it then removes) and carries
+   on without a failure. One program start then serves every key, instead
+   of one start per key.
 
-   Only where it stays correct: a single-threaded process (forking a
-   threaded one would leave locks held by threads that do not exist in the
-   child), SIGCHLD at its default (a handler of the program's would reap
-   our child), and stdout and stderr regular files (so that the child can
-   take a copy of what was written before the fork). Anything else, the
-   site is not forked and explore runs it on its own. Explore checks that
-   the parent's output matched the reference run before it trusts any of
-   this. Everything here runs on the slow path, at a site's first hit. */
+   Only where it stays correct: the process explore started (not one it
+   ran, nor a vfork child: a run of its own fails their allocations too),
+   a single process thread (forking a threaded one would leave locks held
+   by threads that do not exist in the child), outside the C runtime,
+   SIGCHLD at its default (a handler of the program's would reap our
+   child), and stdout and stderr regular files (so that the child can take
+   a copy of what was written before the fork); and no later than STOP
+   milliseconds after the start (explore's --budget; 0: no end). Anywhere
+   else a listed key is not forked and the reason goes to DIR/results;
+   explore runs it on its own. Explore checks that the parent's output
+   matched the reference run before it trusts any of this. Everything here
+   runs on the slow path, at a key's first hit. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
@@ -39,13 +47,17 @@ extern char __libc_single_threaded __attribute__((weak));
 extern pid_t _Fork(void) __attribute__((weak));
 
 static char dir[2048];
-static uint64_t timeout_ns;
+static uint64_t timeout_ns, stop_ns, start_ns;
 static char *sites_buf;   /* DIR/sites, lines split in place */
 static char **sites;      /* a hash set of its keys (no libc sort: qsort
 			     may allocate) */
 static unsigned sites_mask;
 static int nforks;
 static int in_child;
+static int every;         /* --mode every: the child fails each hit */
+int af_fork_nth;
+static struct af_site *failing; /* the site an --mode every child fails */
+static pid_t top_pid;     /* the process explore started, or 0 */
 static char out_paths[2][2100]; /* the child's log and census */
 
 static unsigned hash_key(const char *k)
@@ -56,17 +68,50 @@ static unsigned hash_key(const char *k)
 	return h;
 }
 
-/* Reads DIR/sites (one MODULE+0xOFFSET per line); -1 on an error. */
+/* Reads MS:MODE:STOP:DIR and DIR/sites (one key a line); -1 on an error. */
 int af_fork_init(const char *spec, const char **why)
 {
-	char *end;
+	char *end, *stop_end;
 	unsigned long ms = strtoul(spec, &end, 10);
-	if (end == spec || *end != ':' || !end[1] || ms == 0) {
-		*why = "expected MS:DIR";
+	const char *mode = end + 1;
+	size_t mlen = *end == ':' ? strcspn(mode, ":") : 0;
+	unsigned long stop = mlen ? strtoul(mode + mlen + 1, &stop_end, 10) : 0;
+	if (end == spec || *end != ':' || ms == 0 || !mode[mlen] || stop_end == mode + mlen + 1 ||
+	    *stop_end != ':' || !stop_end[1]) {
+		*why = "expected MS:MODE:STOP:DIR";
 		return -1;
 	}
-	af_fmt(dir, sizeof dir, "%s", end + 1);
+	if (mlen == 5 && !strncmp(mode, "every", 5))
+		every = 1;
+	else if (mlen == 3 && !strncmp(mode, "nth", 3))
+		af_fork_nth = 1;
+	else if (!(mlen == 5 && !strncmp(mode, "first", 5))) {
+		*why = "MODE: expected first, every or nth";
+		return -1;
+	}
+	af_fmt(dir, sizeof dir, "%s", stop_end + 1);
 	timeout_ns = (uint64_t)ms * 1000000ull;
+	stop_ns = (uint64_t)stop * 1000000ull;
+	start_ns = af_now_ns();
+	/* the first process to start here is the command; the processes it
+	   runs find DIR/top taken */
+	char top[2100];
+	af_fmt(top, sizeof top, "%s/top", dir);
+	char me[32];
+	size_t mlen2 = af_fmt(me, sizeof me, "%d\n", (int)getpid());
+	int tfd = open(top, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (tfd >= 0) {
+		af_write_all(tfd, me, mlen2);
+		close(tfd);
+		top_pid = getpid();
+	} else if ((tfd = open(top, O_RDONLY | O_CLOEXEC)) >= 0) {
+		/* the command's process after an exec is the command still */
+		char was[32];
+		ssize_t k = read(tfd, was, sizeof was);
+		close(tfd);
+		if (k == (ssize_t)mlen2 && !memcmp(was, me, mlen2))
+			top_pid = getpid();
+	}
 	char path[2100];
 	af_fmt(path, sizeof path, "%s/sites", dir);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -134,15 +179,58 @@ static int regular(int fd)
 	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int can_fork(void)
+/* Why this process cannot fork here, or NULL when it can. */
+static const char *cannot_fork(int in_runtime)
 {
-	if (in_child || &__libc_single_threaded == NULL || !__libc_single_threaded)
-		return 0;
+	if (!top_pid || getpid() != top_pid)
+		return "subprocess";
+	if (stop_ns && af_now_ns() - start_ns >= stop_ns)
+		return "budget";
+	if (in_runtime)
+		return "runtime";
+	if (&__libc_single_threaded == NULL || !__libc_single_threaded)
+		return "threads";
 	struct sigaction sa;
 	if (sigaction(SIGCHLD, NULL, &sa) < 0 || (sa.sa_flags & SA_SIGINFO) ||
 	    sa.sa_handler != SIG_DFL)
+		return "sigchld";
+	if (!regular(1) || !regular(2))
+		return "output";
+	return NULL;
+}
+
+static void record_line(const char *line, size_t len)
+{
+	char path[2100];
+	af_fmt(path, sizeof path, "%s/results", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	af_write_all(fd, line, len);
+	close(fd);
+}
+
+int af_fork_wanted(const char *key, int in_runtime)
+{
+	/* a forked child's keys are its parent's to fork */
+	if (in_child || !listed(key))
 		return 0;
-	return regular(1) && regular(2);
+	const char *why = cannot_fork(in_runtime);
+	if (!why)
+		return 1;
+	char line[768];
+	struct af_buf b;
+	af_buf_init(&b, line, sizeof line - 1);
+	af_buf_puts(&b, "{\"site\":");
+	af_buf_json(&b, key);
+	af_buf_fmt(&b, ",\"pid\":%d,\"not_forked\":\"%s\"}\n", (int)getpid(), why);
+	record_line(line, b.len);
+	return 0;
+}
+
+int af_fork_fails(struct af_site *s)
+{
+	return failing && s == failing;
 }
 
 /* The child's copy of fd: a new file under DIR holding what was written to
@@ -247,12 +335,8 @@ static void record(struct scratch *x, int n, pid_t pid, int status, int timed_ou
 {
 	char *path = x->path, *line = x->line, *key = x->key;
 	uint64_t out_hash, out_len;
-	af_fmt(path, sizeof x->path, "%s/%d.out", dir, n);
+	af_fmt(path, sizeof x->path, "%s/%d.out", dir, (int)pid);
 	int hashed = hash_output(path, &out_hash, &out_len, x->buf, sizeof x->buf) == 0;
-	af_fmt(path, sizeof x->path, "%s/results", dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
 	struct af_buf b;
 	af_buf_init(&b, line, sizeof x->line - 1);
 	af_buf_fmt(&b, "{\"n\":%d,\"pid\":%d,\"site\":", n, (int)pid);
@@ -264,8 +348,7 @@ static void record(struct scratch *x, int n, pid_t pid, int status, int timed_ou
 		af_buf_fmt(&b, ",\"out_hash\":\"%016llx\",\"out_len\":%llu",
 			   (unsigned long long)out_hash, (unsigned long long)out_len);
 	af_buf_puts(&b, "}\n");
-	af_write_all(fd, line, b.len);
-	close(fd);
+	record_line(line, b.len);
 }
 
 /* How long a child waits in a deadlock before it is taken for one, and how
@@ -318,19 +401,12 @@ static int wait_child(pid_t pid, int *status)
 	return killed;
 }
 
-int af_fork_wanted(struct af_site *s)
-{
-	char key[512];
-	af_site_key(s, key, sizeof key);
-	return listed(key) && can_fork();
-}
-
-int af_fork_at(struct af_site *s)
+int af_fork_at(const char *key, struct af_site *site)
 {
 	struct scratch *x = af_imalloc(sizeof *x);
 	if (!x)
 		return 0; /* not forked: the site's run is the program's own */
-	af_site_key(s, x->key, sizeof x->key);
+	af_fmt(x->key, sizeof x->key, "%s", key);
 	int nsaved = save_offsets(x->saved, 256, x->buf, sizeof x->buf);
 	int n = ++nforks;
 	uint64_t start = af_now_ns();
@@ -347,6 +423,9 @@ int af_fork_at(struct af_site *s)
 		return 0;
 	}
 	if (pid == 0) {
+		/* the child's files by its pid: the command may exec, and the new
+		   image count its forks from 1 again */
+		n = (int)getpid();
 		in_child = 1;
 		if (_Fork)
 			af_fork_child_reset();
@@ -367,6 +446,14 @@ int af_fork_at(struct af_site *s)
 		     af_out_open(AF_OUT_CENSUS, out_paths[AF_OUT_CENSUS], &why) >= 0;
 		if (!ok)
 			_exit(125); /* explore reports the site as not run */
+		if (every) {
+			/* each later hit fails too: the slow path decides every
+			   allocation from here on, as the rule `fail site=` of a
+			   run of its own would */
+			failing = site;
+			af_g.quick = 0;
+			af_thread_update(&af_t);
+		}
 		return 1;
 	}
 	setpgid(pid, pid);

@@ -181,6 +181,7 @@ with tempfile.TemporaryDirectory() as d:
     kept = re.search(r"the runs' logs are in (\S+)", r.stderr.decode()).group(1)
     drivers = sorted(x for x in os.listdir(kept) if x.startswith("fork-"))
     results = [json.loads(l) for x in drivers for l in open(os.path.join(kept, x, "results"))]
+    results = [x for x in results if "not_forked" not in x]  # the children's lines
     check(results and all(re.fullmatch(r"[0-9a-f]{16}", x["out_hash"]) for x in results),
           "--fork: each child's stdout is recorded as a hash", results)
     eq([f for x in drivers for f in os.listdir(os.path.join(kept, x)) if re.fullmatch(r"\d+\.out", f)],
@@ -456,13 +457,16 @@ with tempfile.TemporaryDirectory() as d:
              "No such file or directory\n"), "scratch: a $TMPDIR that is missing: status 125, one line")
 
 # SIGINT ends explore at once: the run in flight (the demo's hang, under a
-# 10-minute timeout) is killed, not waited for, and left out of the report
-with tempfile.TemporaryDirectory() as d:
+# 10-minute timeout) is killed, not waited for, and left out of the report;
+# by default that run is the forking run, whose children all go with it (a
+# forking run that did not end as the reference did vouches for none)
+for extra in (["--no-fork"], []):
+  with tempfile.TemporaryDirectory() as d:
     js = os.path.join(d, "int.json")
-    p = subprocess.Popen([TOOL, "explore", "-q", "--timeout", "600", "--jobs", "1", "--json", js, "--", DEMO],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+    p = subprocess.Popen([TOOL, "explore", "-q", *extra, "--timeout", "600", "--jobs", "1", "--json", js,
+                          "--", DEMO], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
     time.sleep(3)  # the other sites take milliseconds: the hang is in flight
-    eq(p.poll(), None, "SIGINT: explore is still running, waiting on the hang")
+    eq(p.poll(), None, f"SIGINT {extra}: explore is still running, waiting on the hang")
     p.send_signal(signal.SIGINT)
     try:
         out, err = p.communicate(timeout=60)
@@ -470,19 +474,27 @@ with tempfile.TemporaryDirectory() as d:
         p.kill()
         out, err = p.communicate()
     check(b"explore: interrupted; the report covers the runs that finished" in err,
-          "SIGINT: explore stops within a minute, and says so", err[-300:])
+          f"SIGINT {extra}: explore stops within a minute, and says so", err[-300:])
     sites = json.loads(open(js).read())["sites"] if os.path.exists(js) else None
     check(sites is not None and "total_label" not in [s["function"] for s in sites] and
-          len(sites) >= 3, "SIGINT: the report has the runs that finished, not the one cut short",
-          sites)
+          len(sites) >= (3 if extra else 0),
+          f"SIGINT {extra}: the report has the runs that finished, not the one cut short", sites)
 
-# --budget
+# --budget N: N runs, the forking run and each child among them, and the
+# summary line says what was left out. Forking, the first two sites are
+# listed: the first child handles its failure, the second does not and its
+# run of its own decides (a child set aside is not counted as a run)
 with tempfile.TemporaryDirectory() as d:
     js = os.path.join(d, "b.json")
-    r = explore("--budget", "3", "--jobs", "1", "--timeout", "1", "--json", js, "--", DEMO)
-    doc = json.loads(open(js).read())
-    eq(len(doc["sites"]), 3, "--budget 3: three runs")
-    check(doc["unexplored"] > 0 and "unexplored" in r.stdout.decode(), "and says what is left", r.stdout)
+    for extra, sites, forked in [(["--no-fork"], 3, 0), ([], 2, 1)]:
+        r = explore("--budget", "3", *extra, "--jobs", "1", "--timeout", "1", "--json", js, "--", DEMO)
+        doc = json.loads(open(js).read())
+        eq((len(doc["sites"]), doc["forked"], doc["runs"] - (1 if extra == [] else 2)), (sites, forked, 3),
+           f"--budget 3 {extra}: three runs besides the references, {sites} sites")
+        summary = r.stdout.decode().splitlines()[0]
+        check(doc["unexplored"] > 0 and
+              f"; the budget ran out with {doc['unexplored']} call sites unexplored)" in summary,
+              f"--budget 3 {extra}: the summary line says what is left", summary)
 
 # bad input: a clear message and status 2
 for args, msg in [

@@ -112,12 +112,15 @@ with tempfile.TemporaryDirectory() as d:
        (2, [f"allocfail: explore: {bad}:2: expected a group key (CLASS|WHERE...), got 'not a key'"]),
        "a bad baseline line: status 2 and the line")
 
-# --fork says when it forked fewer than all sites, and why
-r, doc = explore_json("--fork", "--", OUT, "five")
-eq(groups(doc), [("crash", 5)], "--fork: the same group")
-check(re.match(r"1 of 6 call sites were not forked \(reached only with more than one thread, "
-               r"inside the C runtime", doc["fork_note"] or ""),
-      "--fork: the report says how many sites were not forked, and why", doc["fork_note"])
+# forking says how many sites were not forked, and why: the five crashes
+# forked, then confirmed by runs of their own; the C runtime's not forked
+r, doc = explore_json("--", OUT, "five")
+eq(groups(doc), [("crash", 5)], "forking: the same group")
+eq((doc["forked"], doc["not_forked"], doc["fork_note"]),
+   (0, {"runtime": 1, "unhandled": 5},
+    "0 of 6 call sites failed in forked children; 1 got runs of their own: 1 reached inside "
+    "the C runtime; 5 forked children did not handle the failure and were confirmed by runs of "
+    "their own"), "forking: the report says how each site went, and why")
 
 # --stacks N: the injection stack under each finding
 r = tool("explore", "-q", "--stacks", "2", "--", OUT, "silent", timeout=120)

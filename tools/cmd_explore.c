@@ -48,11 +48,12 @@ static const char usage[] =
     "  --budget N|SECs         stop after N runs, or after SEC seconds (e.g. 300s)\n"
     "  --stdin FILE            standard input of every run (default: /dev/null)\n"
     "  --isolate               run each in its own empty temporary directory\n"
-    "  --fork                  one run for all sites: fork at each site's first hit,\n"
-    "                          the child takes the failure (single-threaded programs\n"
-    "                          that write only to stdout/stderr; checked, else falls\n"
-    "                          back to a run per site); --jobs N such runs share the\n"
-    "                          sites\n"
+    "  --no-fork               a run of its own per site (or allocation); by default\n"
+    "                          one run serves them all, forking at each where it is\n"
+    "                          safe (one thread, the command's own process, outside\n"
+    "                          the C runtime), and the child takes the failure;\n"
+    "                          --jobs N such runs share them; not with --isolate\n"
+    "  --fork                  the default: refused with --isolate\n"
     "  --status N              the command's normal exit status (default 0; diff's 1\n"
     "                          when the files differ): a run that exits N with\n"
     "                          other output, or 0 where N is not, is silent\n"
@@ -120,6 +121,7 @@ static void parse_options(struct explore_opts *o, int argc, char **argv)
 	o->jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	o->max_depth = 3;
 	o->context = 4;
+	o->fork = -1; /* unless asked: fork, but not with --isolate */
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -184,6 +186,8 @@ static void parse_options(struct explore_opts *o, int argc, char **argv)
 			o->isolate = 1;
 		} else if (!strcmp(a, "--fork")) {
 			o->fork = 1;
+		} else if (!strcmp(a, "--no-fork")) {
+			o->fork = 0;
 		} else if (!strcmp(a, "--status")) {
 			/* 126 and up: the shell's "cannot run" and signals */
 			o->status = (int)opt_number("explore", "--status", VALUE(), 0, 125);
@@ -243,11 +247,11 @@ static void parse_options(struct explore_opts *o, int argc, char **argv)
 	check_report_paths("explore", o->json, o->junit, o->sarif);
 	if (o->write_baseline)
 		check_report_paths("explore", o->write_baseline, NULL, NULL);
-	if (o->fork && o->mode != MODE_FIRST)
-		die_usage("explore: --fork works with --mode first only");
-	if (o->fork && o->isolate)
+	if (o->fork == 1 && o->isolate)
 		die_usage("explore: --fork and --isolate do not go together: the children of one "
 			  "run share its working directory");
+	if (o->fork < 0)
+		o->fork = !o->isolate;
 }
 
 /* A run with no injection: 0, or the status explore ends with (after a
@@ -487,7 +491,7 @@ int cmd_explore(int argc, char **argv)
 	rep->ref_status = x->o.status;
 	rep->stacks = x->o.stacks;
 
-	/* the reference run, twice; with --fork, the forking run is the
+	/* the reference run, twice; when forking, the forking run is the
 	   second when its output is the same (explore_fork) */
 	struct runres ref[2];
 	x->ref_timeout = x->o.timeout ? x->o.timeout : 300;
@@ -502,7 +506,7 @@ int cmd_explore(int argc, char **argv)
 	x->ref_err = xstrdup(ref[0].err);
 	if (!x->o.fork)
 		rep->nondeterministic = ref[0].out_hash != ref[1].out_hash || ref[0].out_len != ref[1].out_len;
-	/* --fork is not allowed with --isolate: both references ran */
+	/* no forking with --isolate: both references ran */
 	x->files_judged = x->o.isolate && !x->ref_tree_unread;
 	if (x->files_judged)
 		filetree_settle(&x->ref_tree[0], &x->ref_tree[1]);
@@ -521,7 +525,7 @@ int cmd_explore(int argc, char **argv)
 	fill_queue(x);
 	if (x->o.fork) {
 		explore_fork(x);
-		if (!x->ref_confirmed) { /* the second reference run after all */
+		if (!x->ref_confirmed && !explore_stopping) { /* the second reference run after all */
 			int e = reference_run(x, 1, &ref[1]);
 			if (e)
 				return e;
@@ -534,13 +538,12 @@ int cmd_explore(int argc, char **argv)
 
 	rep->runs = x->runs_done + x->ref_runs;
 	rep->secs = mono_now() - x->t_start;
-	if (x->o.mode == MODE_NTH) {
-		for (int k = x->next_task; k < x->ntasks; k++)
-			if (x->nth_stop < 0 || x->tasks[k].nth < x->nth_stop)
-				rep->budget_hit++;
-	} else {
-		rep->budget_hit = x->ntasks - x->next_task;
-	}
+	/* what the budget left out: the tasks no run reached, in --mode nth
+	   those before the first allocation that was not there */
+	for (int k = x->next_task; k < x->ntasks; k++)
+		if (!x->tasks[k].forked &&
+		    (x->o.mode != MODE_NTH || x->nth_stop < 0 || x->tasks[k].nth < x->nth_stop))
+			rep->budget_hit++;
 	report_group(rep);
 	int rc = write_reports(rep, x->o.json, x->o.junit, x->o.sarif);
 	if (x->o.write_baseline && write_baseline(x->o.write_baseline, rep) < 0)

@@ -82,6 +82,24 @@ struct group {
 	int known;    /* in the baseline */
 };
 
+/* Why a key (a call site, or allocation k in --mode nth) offered to a
+   forking run got a run of its own instead of a forked child. */
+enum {
+	NF_THREADS,    /* reached with more than one thread */
+	NF_RUNTIME,    /* reached inside the C runtime */
+	NF_SUBPROCESS, /* reached in a process the command started, or a vfork child */
+	NF_EXEC,       /* forked in two images of the command's process (an exec) */
+	NF_SIGCHLD,    /* the program handles SIGCHLD */
+	NF_OUTPUT,     /* stdout or stderr was not a file there */
+	NF_BUDGET,     /* reached after the budget ran out */
+	NF_UNREACHED,  /* the forking run did not reach it */
+	NF_RUN,        /* the forking run did not behave as the reference did */
+	NF_SETUP,      /* the child could not be set up or read */
+	NF_UNHANDLED,  /* forked, not handled: confirmed by a run of its own */
+	NF_COUNT
+};
+extern const char *const not_forked_names[NF_COUNT];
+
 struct report {
 	char **cmd;
 	int ncmd;
@@ -99,8 +117,9 @@ struct report {
 	long runs;
 	double secs;
 	int budget_hit;  /* sites left unexplored */
-	int forked;      /* sites done by --fork's children, not runs of their own */
-	char *fork_note; /* why --fork forked fewer than all, or NULL */
+	int forked;      /* sites done by forked children, not runs of their own */
+	int not_forked[NF_COUNT]; /* keys offered to forking runs, by why not */
+	char *fork_why;  /* NF_RUN: how the forking run differed, or NULL */
 	/* calling contexts (--context): of the sites reached from several
 	   callers, the contexts found, those explored, those not explored
 	   because the site's own code ends the process on failure (an
@@ -156,6 +175,10 @@ void check_report_paths(const char *cmd, const char *json, const char *junit, co
 int report_is_program(const struct report *r, const char *module);
 /* Reads a report written by write_json and merges it into r. */
 int read_json(const char *path, struct report *r, char *err, size_t errcap);
+
+/* How the keys offered to forking runs went, said for people (the
+   table's note and the JSON's "fork_note"); NULL when none was. */
+char *fork_note(const struct report *r);
 
 /* Shared by the writers. */
 const char *outcome_text(int cls);

@@ -24,8 +24,9 @@ enum { MODE_FIRST, MODE_EVERY, MODE_NTH };
 #define CONTEXTS_MAX 64
 
 struct explore_opts {
-	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, fork, stacks;
+	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, stacks;
 	int context; /* --context N: frames of calling context (0: plain sites) */
+	int fork; /* forking runs first (the default); --no-fork, --isolate: not */
 	int status; /* --status: the command's normal exit status */
 	int scope_optional; /* a --scope matching nothing is not an error */
 	double timeout, budget_secs;
@@ -49,7 +50,7 @@ struct task {
 	char **chain; /* sites failed before this one, root first */
 	long nth;     /* MODE_NTH */
 	int root;     /* index of the depth-0 ancestor (shard key) */
-	int forked;   /* done by --fork's driver run */
+	int forked;   /* done by a forked child of a forking run */
 };
 
 /* A site a run reached that no run had reached before. */
@@ -98,7 +99,7 @@ struct explore {
 	char *ref_err;
 	double ref_secs, ref_timeout;
 	int ref_runs;
-	int ref_confirmed; /* --fork: a forking run behaved as the reference */
+	int ref_confirmed; /* a forking run behaved as the reference */
 	/* --isolate: what the reference runs left in their directories */
 	struct filetree ref_tree[2];
 	int ref_tree_unread; /* one of them could not be read */
@@ -115,6 +116,8 @@ extern volatile sig_atomic_t explore_stopping;
 int explore_in_scope(const struct explore *x, const char *module, int runtime);
 int explore_excluded(const struct explore *x, const char *site);
 char **explore_argv(const struct explore *x);
+/* The rules that make t's failure (exclusions first). */
+void explore_task_rules(const struct explore *x, const struct task *t, struct strv *rules);
 struct strv explore_run_env(struct explore *x, const struct strv *rules, const char *log,
 			    const char *cen, const char *fork);
 void explore_run_task(struct explore *x, const struct task *t, int id, struct result *res);
@@ -138,7 +141,7 @@ void explore_workers(struct explore *x);
 int explore_tests_wanted(int argc, char **argv);
 int explore_tests(int argc, char **argv);
 
-/* explore_fork.c */
+/* explore_fork.c: the forking runs, before the runs of their own */
 void explore_fork(struct explore *x);
 
 #endif

@@ -226,6 +226,14 @@ static void progress(const struct explore *x)
 		x->runs_done, left, found, found == 1 ? "" : "s", el, eta);
 }
 
+/* --mode nth: the queue goes on until a run injects nothing */
+static void extend_nth(struct explore *x)
+{
+	if (x->o.mode == MODE_NTH && x->nth_stop < 0 && x->next_task >= x->ntasks && x->ntasks)
+		explore_add_task(x, NULL, NULL, 0, 0, NULL,
+				 x->tasks[x->ntasks - 1].nth + (x->o.shard_n ? x->o.shard_n : 1), -1);
+}
+
 static void *worker(void *arg)
 {
 	struct explore *x = arg;
@@ -239,8 +247,10 @@ static void *worker(void *arg)
 		int id = x->next_task++;
 		if (x->o.mode == MODE_NTH && x->nth_stop >= 0 && t->nth > x->nth_stop)
 			continue;
-		if (t->forked)
+		if (t->forked) {
+			extend_nth(x);
 			continue;
+		}
 		x->inflight++;
 		struct task copy = *t; /* tasks may be reallocated meanwhile */
 		pthread_mutex_unlock(&x->mu);
@@ -251,9 +261,7 @@ static void *worker(void *arg)
 		if (!res.interrupted)
 			explore_record(x, &copy, &res);
 		result_free(&res);
-		if (x->o.mode == MODE_NTH && x->nth_stop < 0 && x->next_task >= x->ntasks && x->ntasks)
-			explore_add_task(x, NULL, NULL, 0, 0, NULL,
-					 x->tasks[x->ntasks - 1].nth + (x->o.shard_n ? x->o.shard_n : 1), -1);
+		extend_nth(x);
 		progress(x);
 		pthread_cond_broadcast(&x->cv);
 	}

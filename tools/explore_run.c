@@ -40,7 +40,7 @@ int explore_excluded(const struct explore *x, const char *site)
 }
 
 /* The rules of one run, as ALLOCFAIL_RULE text and as reproducer options. */
-static void task_rules(const struct explore *x, const struct task *t, struct strv *rules)
+void explore_task_rules(const struct explore *x, const struct task *t, struct strv *rules)
 {
 	for (int i = 0; i < x->o.exclude.n; i++)
 		strv_addf(rules, "nofail site=%s", x->o.exclude.v[i]);
@@ -86,7 +86,7 @@ char *explore_reproducer(const struct explore *x, const struct task *t, int outc
 	struct strv rules = {0};
 	for (int i = 0; i < o->base.inline_rules.n; i++)
 		strv_add(&rules, o->base.inline_rules.v[i]);
-	task_rules(x, t, &rules);
+	explore_task_rules(x, t, &rules);
 	for (int i = 0; i < rules.n; i++) {
 		int is_set = !strncmp(rules.v[i], "set ", 4);
 		char *q = shell_quote(is_set ? rules.v[i] + 4 : rules.v[i]);
@@ -238,7 +238,7 @@ void explore_run_task(struct explore *x, const struct task *t, int id, struct re
 	struct strv rules = {0};
 	for (int i = 0; i < x->o.base.inline_rules.n; i++)
 		strv_add(&rules, x->o.base.inline_rules.v[i]);
-	task_rules(x, t, &rules);
+	explore_task_rules(x, t, &rules);
 	struct strv envc = explore_run_env(x, &rules, log, cen, NULL);
 	strv_free(&rules);
 	char **argv = explore_argv(x);

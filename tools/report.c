@@ -33,6 +33,52 @@ const char *outcome_text(int cls)
 	return texts[cls];
 }
 
+const char *const not_forked_names[NF_COUNT] = {
+	"threads", "runtime", "subprocess", "exec", "sigchld", "output",
+	"budget", "unreached", "run", "setup", "unhandled",
+};
+
+char *fork_note(const struct report *r)
+{
+	static const char *const says[NF_UNHANDLED] = {
+	    "reached with more than one thread",
+	    "reached inside the C runtime",
+	    "reached in a process the command started (or a vfork child)",
+	    "reached again after the command's exec",
+	    "the program handles SIGCHLD",
+	    "stdout or stderr was not a file",
+	    "reached after the budget ran out",
+	    "not reached by the forking run",
+	    "the forking run did not behave as the reference did",
+	    "the child could not be set up",
+	};
+	int own = 0;
+	for (int k = 0; k < NF_UNHANDLED; k++)
+		own += r->not_forked[k];
+	int offered = r->forked + own + r->not_forked[NF_UNHANDLED];
+	if (!offered)
+		return NULL;
+	const char *unit = r->mode && !strcmp(r->mode, "nth") ? "allocations" : "call sites";
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+	fprintf(m, "%d of %d %s failed in forked children", r->forked, offered, unit);
+	if (own)
+		fprintf(m, "; %d got runs of their own:", own);
+	for (int k = 0, n = 0; k < NF_UNHANDLED; k++) {
+		if (!r->not_forked[k])
+			continue;
+		fprintf(m, "%s %d %s", n++ ? "," : "", r->not_forked[k], says[k]);
+		if (k == NF_RUN && r->fork_why)
+			fprintf(m, " (%s)", r->fork_why);
+	}
+	if (r->not_forked[NF_UNHANDLED])
+		fprintf(m, "; %d forked children did not handle the failure and were confirmed by "
+			   "runs of their own", r->not_forked[NF_UNHANDLED]);
+	fclose(m);
+	return out;
+}
+
 int outcome_is_bug(const struct report *r, int cls)
 {
 	return cls == O_CRASH || cls == O_ASSERT || cls == O_HANG || cls == O_WARNED ||

@@ -71,8 +71,16 @@ int write_json(const char *path, const struct report *r)
 	fprintf(f, "\"contexts\":{\"wrappers\":%d,\"found\":%d,\"explored\":%d,\"kept\":%d,"
 		   "\"cut\":%d},",
 		r->wrappers, r->contexts_found, r->contexts_explored, r->contexts_kept, r->contexts_cut);
-	fprintf(f, "\"fork_note\":");
-	put_opt_str(f, r->fork_note);
+	fprintf(f, "\"not_forked\":{");
+	for (int k = 0, n = 0; k < NF_COUNT; k++)
+		if (r->not_forked[k])
+			fprintf(f, "%s\"%s\":%d", n++ ? "," : "", not_forked_names[k], r->not_forked[k]);
+	fprintf(f, "},\"fork_why\":");
+	put_opt_str(f, r->fork_why);
+	char *note = fork_note(r);
+	fprintf(f, ",\"fork_note\":");
+	put_opt_str(f, note);
+	free(note);
 	fprintf(f, ",\"timeout\":%.3f,\"excluded\":%d,\"once\":%s,\"programs\":", r->timeout,
 		r->excluded, r->once ? "true" : "false");
 	put_strs(f, r->programs.v, r->programs.n);
@@ -401,8 +409,6 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 		r->secs = secs; /* shards run side by side */
 	r->budget_hit += (int)json_int(v, "unexplored", 0);
 	r->nondeterministic |= json_bool(v, "nondeterministic", 0);
-	if (!r->fork_note)
-		r->fork_note = dup_opt(json_str(v, "fork_note"));
 	const struct jv *cx = json_get(v, "contexts");
 	r->wrappers += (int)json_int(cx, "wrappers", 0);
 	r->contexts_found += (int)json_int(cx, "found", 0);
@@ -415,6 +421,11 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->excluded += (int)json_int(v, "excluded", 0);
 	r->once |= json_bool(v, "once", 0);
 	read_tests(r, v);
+	const struct jv *nf = json_get(v, "not_forked");
+	for (int k = 0; k < NF_COUNT; k++)
+		r->not_forked[k] += nf ? (int)json_int(nf, not_forked_names[k], 0) : 0;
+	if (!r->fork_why)
+		r->fork_why = dup_opt(json_str(v, "fork_why"));
 	read_sites(r, json_get(v, "sites"));
 	read_findings(r, json_get(v, "findings"));
 	json_free(v);

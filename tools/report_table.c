@@ -62,8 +62,14 @@ static void summary(FILE *out, const struct report *r)
 	int counts[O_COUNT] = {0};
 	for (int i = 0; i < r->nsites; i++)
 		counts[r->sites[i].outcome]++;
-	fprintf(out, "allocfail explore: %d call site%s failed in %ld run%s (%.1f s): ", r->nsites,
+	fprintf(out, "allocfail explore: %d call site%s failed in %ld run%s (%.1f s", r->nsites,
 		r->nsites == 1 ? "" : "s", r->runs, r->runs == 1 ? "" : "s", r->secs);
+	/* what a budget left out: sites, or in --mode nth allocations */
+	if (r->budget_hit)
+		fprintf(out, "; the budget ran out with %d %s%s unexplored", r->budget_hit,
+			r->mode && !strcmp(r->mode, "nth") ? "allocation" : "call site",
+			r->budget_hit == 1 ? "" : "s");
+	fprintf(out, "): ");
 	/* handled by a non-zero exit without a word to the user: counted
 	   apart, a failure nobody could diagnose */
 	int mute = 0;
@@ -87,10 +93,10 @@ static void summary(FILE *out, const struct report *r)
 		fprintf(out, "note: each run's timeout: %g s (from the reference run)\n", r->timeout);
 	if (r->hint)
 		fprintf(out, "note: %s\n", r->hint);
-	if (r->forked)
-		fprintf(out, "note: --fork: %d of these failures ran as children of one run\n", r->forked);
-	if (r->fork_note)
-		fprintf(out, "note: --fork: %s\n", r->fork_note);
+	char *note = fork_note(r);
+	if (note)
+		fprintf(out, "note: fork: %s\n", note);
+	free(note);
 	if (r->nondeterministic)
 		fprintf(out, "note: the reference output differs between two clean runs, so 'silent' "
 			     "and 'warned' are not judged by output\n");
@@ -106,9 +112,6 @@ static void summary(FILE *out, const struct report *r)
 			r->wrappers, r->wrappers == 1 ? "" : "s", r->contexts_found, r->contexts_explored,
 			kept, cut);
 	}
-	if (r->budget_hit)
-		fprintf(out, "note: the budget ran out with %d call site%s unexplored\n", r->budget_hit,
-			r->budget_hit == 1 ? "" : "s");
 	if (!r->nf && r->nsites)
 		fprintf(out, "no findings: every failure was handled%s\n",
 			mute ? ", though not always with a message" : "");
