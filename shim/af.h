@@ -50,7 +50,9 @@ struct af_walks {
 	   interval) */
 	struct af_qsite {
 		uint64_t key;       /* af_qkey(ra, fn, k) */
-		struct af_mod *mod; /* the verdict holds while it is alive */
+		unsigned gen;       /* af_g.mod_gen when decided: the verdict holds
+				       while no module has gone since (its own
+				       with it), checked without a pointer to chase */
 		struct af_site *site; /* af_g.counting: its call site (ra), or
 					 for AF_Q_STACK the last call's */
 		int verdict;        /* AF_Q_* */
@@ -405,6 +407,46 @@ struct af_site;
 struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq);
 int af_site_warn_once(struct af_site *s);
 void af_site_count(struct af_site *s, size_t n, int costly);
+
+/* A thread's census counts (af_sites.c): a slot per site hash, written by
+   its owner only, with plain loads and stores. */
+#define AF_TC_SLOTS 64
+struct af_tcounts {
+	struct af_tc_slot {
+		struct af_site *_Atomic site;
+		_Atomic uint64_t bytes, small, costly;
+	} slot[AF_TC_SLOTS];
+	struct af_tcounts *next; /* the live threads' tables (af_lock) */
+};
+
+static inline struct af_tc_slot *af_tc_slot_of(struct af_tcounts *c, const struct af_site *s)
+{
+	return &c->slot[((uintptr_t)s * 0x9e3779b97f4a7c15ull) >> 58];
+}
+
+static inline void af_own_add(_Atomic uint64_t *c, uint64_t n)
+{
+	/* the owner is the only writer: no read-modify-write needed */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/* af_site_count inline for the quick path: the site already holds this
+   thread's slot (as it does but for the first call, or after another
+   site took the slot), else the function's turn. */
+static inline void af_site_count_quick(struct af_thread *t, struct af_site *s, size_t n, int costly)
+{
+	struct af_tcounts *c = t->counts;
+	if (AF_LIKELY(c != NULL)) {
+		struct af_tc_slot *e = af_tc_slot_of(c, s);
+		if (AF_LIKELY(atomic_load_explicit(&e->site, memory_order_relaxed) == s)) {
+			af_own_add(&e->bytes, n);
+			af_own_add(costly ? &e->costly : &e->small, 1);
+			return;
+		}
+	}
+	af_site_count(s, n, costly);
+}
 /* ALLOCFAIL_CONTEXT: frames[0] is s's call site, frames[1..n) the return
    addresses above it; a chain not seen before goes to the census. */
 void af_site_context(struct af_site *s, const uintptr_t *frames, int n);

@@ -904,10 +904,11 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 {
 	struct af_thread *t = &af_t;
 	t->guard++; /* af_addr_get and af_site_get may allocate (symbol tables) */
+	/* the generation first: a module that goes after it makes it stale */
+	q->gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
 	struct af_addr *a = af_addr_get(ra);
 	int outside = passes_up(a); /* the call site is further up */
 	q->key = key;
-	q->mod = a->mod;
 	q->rule = 0;
 	q->site = NULL;
 	t->walks->qchain[q - t->walks->qsite].n = 0; /* quick() found the caches */

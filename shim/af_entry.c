@@ -48,7 +48,8 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
 	int k = AF_LIKELY(n >= t->iv_lo && n < t->iv_hi) ? t->iv_k : af_quick_size_interval(t, n);
 	uint64_t key = af_qkey((uintptr_t)ra, fn, k);
 	struct af_qsite *q = af_qslot(w, (uintptr_t)ra);
-	int v = AF_LIKELY(q->key == key && q->mod->alive)
+	int v = AF_LIKELY(q->key == key &&
+			  q->gen == atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed))
 			? q->verdict
 			: af_quick_verdict(q, key, fn, k, (uintptr_t)ra, n);
 	if (AF_LIKELY(v == AF_Q_PLAIN))
@@ -70,7 +71,7 @@ static inline void *counted_as(void *p, size_t n, size_t footprint, void *ra)
 	struct af_thread *t = &af_t;
 	if (AF_UNLIKELY(t->qcount)) {
 		t->sample_left -= (int64_t)n;
-		af_site_count(af_qslot(t->walks, (uintptr_t)ra)->site, n, footprint > af_g.threshold);
+		af_site_count_quick(t, af_qslot(t->walks, (uintptr_t)ra)->site, n, footprint > af_g.threshold);
 	}
 	return p;
 }

@@ -189,22 +189,7 @@ void af_site_context(struct af_site *s, const uintptr_t *frames, int n)
    moment, and a slot one of them moves meanwhile may count twice or not
    at all. A site's calls are its small plus its costly ones. */
 
-#define TC_SLOTS 64
-struct af_tcounts {
-	struct tc_slot {
-		struct af_site *_Atomic site;
-		_Atomic uint64_t bytes, small, costly;
-	} slot[TC_SLOTS];
-	struct af_tcounts *next; /* the live threads' tables (af_lock) */
-};
 static struct af_tcounts *tables;
-
-static inline void own_add(_Atomic uint64_t *c, uint64_t n)
-{
-	/* the owner is the only writer: no read-modify-write needed */
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-			      memory_order_relaxed);
-}
 
 static void add_to(_Atomic uint64_t *site, _Atomic uint64_t *slot, int take)
 {
@@ -215,7 +200,7 @@ static void add_to(_Atomic uint64_t *site, _Atomic uint64_t *slot, int take)
 
 /* The slot's counts into its site's; take: the slot is emptied (its owner
    only), else left as it is. */
-static void tc_add(struct tc_slot *e, int take)
+static void tc_add(struct af_tc_slot *e, int take)
 {
 	struct af_site *s = atomic_load_explicit(&e->site, memory_order_relaxed);
 	if (!s)
@@ -233,7 +218,7 @@ void af_sites_thread_exit(struct af_thread *t)
 	if (!c)
 		return;
 	pthread_mutex_lock(&af_lock);
-	for (int i = 0; i < TC_SLOTS; i++)
+	for (int i = 0; i < AF_TC_SLOTS; i++)
 		tc_add(&c->slot[i], 1);
 	for (struct af_tcounts **pp = &tables; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
@@ -262,13 +247,13 @@ void af_site_count(struct af_site *s, size_t n, int costly)
 		atomic_fetch_add_explicit(costly ? &s->costly : &s->small, 1, memory_order_relaxed);
 		return;
 	}
-	struct tc_slot *e = &c->slot[((uintptr_t)s * 0x9e3779b97f4a7c15ull) >> 58];
+	struct af_tc_slot *e = af_tc_slot_of(c, s);
 	if (AF_UNLIKELY(atomic_load_explicit(&e->site, memory_order_relaxed) != s)) {
 		tc_add(e, 1);
 		atomic_store_explicit(&e->site, s, memory_order_relaxed);
 	}
-	own_add(&e->bytes, n);
-	own_add(costly ? &e->costly : &e->small, 1);
+	af_own_add(&e->bytes, n);
+	af_own_add(costly ? &e->costly : &e->small, 1);
 }
 
 /* At process exit, before the counts are written. */
@@ -276,7 +261,7 @@ static void tc_exit_totals(void)
 {
 	pthread_mutex_lock(&af_lock);
 	for (struct af_tcounts *c = tables; c; c = c->next)
-		for (int i = 0; i < TC_SLOTS; i++)
+		for (int i = 0; i < AF_TC_SLOTS; i++)
 			tc_add(&c->slot[i], c == af_t.counts);
 	pthread_mutex_unlock(&af_lock);
 }
