@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "af_dwline.h"
 #include "af_elf.h"
 #include "af_policy.h"
 
@@ -86,7 +87,7 @@ static int64_t sleb(struct cur *c)
 		shift += 7;
 	} while (b & 0x80);
 	if (shift < 64 && (b & 0x40))
-		v |= -((int64_t)1 << shift);
+		v = (int64_t)((uint64_t)v | (~(uint64_t)0 << shift));
 	return v;
 }
 
@@ -238,6 +239,18 @@ static int end_seq(struct build *b)
 	return 0;
 }
 
+/* n bytes on; a length past the end (or one that would wrap the pointer
+   back) is malformed */
+static void skip(struct cur *c, uint64_t n)
+{
+	if (n > (uint64_t)(c->end - c->p)) {
+		c->bad = 1;
+		c->p = c->end;
+		return;
+	}
+	c->p += n;
+}
+
 /* Skip or read one attribute value of a v5 entry format. */
 static int form_value(struct cur *c, uint64_t form, int off8, const struct strsec *str,
 		      const struct strsec *line_str, const char **s, uint64_t *u)
@@ -254,8 +267,8 @@ static int form_value(struct cur *c, uint64_t form, int off8, const struct strse
 	case 0x05: *u = fixed(c, 2); break;                                /* data2 */
 	case 0x06: *u = fixed(c, 4); break;                                /* data4 */
 	case 0x07: *u = fixed(c, 8); break;                                /* data8 */
-	case 0x1e: c->p += 16; if (c->p > c->end) c->bad = 1; break;       /* data16 */
-	case 0x09: { uint64_t n = uleb(c); c->p += n; if (c->p > c->end) c->bad = 1; break; } /* block */
+	case 0x1e: skip(c, 16); break;                                     /* data16 */
+	case 0x09: skip(c, uleb(c)); break;                                /* block */
 	default: return -1;
 	}
 	return c->bad ? -1 : 0;
@@ -282,9 +295,8 @@ static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct
 	unsigned version = (unsigned)fixed(&u, 2);
 	if (version < 2 || version > 5)
 		return 0; /* skip what we do not know */
-	int addr_size = 8;
 	if (version >= 5) {
-		addr_size = (int)u8(&u);
+		u8(&u); /* address size: set_address's own length says it */
 		u8(&u); /* segment selector size */
 	}
 	uint64_t hlen = fixed(&u, off8 ? 8 : 4);
@@ -317,7 +329,11 @@ static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct
 			fmt[i][0] = uleb(&u);
 			fmt[i][1] = uleb(&u);
 		}
+		/* an entry takes a byte at least: a count beyond the header
+		   would loop (no attributes) or allocate names for ever */
 		uint64_t n = uleb(&u);
+		if (n > (uint64_t)(u.end - u.p))
+			return -1;
 		for (uint64_t k = 0; k < n && !u.bad; k++) {
 			const char *path = NULL;
 			for (int i = 0; i < nfmt; i++) {
@@ -339,6 +355,8 @@ static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct
 			fmt[i][1] = uleb(&u);
 		}
 		n = uleb(&u);
+		if (n > (uint64_t)(u.end - u.p))
+			return -1;
 		for (uint64_t k = 0; k < n && !u.bad; k++) {
 			const char *path = NULL;
 			uint64_t dir = 0;
@@ -376,32 +394,34 @@ static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct
 		}
 		u8(&u);
 	}
-	if (u.bad)
+	/* a header longer than its stated length is not a header */
+	if (u.bad || u.p > program)
 		return -1;
 
 	/* the state machine */
 	struct cur pc = {program, u.end, 0};
 	uint64_t addr = 0;
-	int64_t line = 1;
+	uint64_t line = 1; /* wraps, as the registers of a malformed program may */
 	uint64_t file = 1;
 #define FILE_INDEX() \
-	((uint64_t)base + file < (uint64_t)t->nfiles ? (uint32_t)(base + file) : UINT32_MAX)
+	(file < (uint64_t)(t->nfiles - base) ? (uint32_t)(base + (int)file) : UINT32_MAX)
+#define LINE() ((int64_t)line > 0 && line <= UINT32_MAX ? (uint32_t)line : 1)
 	while (pc.p < pc.end && !pc.bad) {
 		unsigned op = (unsigned)u8(&pc);
 		if (op >= opcode_base) {
 			unsigned adj = op - opcode_base;
 			addr += (uint64_t)min_inst * (adj / line_range);
-			line += line_base + (int)(adj % line_range);
-			if (emit(b, addr, FILE_INDEX(), (uint32_t)(line > 0 ? line : 1)) < 0)
+			line += (uint64_t)(int64_t)(line_base + (int)(adj % line_range));
+			if (emit(b, addr, FILE_INDEX(), LINE()) < 0)
 				return -1;
 			continue;
 		}
 		switch (op) {
 		case 0: { /* extended */
 			uint64_t n = uleb(&pc);
-			const unsigned char *next = pc.p + n;
-			if (n == 0 || next > pc.end)
+			if (n == 0 || n > (uint64_t)(pc.end - pc.p))
 				return -1;
+			const unsigned char *next = pc.p + n;
 			unsigned sub = (unsigned)u8(&pc);
 			if (sub == 1) { /* end_sequence */
 				if (emit(b, addr, 0, 0) < 0 || end_seq(b) < 0)
@@ -410,7 +430,7 @@ static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct
 				line = 1;
 				file = 1;
 			} else if (sub == 2) { /* set_address */
-				addr = fixed(&pc, n - 1 <= 8 ? (int)(n - 1) : addr_size);
+				addr = fixed(&pc, n - 1 <= 8 ? (int)(n - 1) : 8);
 			} else if (sub == 3 && version < 5) { /* define_file */
 				const char *name = cstr(&pc);
 				uint64_t dir = uleb(&pc);
@@ -421,11 +441,11 @@ static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct
 			break;
 		}
 		case 1: /* copy */
-			if (emit(b, addr, FILE_INDEX(), (uint32_t)(line > 0 ? line : 1)) < 0)
+			if (emit(b, addr, FILE_INDEX(), LINE()) < 0)
 				return -1;
 			break;
 		case 2: addr += min_inst * uleb(&pc); break;
-		case 3: line += sleb(&pc); break;
+		case 3: line += (uint64_t)sleb(&pc); break;
 		case 4: file = uleb(&pc); break;
 		case 5: uleb(&pc); break; /* column */
 		case 6: case 7: case 10: case 11: break;
@@ -438,7 +458,11 @@ static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct
 		}
 	}
 #undef FILE_INDEX
-	return end_seq(b);
+#undef LINE
+	/* a sequence without its end (the program cut short or misread)
+	   would claim every address above it */
+	b->nrows = b->seqstart;
+	return 0;
 }
 
 static void sort_seqs(struct seq *v, int n)
@@ -454,8 +478,10 @@ static void sort_seqs(struct seq *v, int n)
 	}
 }
 
-static void free_lines(struct af_lines *t)
+void af_lines_free(struct af_lines *t)
 {
+	if (!t)
+		return;
 	for (int i = 0; i < t->nfiles; i++)
 		af_mem_free(t->files[i]);
 	af_mem_free(t->files);
@@ -463,28 +489,15 @@ static void free_lines(struct af_lines *t)
 	af_mem_free(t);
 }
 
-struct af_lines *af_lines_load(const char *path)
+struct af_lines *af_lines_parse(const struct af_dwsections *in)
 {
-	struct af_image im = {0}, dbg = {0}, *src = &im;
-	if (af_image_map(path, &im) < 0)
+	struct af_lines *t = af_mem_alloc(sizeof *t);
+	if (!t)
 		return NULL;
-	size_t n;
-	const unsigned char *sec = af_image_section(&im, ".debug_line", &n);
-	if (!sec && af_image_debug(path, &im, ".debug_line", &dbg) == 0) {
-		src = &dbg;
-		sec = af_image_section(&dbg, ".debug_line", &n);
-	}
-	struct af_lines *t = sec ? af_mem_alloc(sizeof *t) : NULL;
-	if (!t) {
-		af_image_unmap(&im);
-		af_image_unmap(&dbg);
-		return NULL;
-	}
-	struct strsec str = {0}, lstr = {0};
-	str.p = af_image_section(src, ".debug_str", &str.n);
-	lstr.p = af_image_section(src, ".debug_line_str", &lstr.n);
+	struct strsec str = {in->str, in->nstr}, lstr = {in->line_str, in->nline_str};
 	struct build b = {0};
-	struct cur c = {sec, sec + n, 0};
+	const unsigned char *sec = in->line;
+	struct cur c = {sec, sec + in->nline, 0};
 	const char **dirs = af_mem_alloc(sizeof(const char *) * MAXDIRS);
 	while (dirs && c.p < c.end && !c.bad)
 		if (unit(t, &b, &c, &str, &lstr, dirs) < 0)
@@ -496,9 +509,7 @@ struct af_lines *af_lines_load(const char *path)
 	if (!t->rows) {
 		af_mem_free(b.rows);
 		af_mem_free(b.seqs);
-		free_lines(t);
-		af_image_unmap(&im);
-		af_image_unmap(&dbg);
+		af_lines_free(t);
 		return NULL;
 	}
 	for (int i = 0; i < b.nseqs; i++) {
@@ -507,6 +518,26 @@ struct af_lines *af_lines_load(const char *path)
 	}
 	af_mem_free(b.rows);
 	af_mem_free(b.seqs);
+	return t;
+}
+
+struct af_lines *af_lines_load(const char *path)
+{
+	struct af_image im = {0}, dbg = {0}, *src = &im;
+	if (af_image_map(path, &im) < 0)
+		return NULL;
+	struct af_dwsections s = {0};
+	s.line = af_image_section(&im, ".debug_line", &s.nline);
+	if (!s.line && af_image_debug(path, &im, ".debug_line", &dbg) == 0) {
+		src = &dbg;
+		s.line = af_image_section(&dbg, ".debug_line", &s.nline);
+	}
+	struct af_lines *t = NULL;
+	if (s.line) {
+		s.str = af_image_section(src, ".debug_str", &s.nstr);
+		s.line_str = af_image_section(src, ".debug_line_str", &s.nline_str);
+		t = af_lines_parse(&s);
+	}
 	/* the names were copied: the mapping can go */
 	af_image_unmap(&im);
 	af_image_unmap(&dbg);

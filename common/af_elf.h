@@ -60,10 +60,4 @@ const void *af_image_section(const struct af_image *im, const char *name, size_t
 int af_image_debug(const char *path, const struct af_image *im, const char *section,
 		   struct af_image *dbg);
 
-/* Source lines from .debug_line (DWARF 2 to 5), read without libdw. */
-struct af_lines;
-struct af_lines *af_lines_load(const char *path);
-/* file and line of the code at vaddr; 0 on success. */
-int af_lines_find(const struct af_lines *t, uint64_t vaddr, const char **file, int *line);
-
 #endif

@@ -24,7 +24,8 @@ static void out_pad(struct out *o, char c, int n)
 		out_c(o, c);
 }
 
-static void out_num(struct out *o, uint64_t v, int neg, unsigned base, int width,
+/* prefix: "-" or "0x", after the spaces of a width and before its zeros */
+static void out_num(struct out *o, uint64_t v, const char *prefix, unsigned base, int width,
 		    int zero, int left, int upper)
 {
 	char tmp[24];
@@ -34,11 +35,13 @@ static void out_num(struct out *o, uint64_t v, int neg, unsigned base, int width
 		tmp[n++] = digits[v % base];
 		v /= base;
 	} while (v);
-	int len = n + (neg ? 1 : 0);
+	int len = n;
+	for (const char *p = prefix; *p; p++)
+		len++;
 	if (!left && !zero)
 		out_pad(o, ' ', width - len);
-	if (neg)
-		out_c(o, '-');
+	while (*prefix)
+		out_c(o, *prefix++);
 	if (!left && zero)
 		out_pad(o, '0', width - len);
 	while (n)
@@ -67,6 +70,10 @@ size_t af_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
 		}
 		if (*f == '*') {
 			width = va_arg(ap, int);
+			if (width < 0) { /* as printf: the '-' flag */
+				left = 1;
+				width = -width;
+			}
 			f++;
 		}
 		while (*f >= '0' && *f <= '9')
@@ -96,25 +103,27 @@ size_t af_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
 			if (lng == 1)
 				v = (long)v;
 			uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-			out_num(&o, u, v < 0, 10, width, zero, left, 0);
+			out_num(&o, u, v < 0 ? "-" : "", 10, width, zero, left, 0);
 			break;
 		}
 		case 'u':
 		case 'x':
 		case 'X': {
 			uint64_t v = lng ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
-			out_num(&o, v, 0, *f == 'u' ? 10 : 16, width, zero, left, *f == 'X');
+			out_num(&o, v, "", *f == 'u' ? 10 : 16, width, zero, left, *f == 'X');
 			break;
 		}
 		case 'p': {
 			uintptr_t v = (uintptr_t)va_arg(ap, void *);
-			out_c(&o, '0');
-			out_c(&o, 'x');
-			out_num(&o, v, 0, 16, width > 2 ? width - 2 : 0, zero, left, 0);
+			out_num(&o, v, "0x", 16, width, zero, left, 0);
 			break;
 		}
 		case 'c':
+			if (!left)
+				out_pad(&o, ' ', width - 1);
 			out_c(&o, (char)va_arg(ap, int));
+			if (left)
+				out_pad(&o, ' ', width - 1);
 			break;
 		case 's': {
 			const char *s = va_arg(ap, const char *);

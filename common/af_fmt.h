@@ -8,8 +8,9 @@
 #include <stdint.h>
 
 /* Formats into buf (always NUL-terminated when cap > 0) and returns the
-   length the whole output would have had, as snprintf does. Supports %s %.*s %c %d %i %u %x %p %% with the l, ll, z
-   and j length modifiers, a width, '0' and '-' flags. */
+   length the whole output would have had, as snprintf does. Supports %s %.*s %c %d %i %u %x %X %p %% with the l, ll, z
+   and j length modifiers, a width (or *), '0' and '-' flags, as printf
+   formats them (tests/unit/test_fmt.c compares); no precision for numbers. */
 size_t af_vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
 size_t af_fmt(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

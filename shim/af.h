@@ -13,6 +13,7 @@
 #include "af_fmt.h"
 #include "af_match.h"
 #include "af_policy.h"
+#include "af_ptab.h"
 
 #define AF_EXPORT __attribute__((visibility("default")))
 #define AF_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -211,27 +212,6 @@ void *af_be_aligned(size_t align, size_t n);
 size_t af_be_usable(void *p);
 void af_be_purge(void);
 uint64_t af_be_allocated(void); /* bytes in use by the program, 0 if unknown */
-
-/* af_ptab.c: lock-free-read hash tables keyed by pc (an entry's first
-   member), grown under af_lock. */
-struct af_ptab {
-	unsigned bits, probes, used;
-	struct af_ptab *older; /* kept: a reader may still be probing it */
-	_Atomic(void *) slot[];
-};
-struct af_ptab_shape {
-	unsigned min_bits, max_bits, probes;
-	int (*keep)(const void *entry); /* entries worth moving on growth */
-};
-static inline unsigned af_ptab_hash(uintptr_t pc, unsigned bits)
-{
-	return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - bits));
-}
-/* With af_lock held: the current table, grown if it had to be, and in
-   *slot a free slot for pc, or -1 when there is no room (or memory). */
-struct af_ptab *af_ptab_room(_Atomic(struct af_ptab *) *root, uintptr_t pc,
-			     const struct af_ptab_shape *shape, long *slot);
-void af_ptab_put(struct af_ptab *t, long slot, void *entry);
 
 /* The shim's own memory: never injected, never counted. */
 void *af_imalloc(size_t n);

@@ -5,9 +5,10 @@
    (each new key lands on a page by hash). The old table stays, for readers
    still probing it. An entry's first member is its key, a pc. */
 #define _GNU_SOURCE
+#include <stddef.h>
 #include <sys/mman.h>
 
-#include "af.h"
+#include "af_ptab.h"
 
 static long free_slot(struct af_ptab *t, uintptr_t pc)
 {

@@ -6,7 +6,7 @@
 #include <pthread.h>
 
 #include "af.h"
-#include "af_elf.h"
+#include "af_dwline.h"
 
 
 int af_srcline_init(void)

@@ -1,6 +1,7 @@
 """Run a libFuzzer target for a bounded time on a copy of its corpus (so
-the source tree is not written), seeded with the policies as well; with 0
-seconds, replay the corpus once (the default suite's check)."""
+the source tree is not written), seeded with the policies as well (none
+when the policies are given as "-"); with 0 seconds, replay the corpus once
+(the default suite's check)."""
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ target, corpus, policies, seconds = sys.argv[1], sys.argv[2], sys.argv[3], sys.a
 with tempfile.TemporaryDirectory() as d:
     work = os.path.join(d, "corpus")
     shutil.copytree(corpus, work)
-    for f in os.listdir(policies):
+    for f in os.listdir(policies) if policies != "-" else []:
         if f.endswith(".rules"):
             with open(os.path.join(policies, f), "rb") as src:
                 text = src.read().replace(b"include ", b"# include ")
