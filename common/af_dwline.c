@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "af_elf.h"
-#include "af_policy.h"
+#include "af_mem.h"
 
 struct row {
 	uint64_t addr;

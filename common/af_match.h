@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "af_policy.h"
+#include "af_rules.h"
 
 /* What is known of one code address. */
 struct af_frameinfo {

@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "af_match.h"
-#include "af_policy.h"
+#include "af_trigger.h"
 #include "harness.h"
 
 static struct af_policy pol;
@@ -238,9 +238,9 @@ static void test_sizes(void)
 	CHECK(af_parse_duration("", &v) < 0);
 }
 
-static int fire(struct af_rule *r, uint64_t size)
+static int fire(const struct af_rule *r, uint64_t size)
 {
-	return af_rule_should_fail(r, size);
+	return af_rule_should_fail(r, &pol.state[r->index], size);
 }
 
 static void test_interval(void)
@@ -289,7 +289,7 @@ static void test_nth(void)
 	for (int i = 0; i < 12; i++)
 		got[i] = fire(pol.rules[0], 10) ? 'x' : '.';
 	CHECK_STR(got, "....x.......");
-	af_rule_reset(pol.rules[0]);
+	af_rule_state_reset(pol.rules[0], &pol.state[0]);
 	for (int i = 0; i < 6; i++)
 		got[i] = fire(pol.rules[0], 10) ? 'x' : '.';
 	got[6] = 0;
@@ -359,7 +359,7 @@ static int count_stream(uint64_t seed, const char *rule, int n, uint64_t salt, c
 	struct af_stream st = {0, 0};
 	int k = 0;
 	for (int i = 0; i < n; i++) {
-		int f = af_rule_should_fail_stream(pol.rules[0], 10, &st, salt);
+		int f = af_rule_should_fail_stream(pol.rules[0], &pol.state[0], 10, &st, salt);
 		k += f;
 		if (trace)
 			trace[i] = f ? 'x' : '.';
