@@ -10,7 +10,7 @@
 
 #include "af_dwline.h"
 #include "af_elf.h"
-#include "af_policy.h"
+#include "af_mem.h"
 
 struct row {
 	uint64_t addr;

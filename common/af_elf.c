@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "af_fmt.h"
-#include "af_policy.h"
+#include "af_mem.h"
 
 #define image af_image
 

@@ -81,7 +81,7 @@ static int has_site(const struct af_rule *r)
 	return r->caller.n || r->module.n || r->nsites;
 }
 
-int af_match_compile(struct af_match *m, struct af_policy *p)
+int af_match_compile(struct af_match *m, const struct af_policy *p)
 {
 	memset(m, 0, sizeof *m);
 	m->pol = p;

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "af_policy.h"
+#include "af_rules.h"
 
 /* What is known of one code address. */
 struct af_frameinfo {
@@ -22,7 +22,7 @@ struct af_frameinfo {
 };
 
 struct af_match {
-	struct af_policy *pol;
+	const struct af_policy *pol;
 	int nrules, nwords;
 	uint64_t *fn_cand;   /* AF_FN_COUNT x nwords */
 	int nbounds;
@@ -55,7 +55,7 @@ struct af_query {
 	int (*thread_ok)(void *ctx, const struct af_rule *r);
 };
 
-int af_match_compile(struct af_match *m, struct af_policy *p);
+int af_match_compile(struct af_match *m, const struct af_policy *p);
 void af_match_free(struct af_match *m);
 /* The first rule whose matchers all accept the query, or -1. */
 int af_match_first(const struct af_match *m, struct af_query *q);

@@ -2,7 +2,7 @@
    (the command, unit tests, the fuzzer). */
 #include <stdlib.h>
 
-#include "af_policy.h"
+#include "af_mem.h"
 
 void *af_mem_alloc(size_t n)
 {

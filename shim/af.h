@@ -12,8 +12,8 @@
 #include "af_backend.h"
 #include "af_fmt.h"
 #include "af_match.h"
-#include "af_policy.h"
 #include "af_ptab.h"
+#include "af_trigger.h"
 
 #define AF_EXPORT __attribute__((visibility("default")))
 #define AF_LIKELY(x) __builtin_expect(!!(x), 1)

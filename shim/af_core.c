@@ -25,7 +25,7 @@
 _Atomic uint64_t af_early_bytes; /* served before the configuration */
 
 static struct af_stream *thread_draws(struct af_thread *t);
-static int should_fail(struct af_thread *t, struct af_rule *r, uint64_t size);
+static int should_fail(struct af_thread *t, const struct af_rule *r, uint64_t size);
 
 /* ---- raw allocation with limit accounting ----------------------------- */
 
@@ -692,7 +692,7 @@ void *af_alloc_slow(struct af_req *rq)
 			if (rule >= 0 && action == AF_ACT_FAIL &&
 			    af_g.pol.rules[rule]->nth == AF_FORK_NTH_COUNTER)
 				af_fmt(key, sizeof key, "%llu",
-				       (unsigned long long)atomic_load(&af_g.pol.rules[rule]->nth_count));
+				       (unsigned long long)atomic_load(&af_g.pol.state[rule].nth_count));
 		} else if (first) {
 			af_site_key(site, key, sizeof key);
 		}
@@ -823,11 +823,12 @@ static struct af_stream *thread_draws(struct af_thread *t)
 	return t->draws;
 }
 
-static int should_fail(struct af_thread *t, struct af_rule *r, uint64_t size)
+static int should_fail(struct af_thread *t, const struct af_rule *r, uint64_t size)
 {
 	struct af_stream *d = thread_draws(t);
-	return d ? af_rule_should_fail_stream(r, size, &d[r->index], t->salt)
-		 : af_rule_should_fail(r, size);
+	struct af_rule_state *s = &af_g.pol.state[r->index];
+	return d ? af_rule_should_fail_stream(r, s, size, &d[r->index], t->salt)
+		 : af_rule_should_fail(r, s, size);
 }
 
 /* ---- the quick path: no rule can match; the census counts here too ---- */
@@ -1036,7 +1037,7 @@ static void *medium(struct af_req *rq)
 	int rule = af_match_first(&af_g.match, &q);
 	int go_slow = 0;
 	if (rule >= 0 && af_g.pol.rules[rule]->action == AF_ACT_FAIL) {
-		struct af_rule *r = af_g.pol.rules[rule];
+		const struct af_rule *r = af_g.pol.rules[rule];
 		struct af_stream *d = af_rule_probability_only(r) ? thread_draws(t) : NULL;
 		if (!d)
 			go_slow = 1; /* counters shared by definition: the slow path */

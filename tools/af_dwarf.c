@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "af_policy.h"
+#include "af_rules.h"
 
 static const Dwfl_Callbacks callbacks = {
 	.find_elf = dwfl_build_id_find_elf,

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "af_policy.h"
+#include "af_rules.h"
 
 #define EXIT_USAGE 2
 #define EXIT_INTERNAL 125

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "af_policy.h"
+#include "af_trigger.h"
 #include "allocfail.h"
 
 static unsigned long injected;

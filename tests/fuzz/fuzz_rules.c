@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "af_match.h"
-#include "af_policy.h"
+#include "af_trigger.h"
 
 static size_t normalized(struct af_policy *p, char *out, size_t cap)
 {
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		af_match_free(&m);
 		for (int i = 0; i < p.nrules; i++)
-			af_rule_should_fail(p.rules[i], 64);
+			af_rule_should_fail(p.rules[i], &p.state[i], 64);
 		static char a[1 << 17], b[1 << 17];
 		size_t na = normalized(&p, a, sizeof a);
 		struct af_policy q;

@@ -1,7 +1,8 @@
-/* af_policy.c - rule files: parse, validate, normalize, and the trigger
-   predicate (the semantics of Linux's lib/fault-inject.c should_fail()). */
+/* af_rules_parse.c - rule files and --rule texts into a struct af_policy:
+   the line scanner, key=value parsing and validation, `set` lines,
+   include, and the numbers, sizes and durations the command line shares. */
 #define _GNU_SOURCE
-#include "af_policy.h"
+#include "af_rules.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,8 @@
 #include "af_fmt.h"
 #include "af_glob.h"
 #include "af_math.h"
+#include "af_trigger.h"
+
 
 const char *const af_fn_names[AF_FN_COUNT] = {
     "malloc",        "calloc",  "realloc", "reallocarray", "posix_memalign",
@@ -34,9 +37,6 @@ const char *const af_setting_names[AF_S_COUNT] = {
 
 static const char *const line_words[] = {"fail", "nofail", "noretry", "set", "include"};
 
-#define TRIGGER_KEYS                                                                   \
-	((1u << AF_K_NTH) | (1u << AF_K_TIMES) | (1u << AF_K_SPACE) | (1u << AF_K_INTERVAL) | \
-	 (1u << AF_K_PROBABILITY))
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -762,7 +762,7 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 			fail_at(s, at, "duplicate key '%s' (a comma list ORs values)", key_names[k]);
 			goto fail;
 		}
-		if (action != AF_ACT_FAIL && ((1u << k) & TRIGGER_KEYS)) {
+		if (action != AF_ACT_FAIL && ((1u << k) & AF_TRIGGER_KEYS)) {
 			fail_at(s, at, "'%s' is a trigger and only applies to fail rules",
 				key_names[k]);
 			goto fail;
@@ -827,7 +827,7 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 		goto fail;
 	}
 	if ((r->given & (1u << AF_K_NTH)) &&
-	    (r->given & (TRIGGER_KEYS & ~(1u << AF_K_NTH)))) {
+	    (r->given & (AF_TRIGGER_KEYS & ~(1u << AF_K_NTH)))) {
 		int other = AF_K_TIMES;
 		while (!(r->given & (1u << other)))
 			other++;
@@ -843,17 +843,25 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 	}
 	if (pol->nrules == pol->caprules) {
 		int cap = pol->caprules ? pol->caprules * 2 : 16;
-		struct af_rule **v = af_mem_alloc(sizeof *v * (size_t)cap);
-		if (!v) {
+		const struct af_rule **v = af_mem_alloc(sizeof *v * (size_t)cap);
+		/* the counters start at af_policy_finish: nothing to copy */
+		struct af_rule_state *st = af_mem_alloc(sizeof *st * (size_t)cap);
+		if (!v || !st) {
+			af_mem_free(v);
+			af_mem_free(st);
 			fail_at(s, action_at, "out of memory");
 			goto fail;
 		}
 		if (pol->rules)
 			memcpy(v, pol->rules, sizeof *v * (size_t)pol->nrules);
 		af_mem_free(pol->rules);
+		af_mem_free(pol->state);
 		pol->rules = v;
+		pol->state = st;
 		pol->caprules = cap;
 	}
+	/* once per rule here, not once per gap a stream draws */
+	r->prob_ln1m = af_ln1p(-((double)r->prob * 0x1.0p-64));
 	r->index = pol->nrules;
 	pol->rules[pol->nrules++] = r;
 	return 0;
@@ -1210,8 +1218,9 @@ void af_policy_init(struct af_policy *p)
 void af_policy_free(struct af_policy *p)
 {
 	for (int i = 0; i < p->nrules; i++)
-		rule_free(p->rules[i]);
+		rule_free((struct af_rule *)p->rules[i]);
 	af_mem_free(p->rules);
+	af_mem_free(p->state);
 	for (int i = 0; i < p->nstrings; i++)
 		af_mem_free(p->strings[i]);
 	af_mem_free(p->strings);
@@ -1280,7 +1289,8 @@ void af_policy_finish(struct af_policy *p)
 {
 	uint64_t thr = af_policy_threshold(&p->set);
 	for (int i = 0; i < p->nrules; i++) {
-		struct af_rule *r = p->rules[i];
+		/* the parser's own rule, the last time it is written */
+		struct af_rule *r = (struct af_rule *)p->rules[i];
 		for (int j = 0; j < r->nsizes; j++) {
 			struct af_size *z = &r->sizes[j];
 			if (z->kind == AF_SZ_SMALL) {
@@ -1292,281 +1302,6 @@ void af_policy_finish(struct af_policy *p)
 			}
 		}
 		r->seed = af_mix64(p->set.seed ^ af_mix64((uint64_t)i + 1));
-		af_rule_reset(r);
+		af_rule_state_reset(r, &p->state[i]);
 	}
-}
-
-void af_rule_reset(struct af_rule *r)
-{
-	atomic_store(&r->nth_count, 0);
-	atomic_store(&r->interval_count, 0);
-	atomic_store(&r->draws, 0);
-	atomic_store(&r->times_left, r->times);
-	atomic_store(&r->space_left, (int64_t)r->space);
-}
-
-int af_rule_probability_only(const struct af_rule *r)
-{
-	return r->action == AF_ACT_FAIL && !r->prob_all &&
-	       (r->given & TRIGGER_KEYS) == (1u << AF_K_PROBABILITY);
-}
-
-/* The process-wide stream (no thread's own): one draw per call, from a
-   shared counter. */
-static int shared_draw(struct af_rule *r)
-{
-	uint64_t n = atomic_fetch_add_explicit(&r->draws, 1, memory_order_relaxed);
-	return af_mix64(r->seed + n * 0x9e3779b97f4a7c15ull) < r->prob;
-}
-
-/* The k-th gap of a stream: calls up to and including the next failure,
-   Geometric(p) on 1, 2, ... by inversion of a uniform draw in (0, 1]. */
-static uint64_t stream_gap(const struct af_rule *r, uint64_t k, uint64_t salt)
-{
-	uint64_t seed = salt ? r->seed ^ af_mix64(salt) : r->seed;
-	uint64_t z = af_mix64(seed + k * 0x9e3779b97f4a7c15ull);
-	double u = (double)((z >> 11) + 1) * 0x1.0p-53;
-	double p = (double)r->prob * 0x1.0p-64;
-	double g = af_ln(u) / af_ln1p(-p); /* >= 0: the conversion floors it */
-	return g >= 1e18 ? (uint64_t)1e18 : (uint64_t)g + 1;
-}
-
-int af_stream_step(const struct af_rule *r, struct af_stream *st, uint64_t salt)
-{
-	if (!r->prob || af_stream_skip(st))
-		return 0;
-	if (st->left == 0)
-		st->left = stream_gap(r, st->k++, salt);
-	return --st->left == 0;
-}
-
-int af_rule_should_fail(struct af_rule *r, uint64_t size)
-{
-	return af_rule_should_fail_stream(r, size, NULL, 0);
-}
-
-int af_rule_should_fail_stream(struct af_rule *r, uint64_t size, struct af_stream *st,
-			       uint64_t salt)
-{
-	if (r->nth) {
-		uint64_t k = atomic_fetch_add_explicit(&r->nth_count, 1, memory_order_relaxed) + 1;
-		if (k != r->nth)
-			return 0;
-		goto fail;
-	}
-	if (atomic_load_explicit(&r->times_left, memory_order_relaxed) == 0)
-		return 0;
-	if (r->given & (1u << AF_K_SPACE)) {
-		int64_t sp = atomic_load_explicit(&r->space_left, memory_order_relaxed);
-		while (sp > 0 && (uint64_t)sp > size) {
-			if (atomic_compare_exchange_weak_explicit(&r->space_left, &sp,
-								  sp - (int64_t)size,
-								  memory_order_relaxed,
-								  memory_order_relaxed))
-				return 0;
-		}
-	}
-	if (r->interval > 1) {
-		uint64_t c =
-		    atomic_fetch_add_explicit(&r->interval_count, 1, memory_order_relaxed) + 1;
-		if (c % r->interval)
-			return 0;
-	}
-	if (!r->prob_all && !(st ? af_stream_step(r, st, salt) : shared_draw(r)))
-		return 0;
-fail:;
-	/* Claim one of the remaining `times`; -1 is unlimited. Losing the
-	   race for the last one means this call does not fail. */
-	int64_t t = atomic_load_explicit(&r->times_left, memory_order_relaxed);
-	while (t != -1) {
-		if (t == 0)
-			return r->nth ? 1 : 0;
-		if (atomic_compare_exchange_weak_explicit(&r->times_left, &t, t - 1,
-							  memory_order_relaxed, memory_order_relaxed))
-			break;
-	}
-	return 1;
-}
-
-/* ---- normalized printing ---------------------------------------------- */
-
-static void put_size(struct af_buf *b, uint64_t v)
-{
-	af_buf_fmt(b, "%llu", (unsigned long long)v);
-}
-
-/* One item of a value, quoted when it holds what would end or split it. */
-/* v then suffix (which needs no quoting) as one item of a value */
-static void put_item_with(struct af_buf *b, const char *v, const char *suffix)
-{
-	if (!strpbrk(v, " \t#;\"")) {
-		af_buf_puts(b, v);
-		af_buf_puts(b, suffix);
-		return;
-	}
-	af_buf_putc(b, '"');
-	for (const char *c = v; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			af_buf_putc(b, '\\');
-		af_buf_putc(b, *c);
-	}
-	af_buf_puts(b, suffix);
-	af_buf_putc(b, '"');
-}
-
-/* v with '"' and '\\' escaped, for inside quotes. */
-static void put_escaped(struct af_buf *b, const char *v)
-{
-	for (const char *c = v; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			af_buf_putc(b, '\\');
-		af_buf_putc(b, *c);
-	}
-}
-
-/* A site, with its calling context: one item, quoted whole if need be. */
-static void put_site(struct af_buf *b, const struct af_siteref *ref)
-{
-	int quote = strpbrk(ref->module, " \t#;\"") != NULL;
-	for (int k = 0; k < ref->nctx; k++)
-		quote |= strpbrk(ref->ctx[k].module, " \t#;\"") != NULL;
-	if (quote)
-		af_buf_putc(b, '"');
-	for (int k = -1; k < ref->nctx; k++) {
-		const struct af_siteref *f = k < 0 ? ref : &ref->ctx[k];
-		if (k >= 0)
-			af_buf_putc(b, '<');
-		if (quote)
-			put_escaped(b, f->module);
-		else
-			af_buf_puts(b, f->module);
-		af_buf_fmt(b, "+0x%llx", (unsigned long long)f->offset);
-	}
-	if (quote)
-		af_buf_putc(b, '"');
-}
-
-static void put_item(struct af_buf *b, const char *v)
-{
-	put_item_with(b, v, "");
-}
-
-static void put_list(struct af_buf *b, const char *key, const struct af_list *l)
-{
-	af_buf_fmt(b, " %s=", key);
-	for (int i = 0; i < l->n; i++) {
-		if (i)
-			af_buf_putc(b, ',');
-		put_item(b, l->v[i]);
-	}
-}
-
-size_t af_rule_format(const struct af_rule *r, char *out, size_t cap)
-{
-	struct af_buf b;
-	af_buf_init(&b, out, cap);
-	af_buf_puts(&b, af_action_names[r->action]);
-	if (r->given & (1u << AF_K_FN)) {
-		af_buf_puts(&b, " fn=");
-		int first = 1;
-		for (int f = 0; f < AF_FN_COUNT; f++)
-			if (r->fnmask & (1u << f)) {
-				af_buf_fmt(&b, "%s%s", first ? "" : ",", af_fn_names[f]);
-				first = 0;
-			}
-	}
-	if (r->nsizes) {
-		af_buf_puts(&b, " size=");
-		for (int i = 0; i < r->nsizes; i++) {
-			const struct af_size *z = &r->sizes[i];
-			if (i)
-				af_buf_putc(&b, ',');
-			if (z->kind == AF_SZ_SMALL)
-				af_buf_puts(&b, "small");
-			else if (z->kind == AF_SZ_COSTLY)
-				af_buf_puts(&b, "costly");
-			else if (z->lo == z->hi)
-				put_size(&b, z->lo);
-			else if (z->lo == 0) {
-				af_buf_puts(&b, "<=");
-				put_size(&b, z->hi);
-			} else if (z->hi == UINT64_MAX) {
-				af_buf_puts(&b, ">=");
-				put_size(&b, z->lo);
-			} else {
-				put_size(&b, z->lo);
-				af_buf_puts(&b, "..");
-				put_size(&b, z->hi);
-			}
-		}
-	}
-	if (r->caller.n)
-		put_list(&b, "caller", &r->caller);
-	if (r->in.n)
-		put_list(&b, "in", &r->in);
-	if (r->notin.n)
-		put_list(&b, "notin", &r->notin);
-	if (r->module.n)
-		put_list(&b, "module", &r->module);
-	if (r->nsites) {
-		af_buf_puts(&b, " site=");
-		for (int i = 0; i < r->nsites; i++) {
-			if (i)
-				af_buf_putc(&b, ',');
-			put_site(&b, &r->sites[i]);
-		}
-	}
-	if (r->thread.n)
-		put_list(&b, "thread", &r->thread);
-	if (r->given & (1u << AF_K_DEPTH))
-		af_buf_fmt(&b, " depth=%d", r->depth);
-	if (r->given & (1u << AF_K_NTH))
-		af_buf_fmt(&b, " nth=%llu", (unsigned long long)r->nth);
-	if (r->given & (1u << AF_K_TIMES))
-		af_buf_fmt(&b, " times=%lld", (long long)r->times);
-	if (r->given & (1u << AF_K_SPACE))
-		af_buf_fmt(&b, " space=%llu", (unsigned long long)r->space);
-	if (r->given & (1u << AF_K_INTERVAL))
-		af_buf_fmt(&b, " interval=%llu", (unsigned long long)r->interval);
-	if (r->given & (1u << AF_K_PROBABILITY))
-		af_buf_fmt(&b, " probability=%s", r->prob_text);
-	return b.len;
-}
-
-static void put_duration(struct af_buf *b, uint64_t ns)
-{
-	if (ns % 1000000000ull == 0)
-		af_buf_fmt(b, "%llus", (unsigned long long)(ns / 1000000000ull));
-	else if (ns % 1000000ull == 0)
-		af_buf_fmt(b, "%llums", (unsigned long long)(ns / 1000000ull));
-	else if (ns % 1000ull == 0)
-		af_buf_fmt(b, "%lluus", (unsigned long long)(ns / 1000ull));
-	else
-		af_buf_fmt(b, "%lluns", (unsigned long long)ns);
-}
-
-size_t af_settings_format(const struct af_settings *s, char *out, size_t cap)
-{
-	static const char *const oom[] = {"abort", "fail", "wait"};
-	struct af_buf b;
-	af_buf_init(&b, out, cap);
-	af_buf_puts(&b, "set");
-	for (int k = 0; k < AF_S_COUNT; k++) {
-		if (!(s->given & (1u << k)))
-			continue;
-		af_buf_fmt(&b, " %s=", af_setting_names[k]);
-		switch (k) {
-		case AF_S_COSTLY_ORDER: af_buf_fmt(&b, "%u", s->costly_order); break;
-		case AF_S_PAGE_SIZE: put_size(&b, s->page_size); break;
-		case AF_S_SMALL: af_buf_puts(&b, s->small_noretry ? "noretry" : "retry"); break;
-		case AF_S_RETRY_WARN: af_buf_fmt(&b, "%u", s->retry_warn); break;
-		case AF_S_RETRY_TIMEOUT: put_duration(&b, s->retry_timeout_ns); break;
-		case AF_S_OOM: af_buf_puts(&b, oom[s->oom]); break;
-		case AF_S_LIMIT: put_size(&b, s->limit); break;
-		case AF_S_SEED: af_buf_fmt(&b, "%llu", (unsigned long long)s->seed); break;
-		case AF_S_DEPTH: af_buf_fmt(&b, "%d", s->depth); break;
-		case AF_S_LOG: put_item(&b, s->log ? s->log : "stderr"); break;
-		}
-	}
-	return b.len;
 }

@@ -1,18 +1,21 @@
-/* af_policy.h - the rule language: parsing, validation, the normalized form
-   that `allocfail check` prints, and the kernel-style trigger predicate.
-   Plain C with no preload assumptions, so that the command, the unit tests
-   and the fuzzer use exactly the code the shim runs. */
-#ifndef AF_POLICY_H
-#define AF_POLICY_H
+/* af_rules.h - the rule language as data: what a policy holds once its
+   rule files and --rule texts are parsed, the parser that builds it
+   (af_rules_parse.c) and the normalized form `allocfail check` prints
+   (af_rules_print.c). The trigger predicate that runs on the allocation
+   path, and the counters it keeps, are af_trigger.h's.
 
-#include <stdatomic.h>
+   There is no umbrella header: a file includes what it uses. The matcher
+   and the command need the rules alone; the shim and the tests that fire
+   triggers include af_trigger.h, which includes this file. Plain C with no
+   preload assumptions, so that the command, the unit tests and the fuzzer
+   use exactly the code the shim runs. */
+#ifndef AF_RULES_H
+#define AF_RULES_H
+
 #include <stddef.h>
 #include <stdint.h>
 
-/* Memory for policy objects. The shim routes this to its private allocator;
-   everything else links af_mem_libc.c. Returned memory is zeroed. */
-void *af_mem_alloc(size_t n);
-void af_mem_free(void *p);
+#include "af_mem.h"
 
 enum af_fn {
 	AF_FN_MALLOC,
@@ -95,7 +98,7 @@ struct af_rule {
 	int depth; /* frames for in/notin; 0: the global setting */
 
 	/* Triggers, lib/fault-inject.c order: nth, times, space, interval,
-	   probability. */
+	   probability. Their counters are struct af_rule_state (af_trigger.h). */
 	uint64_t nth;
 	int64_t times; /* -1: unlimited */
 	uint64_t space;
@@ -103,12 +106,14 @@ struct af_rule {
 	uint64_t prob;  /* fires when a 64-bit draw is below this */
 	int prob_all;   /* 100%: no draw */
 	char prob_text[32];
-
-	/* Run-time state, process-wide; a forked child gets a copy. */
-	_Atomic uint64_t nth_count, interval_count, draws;
-	_Atomic int64_t times_left, space_left;
-	uint64_t seed;
+	double prob_ln1m; /* log(1 - prob / 2^64): the streams' gaps divide by it */
+	uint64_t seed;    /* of the rule's draws; set by af_policy_finish */
 };
+
+/* The keys that say when a matched fail rule fires. */
+#define AF_TRIGGER_KEYS                                                              \
+	((1u << AF_K_NTH) | (1u << AF_K_TIMES) | (1u << AF_K_SPACE) | (1u << AF_K_INTERVAL) | \
+	 (1u << AF_K_PROBABILITY))
 
 /* Global settings (`set key=value`). `given` has bit AF_S_* per key set. */
 enum af_setting {
@@ -149,10 +154,16 @@ struct af_settings {
    shim alike. */
 #define AF_MAX_RULES 1024
 
+struct af_rule_state;
+
+/* Rules are read-only once parsed (only the parser and af_policy_finish
+   write them, through their own pointers); what changes while a program
+   runs is state[i], rule i's trigger counters, beside them. */
 struct af_policy {
 	struct af_settings set;
 	int nrules, caprules;
-	struct af_rule **rules;
+	const struct af_rule **rules;
+	struct af_rule_state *state; /* nrules of them */
 	/* interned file names and other strings owned by the policy */
 	int nstrings, capstrings;
 	char **strings;
@@ -183,7 +194,8 @@ int af_policy_parse_text(struct af_policy *p, const char *text, size_t len,
 /* Parse one `key=value` as if it were a `set` line. */
 int af_policy_set(struct af_policy *p, const char *kv, const char *origin,
 		  struct af_error *err);
-/* After parsing: resolve size classes and seed the rules' generators. */
+/* After parsing: resolve size classes, seed the rules' generators and
+   set their counters to the start. */
 void af_policy_finish(struct af_policy *p);
 
 /* Small/costly threshold: page_size << costly_order. */
@@ -196,45 +208,6 @@ static inline uint64_t af_policy_threshold(const struct af_settings *s)
 size_t af_rule_format(const struct af_rule *r, char *buf, size_t cap);
 size_t af_settings_format(const struct af_settings *s, char *buf, size_t cap);
 
-/* The trigger predicate of a matched `fail` rule, checked in the order of
-   Linux's should_fail(): nth, times, space, interval, probability.
-   Thread-safe; 1 means inject. Probability draws come from the rule's
-   process-wide stream. */
-int af_rule_should_fail(struct af_rule *r, uint64_t size);
-
-/* The same with the caller's own draw stream for probability: *draws
-   counts its draws and salt tells streams apart (salt 0 is the rule's
-   documented stream). The shim gives each thread one, so that a draw
-   writes no shared memory. */
-struct af_stream {
-	uint64_t left; /* calls until the next failure, that one included; 0: draw */
-	uint64_t k;    /* gaps drawn so far */
-};
-int af_rule_should_fail_stream(struct af_rule *r, uint64_t size, struct af_stream *st,
-			       uint64_t salt);
-
-/* 1 when probability is the rule's only trigger (and it is below 100%):
-   such a rule can be decided by one draw. */
-int af_rule_probability_only(const struct af_rule *r);
-/* One call of a stream: 1 when it fails. A stream does not draw per call:
-   it draws the gap to its next failure (geometric, with the rule's
-   probability) and counts down, so that a call that does not fail costs a
-   decrement. The k-th gap of stream salt is a function of the rule's seed
-   alone: the same seed, the same failures. */
-int af_stream_step(const struct af_rule *r, struct af_stream *st, uint64_t salt);
-/* The part of af_stream_step that most calls take, inlined on the quick
-   path: 1 when this call neither fails nor needs the next gap, counted. */
-static inline int af_stream_skip(struct af_stream *st)
-{
-	if (st->left > 1) {
-		st->left--;
-		return 1;
-	}
-	return 0;
-}
-/* Rewinds the triggers to their initial state (the fail-nth hook). */
-void af_rule_reset(struct af_rule *r);
-
 /* Parsers shared with the command line. Return 0 on success. */
 int af_parse_size(const char *s, uint64_t *out);
 int af_parse_duration(const char *s, uint64_t *ns);
@@ -242,14 +215,5 @@ int af_parse_u64(const char *s, uint64_t *out);
 
 /* Closest word to `word` among `words` (edit distance <= 2), or NULL. */
 const char *af_suggest(const char *word, const char *const *words, int n);
-
-/* The splitmix64 step used by the rule generators. */
-static inline uint64_t af_mix64(uint64_t z)
-{
-	z += 0x9e3779b97f4a7c15ull;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 #endif
