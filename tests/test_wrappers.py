@@ -52,6 +52,19 @@ with tempfile.TemporaryDirectory() as d:
            f"after one failure, in {f['crash_function']}'s context only")
         os.unlink(log)
 
+    # by hand: --not-wrapper keeps grow to one run, --wrapper multiplies xmalloc
+    r = tool("explore", "-q", "--not-wrapper", "gro?", "--json", js, "--", W, timeout=120)
+    doc = json.loads(open(js).read())
+    eq([f["class"] for f in doc["findings"]], ["abort"], "--not-wrapper grow: its contexts are not failed")
+    r = tool("explore", "-q", "--wrapper", "xmalloc", "--json", js, "--", W, timeout=120)
+    doc = json.loads(open(js).read())
+    eq(sorted((g["class"], len(g["sites"])) for g in doc["groups"]),
+       [("abort", 2), ("crash", 1), ("crash", 1), ("crash", 1)],
+       "--wrapper xmalloc: both its contexts run, one abort group of two sites")
+    eq(doc["contexts"]["kept"], 0, "and none is kept back")
+    r = tool("explore", "--wrapper", "[x", "--", W)
+    eq(r.returncode, 2, "--wrapper with a bad glob: status 2")
+
     # --context 0: plain sites, first hits only (grow's is careful_a's)
     r = tool("explore", "-q", "--context", "0", "--json", js, "--", W, timeout=120)
     doc = json.loads(open(js).read())

@@ -42,6 +42,9 @@ static const char usage[] =
     "  --context N             a call site reached from several callers (a wrapper)\n"
     "                          is failed in each calling context, up to N frames\n"
     "                          above it (default 4; 0: each call site once)\n"
+    "  --wrapper GLOB          a call site in a function matching GLOB is failed in\n"
+    "                          each calling context, whatever its first run showed\n"
+    "  --not-wrapper GLOB      ... and one in a function matching GLOB only once\n"
     "  --jobs N                parallel runs (default: the number of CPUs)\n"
     "  --timeout SEC           per run at most (each run's: 10 x the reference run,\n"
     "                          at least 5 s, at most SEC)\n"
@@ -161,6 +164,11 @@ static void parse_options(struct explore_opts *o, int argc, char **argv)
 			o->jobs = (int)opt_number("explore", "--jobs", VALUE(), 1, 1024);
 		} else if (!strcmp(a, "--depth")) {
 			o->max_depth = (int)opt_number("explore", "--depth", VALUE(), 0, 16);
+		} else if (!strcmp(a, "--wrapper") || !strcmp(a, "--not-wrapper")) {
+			const char *v = VALUE();
+			if (af_glob_check(v))
+				die_usage("explore: %s '%s': %s", a, v, af_glob_check(v));
+			strv_add(!strcmp(a, "--wrapper") ? &o->wrappers : &o->not_wrappers, v);
 		} else if (!strcmp(a, "--context")) {
 			o->context = (int)opt_number("explore", "--context", VALUE(), 0, 8);
 		} else if (!strcmp(a, "--stacks")) {

@@ -34,6 +34,7 @@ struct explore_opts {
 	const char *stdin_path, *backend, *json, *junit, *sarif, *baseline, *write_baseline;
 	int shard_k, shard_n;
 	struct strv scope, exclude;
+	struct strv wrappers, not_wrappers; /* --wrapper, --not-wrapper globs */
 	struct ruleopts base;
 	char **cmd;
 	int ncmd;

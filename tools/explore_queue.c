@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "af_glob.h"
 #include "contexts.h"
 #include "explore_int.h"
 
@@ -118,6 +119,17 @@ static void queue_contexts(struct explore *x, const struct task *t, const struct
 	struct site *s = census_find(&x->known, t->site);
 	if (!s || s->nchains < 2)
 		return;
+	/* --wrapper and --not-wrapper decide by the site's function */
+	int forced = 0;
+	if (x->o.wrappers.n || x->o.not_wrappers.n) {
+		census_symbolize(&x->known);
+		const char *fn = s->sym.func;
+		for (int i = 0; fn && i < x->o.not_wrappers.n; i++)
+			if (af_glob(x->o.not_wrappers.v[i], fn))
+				return;
+		for (int i = 0; fn && i < x->o.wrappers.n && !forced; i++)
+			forced = af_glob(x->o.wrappers.v[i], fn);
+	}
 	struct strv ctx = {0};
 	int cut;
 	int n = contexts_of(s->chains, s->nchains, x->o.context, CONTEXTS_MAX, &ctx, &cut);
@@ -139,7 +151,7 @@ static void queue_contexts(struct explore *x, const struct task *t, const struct
 		int frames = 1;
 		for (const char *p = ctx.v[i]; (p = strchr(p, '<')); p++)
 			frames++;
-		if (!res->end_known || (res->kept_at && res->kept_at < frames)) {
+		if (!forced && (!res->end_known || (res->kept_at && res->kept_at < frames))) {
 			x->rep.contexts_kept++;
 			continue;
 		}
