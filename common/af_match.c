@@ -135,10 +135,8 @@ int af_match_compile(struct af_match *m, const struct af_policy *p)
 		for (int k = 0; k < u; k++)
 			if (size_ok(r, m->bounds[k]))
 				set_bit(m->size_cand + k * W, i);
-		if (has_site(r)) {
+		if (has_site(r))
 			set_bit(m->site_rules, i);
-			m->any_site = 1;
-		}
 		if (r->in.n || r->notin.n || r->has_context) {
 			set_bit(m->stack_rules, i);
 			m->any_stack = 1;
@@ -150,10 +148,8 @@ int af_match_compile(struct af_match *m, const struct af_policy *p)
 			if (d > m->max_depth)
 				m->max_depth = d;
 		}
-		if (r->thread.n) {
+		if (r->thread.n)
 			set_bit(m->thread_rules, i);
-			m->any_thread = 1;
-		}
 		if (r->caller.n || r->in.n || r->notin.n)
 			m->need_names = 1;
 	}

@@ -31,7 +31,7 @@ struct af_match {
 	uint64_t *site_rules;  /* rules with caller=, module= or site= */
 	uint64_t *stack_rules; /* rules with in= or notin= */
 	uint64_t *thread_rules;
-	int any_site, any_stack, any_thread;
+	int any_stack; /* some rule looks at the stack: capture it early */
 	int need_names; /* some matcher needs function names */
 	int max_depth;  /* frames any in/notin rule looks at */
 	/* per (fn, size interval): 1 when a rule with in=/notin= is a
