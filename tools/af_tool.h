@@ -23,6 +23,8 @@ void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
    naming the subcommand, the option and what was expected. */
 long opt_number(const char *cmd, const char *opt, const char *v, long lo, long hi);
 double opt_seconds(const char *cmd, const char *opt, const char *v);
+/* --shard K/N, 1 <= K <= N. */
+void opt_shard(const char *cmd, const char *v, int *k, int *n);
 void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);

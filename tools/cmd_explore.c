@@ -214,11 +214,7 @@ static void parse_options(struct explore_opts *o, int argc, char **argv)
 		} else if (!strcmp(a, "--sarif")) {
 			o->sarif = VALUE();
 		} else if (!strcmp(a, "--shard")) {
-			const char *v = VALUE();
-			char tail;
-			if (sscanf(v, "%d/%d%c", &o->shard_k, &o->shard_n, &tail) != 2 || o->shard_n < 1 ||
-			    o->shard_k < 1 || o->shard_k > o->shard_n)
-				die_usage("explore: --shard '%s': expected K/N with 1 <= K <= N", v);
+			opt_shard("explore", VALUE(), &o->shard_k, &o->shard_n);
 		} else if (!strcmp(a, "--keep")) {
 			o->keep = 1;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {

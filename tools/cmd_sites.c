@@ -45,6 +45,36 @@ static void caller_of(const struct site *s, const char *ctx, struct sym *out)
 		symbolize(s->module, off, 0, out);
 }
 
+/* The site's calling contexts, as JSON objects or as indented lines, with
+   the outermost caller each names; returns how many. */
+static int put_contexts(const struct site *s, int depth, int json)
+{
+	struct strv ctx = {0};
+	int cut;
+	contexts_of(s->chains, s->nchains, depth, 1 << 20, &ctx, &cut);
+	for (int j = 0; j < ctx.n; j++) {
+		struct sym up;
+		caller_of(s, ctx.v[j], &up);
+		if (json) {
+			printf("%s{\"site\":", j ? "," : "");
+			json_put_str(stdout, ctx.v[j]);
+			printf(",\"function\":");
+			if (up.func)
+				json_put_str(stdout, up.func);
+			else
+				printf("null");
+			printf("}");
+		} else {
+			char where[1024];
+			sym_where(&up, where, sizeof where);
+			printf("  %s  < %s\n", tty(ctx.v[j]), where[0] ? where : "?");
+		}
+	}
+	int n = ctx.n;
+	strv_free(&ctx);
+	return n;
+}
+
 static int cmp_calls(const void *a, const void *b)
 {
 	const struct site *x = *(struct site *const *)a, *y = *(struct site *const *)b;
@@ -150,22 +180,7 @@ int cmd_sites(int argc, char **argv)
 			       s->sym.line, (unsigned long long)s->calls, (unsigned long long)s->bytes,
 			       (unsigned long long)s->small, (unsigned long long)s->costly, site_class(s),
 			       s->runtime ? "true" : "false");
-			struct strv ctx = {0};
-			int cut;
-			contexts_of(s->chains, s->nchains, context, 1 << 20, &ctx, &cut);
-			for (int j = 0; j < ctx.n; j++) {
-				struct sym up;
-				caller_of(s, ctx.v[j], &up);
-				printf("%s{\"site\":", j ? "," : "");
-				json_put_str(stdout, ctx.v[j]);
-				printf(",\"function\":");
-				if (up.func)
-					json_put_str(stdout, up.func);
-				else
-					printf("null");
-				printf("}");
-			}
-			strv_free(&ctx);
+			put_contexts(s, context, 1);
 			printf("]}");
 		}
 		printf("\n]}\n");
@@ -185,17 +200,7 @@ int cmd_sites(int argc, char **argv)
 			       (unsigned long long)s->bytes, site_class(s), where,
 			       s->runtime ? "  [C runtime]" : "");
 			shown++;
-			struct strv ctx = {0};
-			int cut;
-			contexts_of(s->chains, s->nchains, context, 1 << 20, &ctx, &cut);
-			for (int j = 0; j < ctx.n; j++) {
-				struct sym up;
-				caller_of(s, ctx.v[j], &up);
-				sym_where(&up, where, sizeof where);
-				printf("  %s  < %s\n", tty(ctx.v[j]), where[0] ? where : "?");
-			}
-			contexts += ctx.n;
-			strv_free(&ctx);
+			contexts += put_contexts(s, context, 0);
 		}
 		printf("# %d call site%s", shown, shown == 1 ? "" : "s");
 		if (contexts)

@@ -84,11 +84,7 @@ static void parse(struct topts *o, int argc, char **argv)
 			const char *v = VALUE();
 			o->budget_secs = opt_seconds("explore", "--budget", v);
 		} else if (!strcmp(a, "--shard")) {
-			const char *v = VALUE();
-			char tail;
-			if (sscanf(v, "%d/%d%c", &o->shard_k, &o->shard_n, &tail) != 2 || o->shard_n < 1 ||
-			    o->shard_k < 1 || o->shard_k > o->shard_n)
-				die_usage("explore: --shard '%s': expected K/N with 1 <= K <= N", v);
+			opt_shard("explore", VALUE(), &o->shard_k, &o->shard_n);
 		} else if (!strcmp(a, "--json"))
 			o->json = VALUE();
 		else if (!strcmp(a, "--junit"))

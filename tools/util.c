@@ -565,6 +565,13 @@ long opt_number(const char *cmd, const char *opt, const char *v, long lo, long h
 	return n;
 }
 
+void opt_shard(const char *cmd, const char *v, int *k, int *n)
+{
+	char tail;
+	if (sscanf(v, "%d/%d%c", k, n, &tail) != 2 || *n < 1 || *k < 1 || *k > *n)
+		die_usage("%s: --shard '%s': expected K/N with 1 <= K <= N", cmd, v);
+}
+
 double opt_seconds(const char *cmd, const char *opt, const char *v)
 {
 	uint64_t ns;
