@@ -136,19 +136,11 @@ static char *self_exe(void)
 
 static int may_start(const struct tx *x, int i)
 {
-	const struct suite_test *t = &x->s.t[i];
 	if (x->running >= x->o.jobs)
 		return 0;
-	for (int k = 0; k < x->s.n; k++) {
-		if (x->r[k].state != 1)
-			continue;
-		if (t->serial || x->s.t[k].serial)
+	for (int k = 0; k < x->s.n; k++)
+		if (x->r[k].state == 1 && !suite_may_share(&x->s.t[i], &x->s.t[k]))
 			return 0;
-		for (int a = 0; a < t->locks.n; a++)
-			for (int b = 0; b < x->s.t[k].locks.n; b++)
-				if (!strcmp(t->locks.v[a], x->s.t[k].locks.v[b]))
-					return 0;
-	}
 	return 1;
 }
 

@@ -258,3 +258,14 @@ int testsuite_read(const char *source, struct testsuite *s, char *err, size_t er
 	}
 	return rc;
 }
+
+int suite_may_share(const struct suite_test *a, const struct suite_test *b)
+{
+	if (a->serial || b->serial)
+		return 0;
+	for (int i = 0; i < a->locks.n; i++)
+		for (int k = 0; k < b->locks.n; k++)
+			if (!strcmp(a->locks.v[i], b->locks.v[k]))
+				return 0;
+	return 1;
+}

@@ -16,6 +16,10 @@ struct suite_test {
 	struct strv locks; /* RESOURCE_LOCK: never beside a test holding one */
 };
 
+/* 1 when tests a and b may run at the same time: neither is serial, and
+   they hold no RESOURCE_LOCK in common. */
+int suite_may_share(const struct suite_test *a, const struct suite_test *b);
+
 struct testsuite {
 	const char *kind; /* "meson", "ctest", "list" */
 	char *tree;       /* the build tree (absolute): the default scope */
