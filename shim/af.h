@@ -230,6 +230,7 @@ void af_ptab_put(struct af_ptab *t, long slot, void *entry);
 /* The shim's own memory: never injected, never counted. */
 void *af_imalloc(size_t n);
 void af_ifree(void *p);
+void af_be_internal_arena(void);
 
 /* ---- slow paths (af_core.c) ------------------------------------------- */
 

@@ -342,6 +342,8 @@ static void configure_once(void)
 	ssize_t n = readlink("/proc/self/exe", af_g.exe, sizeof af_g.exe - 1);
 	af_g.exe[n > 0 ? n : 0] = 0;
 	configure();
+	if (af_g.need_stack)
+		af_be_internal_arena();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	af_g.fast = af_g.mode == 0 && af_g.backend == AF_BE_JEMALLOC;
 	af_g.quick = af_g.mode != 0 && af_g.backend == AF_BE_JEMALLOC &&
