@@ -29,4 +29,32 @@ for what, extra in [("nothing configured", {}),
         outcomes[key] = outcomes.get(key, 0) + 1
     eq(outcomes, {0: 20}, f"a signal handler that allocates: 20 of 20 runs end well ({what})")
 
+# One crash, one report. Four threads have failures injected without pause
+# while the main thread (or two threads at once) dereference NULL. Before
+# the fix the crash was reported 2 to 5 times: the handler handed the
+# signal back, another thread's injection put the handler in front again
+# before the instruction faulted again, and it reported once more.
+for mode in ("storm", "two"):
+    for i in range(5):
+        with tempfile.TemporaryDirectory() as d:
+            log = os.path.join(d, "log")
+            r = run([prog("crashmany"), mode], preload=True, ALLOCFAIL_RULE="fail caller=worker",
+                    ALLOCFAIL_LOG=log)
+            err = r.stderr.decode()
+            events = [e["ev"] for e in json_lines(log)]
+            eq((r.returncode, err.count("allocfail: SIGSEGV"), err.count("allocfail:   crash stack: "),
+                events.count("crash")), (-11, 1, 1, 1),
+               f"crashmany {mode} (run {i + 1}): SIGSEGV, one whole block on stderr, one crash record")
+
+# A SIGSEGV the program handles (a guard page it opens, then returns) is
+# no crash, also after an injection has put the shim's handler in front.
+with tempfile.TemporaryDirectory() as d:
+    log = os.path.join(d, "log")
+    r = run([prog("crashmany"), "guard"], preload=True, ALLOCFAIL_RULE="fail caller=main size=100",
+            ALLOCFAIL_LOG=log)
+    events = [e["ev"] for e in json_lines(log)]
+    eq((r.returncode, r.stdout, events), (0, b"handled 3\n", ["inject"]),
+       "crashmany guard: the program's handler opens its guard page three times, no crash record")
+    eq(r.stderr, b"", "crashmany guard: nothing on stderr")
+
 done()
