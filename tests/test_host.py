@@ -1,8 +1,41 @@
 """The host process comes first: the shim takes none of the program's
 descriptors, reports one crash once, and leaves signal handlers that
 allocate no worse off than the allocator alone."""
+import subprocess
 import tempfile
 from aftest import *
+
+
+def fdcheck(closed, preload, **extra):
+    """fdcheck's report, started with the descriptors in closed closed."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "out")
+        e = clean_env(**extra)
+        if preload:
+            e["LD_PRELOAD"] = SHIM
+        cmd = " ".join([prog("fdcheck"), out] + [f"{fd}>&-" for fd in closed])
+        r = subprocess.run(["sh", "-c", "exec " + cmd], env=e, timeout=60, capture_output=True)
+        return r.returncode, open(out).read() if os.path.exists(out) else None
+
+
+# The program's descriptors are the program's: with rules (libunwind is
+# loaded, with its pipe) and a log, a program started with 0, 1 or 2
+# closed sees them closed, sees no other descriptor below 1000 and gets the
+# same numbers from open() as without the shim; only the allocation's
+# outcome differs. Before the fix libunwind's pipe took 0 (or 3 and 4).
+with tempfile.TemporaryDirectory() as d:
+    log = os.path.join(d, "log")
+    for closed in ([], [0], [1], [2], [0, 1, 2]):
+        bare = fdcheck(closed, False)
+        for what, extra in [("an in= rule", {"ALLOCFAIL_RULE": "fail in=main"}),
+                            ("a caller= rule and a log", {"ALLOCFAIL_RULE": "fail caller=main",
+                                                          "ALLOCFAIL_LOG": log}),
+                            ("the census and the summary", {"ALLOCFAIL_CENSUS": log,
+                                                            "ALLOCFAIL_SUMMARY": "1"})]:
+            rc, text = fdcheck(closed, True, **extra)
+            if "census" not in what:
+                text = text and text.replace("failed\n", "allocated\n")
+            eq((rc, text), bare, f"descriptors {closed or 'none'} closed, {what}: the program sees its own")
 
 # A SIGALRM handler that allocates, every 20 microseconds, while the one
 # thread allocates through malloc, strdup (inside libc), calloc and realloc.
