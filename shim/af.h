@@ -216,6 +216,7 @@ uint64_t af_be_allocated(void); /* bytes in use by the program, 0 if unknown */
 /* The shim's own memory: never injected, never counted. */
 void *af_imalloc(size_t n);
 void af_ifree(void *p);
+void af_be_internal_arena(void);
 
 /* ---- slow paths (af_core.c) ------------------------------------------- */
 
@@ -481,6 +482,12 @@ void af_report_impossible(const struct af_req *rq, const uintptr_t *frames, int 
    descriptor is still the file (see af_log.c). */
 enum { AF_OUT_LOG, AF_OUT_CENSUS };
 int af_out_open(int which, const char *path, const char **why);
+
+/* af_fd.c: descriptors the shim keeps open live from here up */
+#define AF_FD_HIGH 1000
+int af_fd_high(int fd);     /* fd moved to AF_FD_HIGH or above (close-on-exec) */
+unsigned af_fd_plug(void);  /* /dev/null on the closed ones of 0-2; which */
+void af_fd_unplug(unsigned plugged);
 void af_out_write(int which, const char *s, size_t n);
 void af_report_seed(uint64_t seed);
 void af_log_frame(struct af_buf *b, uintptr_t pc);

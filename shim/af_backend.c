@@ -161,15 +161,38 @@ uint64_t af_be_allocated(void)
 
 /* ---- the shim's own memory -------------------------------------------- */
 
+/* With anything configured the shim's tables come from an arena of their
+   own, without a thread cache: a signal handler that allocates (not
+   async-signal-safe, but common) may interrupt the program's allocation
+   inside jemalloc, holding a lock of its arena, and the handler's call may
+   then run the shim's slow work (an address seen for the first time).
+   With the program's arena that work waited for the lock the interrupted
+   call held, for good; the program's own blocks take the locks they would
+   take without the shim. The arena is made once the configuration asks
+   for more than the plain path: mallctl builds jemalloc's control tree
+   (page faults that a process with nothing configured never pays).
+   Blocks from before then are freed the same way, into their own arena. */
+static int iflags; /* MALLOCX_ARENA(internal) | MALLOCX_TCACHE_NONE, or 0 */
+#define AFJE_ARENA(a) ((int)(((unsigned)(a) + 1) << 20))
+#define AFJE_TCACHE_NONE (1 << 8)
+
+void af_be_internal_arena(void)
+{
+	unsigned a;
+	size_t sz = sizeof a;
+	if (!iflags && afje_mallctl("arenas.create", &a, &sz, NULL, 0) == 0)
+		iflags = AFJE_ARENA(a) | AFJE_TCACHE_NONE;
+}
+
 void *af_imalloc(size_t n)
 {
-	return afje_calloc(1, n ? n : 1);
+	return afje_mallocx(n ? n : 1, iflags | AFJE_ZERO);
 }
 
 void af_ifree(void *p)
 {
 	if (p)
-		afje_free(p);
+		afje_dallocx(p, AFJE_TCACHE_NONE);
 }
 
 void *af_mem_alloc(size_t n)

@@ -10,6 +10,7 @@ void *afje_calloc(size_t n, size_t m);
 void *afje_realloc(void *p, size_t n);
 void afje_free(void *p);
 void *afje_mallocx(size_t n, int flags);
+void afje_dallocx(void *p, int flags);
 size_t afje_sallocx(const void *p, int flags);
 int afje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
 

@@ -904,6 +904,9 @@ static struct af_site *quick_site(struct af_addr *a, int fn, size_t n, uintptr_t
 int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra, size_t n)
 {
 	struct af_thread *t = &af_t;
+	if (t->guard) /* a signal handler's call while the shim works here: the
+			 backend's, leaving the memo as the interrupted call does */
+		return AF_Q_SLOW;
 	t->guard++; /* af_addr_get and af_site_get may allocate (symbol tables) */
 	/* the generation first: a module that goes after it makes it stale */
 	q->gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
@@ -1006,7 +1009,11 @@ int af_quick_stack(int fn, size_t n, uintptr_t ra, uintptr_t cfa)
    does, and then the slow path injects without drawing again. */
 int af_quick_draw(struct af_thread *t, int rule)
 {
+	if (t->guard) /* a signal handler's call while the shim works here */
+		return 1;
+	t->guard++;
 	struct af_stream *d = thread_draws(t);
+	t->guard--;
 	if (!d)
 		return 0;
 	if (!af_stream_step(af_g.pol.rules[rule], &d[rule], t->salt))
@@ -1048,10 +1055,12 @@ static void *medium(struct af_req *rq)
 			rq->decided = AF_DECIDED_NO;
 		}
 	}
+	/* still guarded while the backend serves it: a signal handler's call
+	   meanwhile goes straight to the backend, not into the shim's slow
+	   work, which allocates on its own */
+	void *p = go_slow ? NULL : raw(rq, rq->align);
 	t->guard--;
-	if (go_slow)
-		return NULL;
-	return raw(rq, rq->align);
+	return p;
 }
 
 /* Every entry point reaches here by a tail call, so the only frame of the

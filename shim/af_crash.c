@@ -9,7 +9,18 @@
    The handler is installed at an injection, never before: a process in
    which nothing was injected keeps its signal dispositions untouched. If
    the program installs its own handler later, the next injection puts
-   ours back in front of it. */
+   ours back in front of it.
+   A fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE raised by an instruction) that
+   the program has a handler for goes to that handler first, called from
+   ours: a garbage collector's or a JIT's guard page is handled there and
+   the instruction then runs; it is a crash only when the handler leaves
+   the process to die (it restored the default) or the same fault comes
+   back three times in a row. A process reports one crash: the first
+   thread to crash writes the report, one that crashes meanwhile waits for
+   it to be written, and once it is, no injection installs the handler
+   again (in the moment between handing the signal on and the instruction
+   faulting again, another thread's injection had put it back, and the
+   crash was reported once more each time). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -33,7 +44,15 @@ static struct sigaction prev[NSIGS];
 static int installed[NSIGS];
 _Atomic int af_crash_armed;
 static pthread_mutex_t crash_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic int in_handler;
+static _Atomic pid_t reporter;    /* the thread that writes the report */
+static _Atomic int report_written;
+static _Atomic int handed_over;   /* a crash was reported: never arm again */
+
+/* this thread's last fault that went to the program's handler */
+static AF_TLS struct {
+	uintptr_t pc, addr;
+	int sig, times;
+} last_fault;
 
 /* The most recent injections, formatted when they happen. */
 #define RECENT 4
@@ -224,13 +243,10 @@ static int crash_stack(void *uc, uintptr_t *pcs, int max)
 	return 1;
 }
 
-static void handler(int sig, siginfo_t *si, void *uc)
+/* The crash record in the log and the block on stderr. */
+static void report(int sig, siginfo_t *si, void *uc)
 {
-	int idx = 0;
-	while (idx < NSIGS && sigs[idx] != sig)
-		idx++;
-	if (atomic_exchange(&in_handler, 1) == 0) {
-		int saved = errno;
+	{
 		uintptr_t pcs[64];
 		int n = crash_stack(uc, pcs, 64);
 		unsigned long after = af_t.since_injection;
@@ -358,28 +374,131 @@ static void handler(int sig, siginfo_t *si, void *uc)
 		af_say(fd, "  crash stack: %s", stack);
 		if (af_g.log_fd >= 0)
 			af_say(fd, "  (allocfail report LOG shows both stacks with file:line)");
-		errno = saved;
 	}
+}
+
+/* The first thread to get here reports; any other waits until the report
+   is written (its signal's default action would end the process in the
+   middle of it). A thread crashing again inside its own report does not
+   wait for itself. */
+static void report_once(int sig, siginfo_t *si, void *uc)
+{
+	pid_t me = (pid_t)syscall(SYS_gettid), first = 0;
+	if (atomic_compare_exchange_strong(&reporter, &first, me)) {
+		atomic_store(&handed_over, 1);
+		report(sig, si, uc);
+		atomic_store(&report_written, 1);
+		return;
+	}
+	if (first == me)
+		return;
+	struct timespec ms = {0, 1000000};
+	while (!atomic_load(&report_written))
+		nanosleep(&ms, NULL);
+}
+
+static int is_function(const struct sigaction *sa)
+{
+	return !(sa->sa_flags & SA_SIGINFO) && (sa->sa_handler == SIG_DFL || sa->sa_handler == SIG_IGN)
+		       ? 0
+		       : sa->sa_sigaction != NULL;
+}
+
+/* The program's handler, called as the kernel would have: its mask added
+   to the one at the fault, the signal itself blocked unless SA_NODEFER,
+   the default restored first under SA_RESETHAND. */
+static void call_program(const struct sigaction *p, int sig, siginfo_t *si, void *uc)
+{
+	sigset_t m = ((ucontext_t *)uc)->uc_sigmask, old;
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(&p->sa_mask, s) == 1)
+			sigaddset(&m, s);
+	if (!(p->sa_flags & SA_NODEFER))
+		sigaddset(&m, sig);
+	if (p->sa_flags & SA_RESETHAND) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof dfl);
+		dfl.sa_handler = SIG_DFL;
+		sigaction(sig, &dfl, NULL);
+	}
+	pthread_sigmask(SIG_SETMASK, &m, &old);
+	if (p->sa_flags & SA_SIGINFO)
+		p->sa_sigaction(sig, si, uc);
+	else
+		p->sa_handler(sig);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The same fault as the last one on this thread, for the third time in a
+   row: the program's handler returned without curing it. */
+static int fault_persists(int sig, const siginfo_t *si, const void *uc)
+{
+	uintptr_t pc = (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+	uintptr_t addr = (uintptr_t)si->si_addr;
+	if (last_fault.sig == sig && last_fault.pc == pc && last_fault.addr == addr)
+		return ++last_fault.times >= 3;
+	last_fault.sig = sig;
+	last_fault.pc = pc;
+	last_fault.addr = addr;
+	last_fault.times = 1;
+	return 0;
+}
+
+static void handler(int sig, siginfo_t *si, void *uc)
+{
+	int idx = 0;
+	while (idx < NSIGS && sigs[idx] != sig)
+		idx++;
+	int saved = errno;
+	struct sigaction p = prev[idx];
+	int fault = si->si_code > 0 && sig != SIGABRT;
+	if (fault && is_function(&p) && !atomic_load(&handed_over) && !fault_persists(sig, si, uc)) {
+		call_program(&p, sig, si, uc);
+		struct sigaction cur;
+		sigaction(sig, NULL, &cur);
+		if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == handler) {
+			/* handled (the instruction now runs), or it comes back */
+			errno = saved;
+			return;
+		}
+		/* the program put a disposition of its own: a handler of its
+		   takes the fault from here; the default ends the process when
+		   the instruction faults again, and that is the crash */
+		installed[idx] = 0;
+		if (is_function(&cur)) {
+			errno = saved;
+			return;
+		}
+		report_once(sig, si, uc);
+		errno = saved;
+		return;
+	}
+	report_once(sig, si, uc);
 	/* hand the signal on: restore what was there and let it act */
-	sigaction(sig, &prev[idx], NULL);
+	sigaction(sig, &p, NULL);
 	installed[idx] = 0;
-	atomic_store(&in_handler, 0);
 	if (si->si_code <= 0 || sig == SIGABRT) {
 		/* sent (raise, kill, abort): send it again; it is delivered with
 		   the restored disposition once this handler returns */
 		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
 	}
 	/* a fault re-executes the instruction and faults again */
+	errno = saved;
 }
 
 /* In a forked child: another thread may have held the lock at the fork. */
 void af_crash_atfork_child(void)
 {
 	pthread_mutex_init(&crash_lock, NULL);
+	atomic_store(&reporter, 0);
+	atomic_store(&report_written, 0);
+	atomic_store(&handed_over, 0);
 }
 
 void af_crash_arm(void)
 {
+	if (atomic_load(&handed_over))
+		return; /* the crash is reported and the signal handed on */
 	pthread_mutex_lock(&crash_lock);
 	if (!altstack_key_ok)
 		altstack_key_ok = pthread_key_create(&altstack_key, altstack_free) == 0;

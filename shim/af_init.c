@@ -283,9 +283,8 @@ static void configure(void)
 			/* Programs may close stderr before exit (coreutils does);
 			   keep a descriptor of our own, high enough not to shift
 			   the program's numbering. */
-			int fd = fcntl(2, F_DUPFD_CLOEXEC, 1000);
-			if (fd >= 0)
-				af_g.stderr_fd = fd;
+			if (fcntl(2, F_GETFD) >= 0)
+				af_g.stderr_fd = af_fd_high((int)syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 3));
 		}
 		else if (strcmp(v, "0") != 0)
 			fatal("ALLOCFAIL_SUMMARY='%s': expected 1 or 0", v);
@@ -347,6 +346,8 @@ static void configure_once(void)
 	ssize_t n = readlink("/proc/self/exe", af_g.exe, sizeof af_g.exe - 1);
 	af_g.exe[n > 0 ? n : 0] = 0;
 	configure();
+	if (af_g.need_stack)
+		af_be_internal_arena();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	af_g.fast = af_g.mode == 0 && af_g.backend == AF_BE_JEMALLOC;
 	af_g.quick = af_g.mode != 0 && af_g.backend == AF_BE_JEMALLOC &&
@@ -383,6 +384,9 @@ __attribute__((constructor)) static void af_ctor(void)
 	if (atomic_load_explicit(&backend_state, memory_order_acquire) != 2)
 		init_backend();
 	ctor_ran = 1;
+	/* what opens here must not take a low descriptor the program left
+	   closed (af_fd.c) */
+	unsigned plugged = af_fd_plug();
 	configure_once();
 	if (af_g.need_stack) {
 		af_t.guard++;
@@ -399,6 +403,7 @@ __attribute__((constructor)) static void af_ctor(void)
 		af_unwind_init();
 		af_t.guard--;
 	}
+	af_fd_unplug(plugged);
 }
 
 __attribute__((destructor)) static void af_dtor(void)

@@ -52,12 +52,10 @@ static _Atomic unsigned stderr_injections;
 /* The log and the census are the program's descriptors too: it may close
    them (daemons close everything above 2) and get the same number back for
    a file of its own, where our lines would then land. So they live high
-   (from AF_OUT_MIN up, not shifting the program's numbering), and before
+   (from AF_FD_HIGH up, not shifting the program's numbering), and before
    each write the descriptor is checked to still be the file we opened;
    if not, the path is opened again. Raw system calls: this also runs in
    the crash handler. */
-#define AF_OUT_MIN 1000
-
 static struct af_out {
 	const char *path;
 	unsigned long dev, ino;
@@ -82,12 +80,7 @@ static int open_checked(const char *path, const char **why, struct stat *st)
 		return -1;
 	}
 	syscall(SYS_fcntl, fd, F_SETFL, O_APPEND);
-	int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, AF_OUT_MIN);
-	if (high >= 0) {
-		syscall(SYS_close, fd);
-		fd = high;
-	}
-	return fd;
+	return af_fd_high(fd);
 }
 
 int af_out_open(int which, const char *path, const char **why)

@@ -6,7 +6,9 @@
    cache makes it ~10 ns a frame warm); names are never asked of libunwind. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "af.h"
 
@@ -22,6 +24,80 @@ static int can_step; /* everything step_backtrace and walk call was found */
 static int (*p_step)(void *cursor);
 static int (*p_get_reg)(void *cursor, int reg, uint64_t *val);
 
+/* libunwind tests addresses by writing them into a pipe it keeps open in
+   a static int[2], made by its first setup (the caching policy's call
+   below). pipe2 takes the lowest free numbers: 3 and 4, shifting the
+   program's own numbering, or 0-2 left closed. The pipe is moved from
+   AF_FD_HIGH up: its variable is the one pair of ints in libunwind's
+   initialized data that went from {-1, -1} to two new pipe ends. */
+#define PIPE_SCAN 4096 /* ints of initialized data looked at */
+
+struct data_seg {
+	uintptr_t base, lo, hi;
+};
+
+static int find_data(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct data_seg *d = arg;
+	if (info->dlpi_addr != d->base)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
+			d->lo = (d->base + ph->p_vaddr + 3) & ~(uintptr_t)3;
+			d->hi = d->base + ph->p_vaddr + ph->p_filesz;
+			return 1;
+		}
+	}
+	return 1;
+}
+
+static int is_pipe(int fd)
+{
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+static void setup_moving_pipe(void (*setup)(void *), void *arg)
+{
+	struct data_seg d = {af_unw_link_map ? ((struct link_map *)af_unw_link_map)->l_addr : 0, 0, 0};
+	if (!af_unw_link_map || !dl_iterate_phdr(find_data, &d) || d.hi <= d.lo) {
+		setup(arg);
+		return;
+	}
+	int *v = (int *)d.lo;
+	size_t n = (d.hi - d.lo) / sizeof(int);
+	if (n > PIPE_SCAN)
+		n = PIPE_SCAN;
+	unsigned char was[PIPE_SCAN / 8] = {0}; /* v[i], v[i+1] were -1, -1 */
+	for (size_t i = 0; i + 1 < n; i++)
+		if (v[i] == -1 && v[i + 1] == -1)
+			was[i / 8] |= (unsigned char)(1u << (i % 8));
+	setup(arg);
+	int *pair = NULL;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (!(was[i / 8] & (1u << (i % 8))) || v[i] < 0 || v[i + 1] < 0 || v[i] == v[i + 1] ||
+		    !is_pipe(v[i]) || !is_pipe(v[i + 1]))
+			continue;
+		if (pair)
+			return; /* two candidates: leave it be */
+		pair = &v[i];
+	}
+	if (!pair)
+		return;
+	for (int k = 0; k < 2; k++)
+		pair[k] = af_fd_high(pair[k]);
+}
+
+static void set_caching(void *h)
+{
+	int (*policy)(void *, int) = (int (*)(void *, int))dlsym(h, "_ULx86_64_set_caching_policy");
+	void **as = dlsym(h, "_ULx86_64_local_addr_space");
+	if (policy && as)
+		policy(*as, AF_UNW_CACHE_PER_THREAD);
+}
+
 int af_unwind_init(void)
 {
 	if (p_backtrace)
@@ -31,10 +107,7 @@ int af_unwind_init(void)
 		return -1;
 	if (dlinfo(h, RTLD_DI_LINKMAP, &af_unw_link_map) != 0)
 		af_unw_link_map = NULL;
-	int (*set_caching)(void *, int) = (int (*)(void *, int))dlsym(h, "_ULx86_64_set_caching_policy");
-	void **as = dlsym(h, "_ULx86_64_local_addr_space");
-	if (set_caching && as)
-		set_caching(*as, AF_UNW_CACHE_PER_THREAD);
+	setup_moving_pipe(set_caching, h);
 	p_backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
 	*(void **)&p_init_local2 = dlsym(h, "_ULx86_64_init_local2");
 	*(void **)&p_getcontext = dlsym(h, "_Ux86_64_getcontext");
