@@ -100,7 +100,6 @@ struct af_thread {
 	struct af_resv *resv;   /* innermost reservation */
 	struct af_thread *next; /* registry of live threads */
 	int registered;
-	int in_retry;
 	int sample_started;
 	unsigned slow;                 /* AF_T_*: this thread needs the slow path */
 	int plain;              /* af_g.fast && !slow: the entry points may take
@@ -355,7 +354,6 @@ void af_fork_child_reset(void);
 int af_unwind_signal(void *uc, uintptr_t *out, int max);
 const char *af_addr_peek_func(uintptr_t pc, int exact);
 int af_is_runtime_path(const char *path);
-int af_unwind_ready(void);
 /* 1 when libunwind, from the caller's stack, finds the frame with pc and
    stack pointer sp and steps to the frame at sp + cfa_off whose pc is the
    word at sp + cfa_off + ra_off (cfa_off 0: finds no frame above it): the
@@ -496,7 +494,6 @@ void af_log_frame(struct af_buf *b, uintptr_t pc);
 void af_resolve_frames(const uintptr_t *frames, int n);
 /* Source file and line of a code address (libdw), cached; -1 if unknown. */
 int af_srcline(struct af_addr *a, const char **file, int *line);
-int af_srcline_init(void);
 
 /* ---- crash attribution (af_crash.c) ----------------------------------- */
 

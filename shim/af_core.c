@@ -527,11 +527,9 @@ static void oom_abort(struct ctx *c, unsigned tries, uint64_t ns)
 
 static void *retry(struct ctx *c, size_t align, int sem)
 {
-	struct af_thread *t = &af_t;
 	uint64_t start = af_now_ns(), backoff = 1000000; /* 1 ms, doubling to 64 ms */
 	unsigned tries = 1;
 	int warned = 0;
-	t->in_retry = 1;
 	struct af_site *site = af_site_get(ctx_callsite(c), c->rq);
 	af_site_event(site, AF_EV_RETRY);
 	for (;;) {
@@ -541,7 +539,6 @@ static void *retry(struct ctx *c, size_t align, int sem)
 			backoff *= 2;
 		void *p = attempt(c->rq, align, 0);
 		if (p) {
-			t->in_retry = 0;
 			return p;
 		}
 		tries++;
@@ -563,8 +560,7 @@ static void *retry(struct ctx *c, size_t align, int sem)
 				abort();
 			}
 			if (action == AF_OOM_FAIL) {
-				t->in_retry = 0;
-				return NULL;
+					return NULL;
 			}
 			sem = SEM_FOREVER;
 		}

@@ -393,8 +393,6 @@ __attribute__((constructor)) static void af_ctor(void)
 		if (af_unwind_init() < 0)
 			fatal("cannot load libunwind.so.8, which the rules, the log or the census "
 			      "need (install libunwind8)");
-		if (af_g.log_fd >= 0)
-			af_srcline_init();
 		af_t.guard--;
 	} else if (af_g.backend == AF_BE_JEMALLOC && je_opt_prof) {
 		/* jemalloc's heap profiler takes its stacks from af_jeglue.c,

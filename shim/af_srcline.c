@@ -9,11 +9,6 @@
 #include "af_dwline.h"
 
 
-int af_srcline_init(void)
-{
-	return 0;
-}
-
 int af_srcline(struct af_addr *a, const char **file, int *line)
 {
 	if (af_g.no_names) /* ALLOCFAIL_LOG_NAMES=0: the reader names frames */

@@ -117,11 +117,6 @@ int af_unwind_init(void)
 	return p_backtrace ? 0 : -1;
 }
 
-int af_unwind_ready(void)
-{
-	return p_backtrace != NULL;
-}
-
 /* From libunwind-x86_64.h: the signal-frame flag of unw_init_local2 and
    the register number of the instruction pointer (the cursor's and the
    context's sizes are in af.h). */
