@@ -20,9 +20,9 @@
 #define AF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define AF_TLS __thread __attribute__((tls_model("initial-exec")))
 #define AF_MAX_FRAMES 128
-#define AF_QFRAMES 256 /* a thread's cache of frame addresses (af_core.c) */
+#define AF_QFRAMES 256 /* a thread's cache of frame addresses (af_walk.h) */
 #define AF_QSITES 64   /* the quick path's verdicts a thread keeps (af_entry.c) */
-#define AF_QCHAIN 6    /* frames an AF_Q_STACK memo holds (af_core.c) */
+#define AF_QCHAIN 6    /* frames an AF_Q_STACK memo holds (af_quick.c) */
 /* From libunwind-x86_64.h: the cursor's and the context's sizes */
 #define AF_UNW_CURSOR_WORDS 127
 #define AF_UNW_CONTEXT_BYTES 1024 /* sizeof(unw_context_t), a ucontext_t, is 968 */
@@ -41,7 +41,7 @@ struct af_resv {
 };
 
 /* A thread's caches for the quick path, walks to the call site and stack
-   walks (af_core.c), allocated by its first slow-path call when rules or
+   walks (af_walk.c), allocated by its first slow-path call when rules or
    the census are on: at 19 KiB they would more than quadruple the shim's
    thread-local storage, which glibc carves out of every thread's stack,
    refusing a thread whose stack cannot hold it (a 16 KiB stack,
@@ -217,7 +217,7 @@ void *af_imalloc(size_t n);
 void af_ifree(void *p);
 void af_be_internal_arena(void);
 
-/* ---- slow paths (af_core.c) ------------------------------------------- */
+/* ---- slow paths (af_slow.c, af_quick.c, af_sampler.c) ------------------------------------------- */
 
 struct af_req {
 	int fn;
@@ -327,7 +327,7 @@ struct af_addr {
 	const char *src;
 	int line;
 	/* this return address's frame rule for the quick path's walk to the
-	   call site (af_core.c): 0 not learned yet, AF_CFI_NONE none usable,
+	   call site (af_walk.c): 0 not learned yet, AF_CFI_NONE none usable,
 	   else af_cfi_pack(cfa offset, return address offset) */
 	_Atomic uint64_t cfi;
 	struct af_site *_Atomic census; /* its site (af_site_get), once known */

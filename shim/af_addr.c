@@ -138,7 +138,7 @@ static struct af_mod *module_locked(const struct dl_find_object *fo)
 	uintptr_t self = (uintptr_t)&af_addr_get;
 	m->shim = self >= start && self < end;
 	m->runtime = af_is_runtime_path(m->path);
-	/* the unwind tables, for the walks by frame rules (af_core.c) */
+	/* the unwind tables, for the walks by frame rules (af_walk.c) */
 	uintptr_t hdr = (uintptr_t)fo->dlfo_eh_frame;
 	if (hdr && af_cfi_segment(start, m->bias, hdr, &m->eh_lo, &m->eh_hi) == 0)
 		m->eh_hdr = hdr;

@@ -5,7 +5,7 @@
    link straight to the caller for frame-pointer unwinders like ASan's.
    The plain path (nothing configured, jemalloc backend) tests one
    thread-local flag and calls jemalloc; everything else, and every
-   failure, goes to af_alloc_slow (af_core.c). */
+   failure, goes to af_alloc_slow (af_slow.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
