@@ -332,6 +332,30 @@ static void on_exit_event(int status, void *arg)
 
 static _Atomic int exit_hooked;
 
+/* The calling context the injecting rule named, as its site= key
+   ("SITE<RA<RA..."): the call site and as many frames above it as the
+   longest context of the rule's sites (the one that matched is a prefix).
+   Out of line: its buffer must not weigh on every injection's frame (a
+   thread's stack may be 16 KiB). */
+static __attribute__((noinline)) void context_key(struct af_buf *b, const struct af_rule *r,
+						  const uintptr_t *frames, int n, int cs)
+{
+	int depth = 0;
+	for (int i = 0; i < r->nsites; i++)
+		if (r->sites[i].nctx > depth)
+			depth = r->sites[i].nctx;
+	char key[768];
+	size_t used = 0;
+	key[0] = 0;
+	for (int k = 0; k <= depth && cs + k < n && used < sizeof key; k++) {
+		struct af_addr *a = af_addr_get(frames[cs + k]);
+		used += af_fmt(key + used, sizeof key - used, "%s%s+0x%lx", k ? "<" : "", a->mod->base,
+			       (unsigned long)(frames[cs + k] - a->mod->bias));
+	}
+	af_buf_puts(b, ",\"context\":");
+	af_buf_json(b, key);
+}
+
 void af_report_injection(const struct af_req *rq, int rule, const uintptr_t *frames, int n,
 			 int cs)
 {
@@ -353,6 +377,8 @@ void af_report_injection(const struct af_req *rq, int rule, const uintptr_t *fra
 		name_and_stderr(&b);
 		af_buf_puts(&b, ",\"rule\":");
 		af_buf_json(&b, rn);
+		if (rule >= 0 && rule < af_g.pol.nrules && af_g.pol.rules[rule]->has_context)
+			context_key(&b, af_g.pol.rules[rule], frames, n, cs);
 		request(&b, rq, frames, n, cs);
 		emit(&b);
 		log_buf_give();

@@ -22,6 +22,7 @@ for label, kw in [("no shim", {}), ("jemalloc", {"preload": True}),
              ("", {}),
              (", rules", {"ALLOCFAIL_RULE": "fail caller=no_such_fn", "ALLOCFAIL_LOG": "/dev/null"}),
              (", census", {"ALLOCFAIL_CENSUS": "/dev/null"}),
+             (", census with contexts", {"ALLOCFAIL_CENSUS": "/dev/null", "ALLOCFAIL_CONTEXT": "8"}),
              (", in= rule", {"ALLOCFAIL_RULE": "fail in=no_such_fn"}),
              (", injections", {"ALLOCFAIL_RULE": "fail caller=work interval=10"})]]
     for kib, what, extra in cases:

@@ -50,6 +50,11 @@ with tempfile.TemporaryDirectory() as d:
         inj = injections(log)
         eq([i["stack"][1]["func"] for i in inj], [f["crash_function"]],
            f"after one failure, in {f['crash_function']}'s context only")
+        eq([i.get("context") for i in inj], [f["injection_site"]],
+           f"the log names the context by the reproducer's key")
+        rep = tool("report", log)
+        check(f"in the calling context {f['injection_site']}\n" in rep.stdout.decode(),
+              "and report shows it", rep.stdout)
         os.unlink(log)
 
     # by hand: --not-wrapper keeps grow to one run, --wrapper multiplies xmalloc

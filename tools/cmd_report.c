@@ -112,6 +112,8 @@ int cmd_report(int argc, char **argv)
 				printf("#%lld injected failure: %s(%lld), %s  [pid %lld, thread %s, rule %s]\n",
 				       seq, str_or(v, "fn"), json_int(v, "size", 0), str_or(v, "class"),
 				       pid, thread, str_or(v, "rule"));
+				if (json_str(v, "context"))
+					printf("    in the calling context %s\n", tty(json_str(v, "context")));
 				stack(json_get(v, "stack"), max, 0, 0);
 			} else if (ev && (!strcmp(ev, "canary") || !strcmp(ev, "oom"))) {
 				int oom = ev[0] == 'o';
