@@ -84,14 +84,17 @@ def ci(name, explore, merge, node_env):
     eq(r.returncode, 0, f"{name}: with allocfail.baseline, no new bug")
 
 
-ref = tool("explore", "-q", "--tests", os.path.join(tmp, "tests.txt"), "--json",
-           os.path.join(tmp, "ref.json"), timeout=300)
-expected = [g["class"] for g in json.load(open(os.path.join(tmp, "ref.json")))["groups"]]
-check("crash" in expected and "hang" in expected, "the demo's findings, unsharded", expected)
+# the demo's planted bugs, one group each (test_explore.py finds each at
+# its site)
+expected = ["abort", "crash", "hang", "silent"]
 
-ci("github", gh_lines("explore"), gh_lines("report"),
-   lambda cmd, k: (cmd.replace("${{ matrix.shard }}", str(k)), {}))
-ci("gitlab", lines(gl["allocfail-explore"]["script"]), lines(gl["allocfail-report"]["script"]),
-   lambda cmd, k: (cmd, {"CI_NODE_INDEX": str(k), "CI_NODE_TOTAL": "4"}))
+# one workflow per meson test (argv[1]), so that the two run side by side
+which = sys.argv[1] if len(sys.argv) > 1 else "github"
+if which == "github":
+    ci("github", gh_lines("explore"), gh_lines("report"),
+       lambda cmd, k: (cmd.replace("${{ matrix.shard }}", str(k)), {}))
+else:
+    ci("gitlab", lines(gl["allocfail-explore"]["script"]), lines(gl["allocfail-report"]["script"]),
+       lambda cmd, k: (cmd, {"CI_NODE_INDEX": str(k), "CI_NODE_TOTAL": "4"}))
 shutil.rmtree(tmp)
 done()
