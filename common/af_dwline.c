@@ -274,6 +274,49 @@ static int form_value(struct cur *c, uint64_t form, int off8, const struct strse
 	return c->bad ? -1 : 0;
 }
 
+/* A DWARF 5 entry format (directories' or files'): its (content type,
+   form) pairs, then the count of entries, which each take a byte at least:
+   a count beyond the header would loop (no attributes) or allocate names
+   for ever. */
+struct entry_format {
+	uint64_t f[16][2];
+	int n;
+};
+
+static int entry_format(struct cur *u, struct entry_format *ef, uint64_t *count)
+{
+	ef->n = (int)u8(u);
+	if (ef->n > 16)
+		return -1;
+	for (int i = 0; i < ef->n; i++) {
+		ef->f[i][0] = uleb(u);
+		ef->f[i][1] = uleb(u);
+	}
+	*count = uleb(u);
+	return *count > (uint64_t)(u->end - u->p) ? -1 : 0;
+}
+
+/* One entry: its path (DW_LNCT_path) and directory index
+   (DW_LNCT_directory_index). */
+static int entry(struct cur *u, const struct entry_format *ef, int off8, const struct strsec *str,
+		 const struct strsec *line_str, const char **path, uint64_t *dir)
+{
+	*path = NULL;
+	*dir = 0;
+	for (int i = 0; i < ef->n; i++) {
+		const char *s;
+		uint64_t v;
+		if (form_value(u, ef->f[i][1], off8, str, line_str, &s, &v) < 0)
+			return -1;
+		if (ef->f[i][0] == 1)
+			*path = s;
+		else if (ef->f[i][0] == 2)
+			*dir = v;
+	}
+	return 0;
+}
+
+
 /* One line-number program; 0 on success. */
 #define MAXDIRS 512
 
@@ -321,58 +364,26 @@ static int unit(struct af_lines *t, struct build *b, struct cur *c, const struct
 	int ndirs = 0;
 	int base = t->nfiles;
 	if (version >= 5) {
-		uint64_t fmt[16][2];
-		int nfmt = (int)u8(&u);
-		if (nfmt > 16)
-			return -1;
-		for (int i = 0; i < nfmt; i++) {
-			fmt[i][0] = uleb(&u);
-			fmt[i][1] = uleb(&u);
-		}
-		/* an entry takes a byte at least: a count beyond the header
-		   would loop (no attributes) or allocate names for ever */
-		uint64_t n = uleb(&u);
-		if (n > (uint64_t)(u.end - u.p))
-			return -1;
-		for (uint64_t k = 0; k < n && !u.bad; k++) {
-			const char *path = NULL;
-			for (int i = 0; i < nfmt; i++) {
-				const char *s;
-				uint64_t v;
-				if (form_value(&u, fmt[i][1], off8, str, line_str, &s, &v) < 0)
-					return -1;
-				if (fmt[i][0] == 1)
-					path = s;
-			}
-			if (ndirs < MAXDIRS)
-				dirs[ndirs++] = path ? path : "";
-		}
-		nfmt = (int)u8(&u);
-		if (nfmt > 16)
-			return -1;
-		for (int i = 0; i < nfmt; i++) {
-			fmt[i][0] = uleb(&u);
-			fmt[i][1] = uleb(&u);
-		}
-		n = uleb(&u);
-		if (n > (uint64_t)(u.end - u.p))
-			return -1;
-		for (uint64_t k = 0; k < n && !u.bad; k++) {
-			const char *path = NULL;
-			uint64_t dir = 0;
-			for (int i = 0; i < nfmt; i++) {
-				const char *s;
-				uint64_t v;
-				if (form_value(&u, fmt[i][1], off8, str, line_str, &s, &v) < 0)
-					return -1;
-				if (fmt[i][0] == 1)
-					path = s;
-				else if (fmt[i][0] == 2)
-					dir = v;
-			}
-			const char *d = dir < (uint64_t)ndirs ? dirs[dir] : NULL;
-			if (add_file3(t, dir > 0 && ndirs ? dirs[0] : NULL, d, path ? path : "?") < 0)
+		/* the directories' table, then the files' */
+		for (int files = 0; files < 2; files++) {
+			struct entry_format ef;
+			uint64_t n;
+			if (entry_format(&u, &ef, &n) < 0)
 				return -1;
+			for (uint64_t k = 0; k < n && !u.bad; k++) {
+				const char *path;
+				uint64_t dir;
+				if (entry(&u, &ef, off8, str, line_str, &path, &dir) < 0)
+					return -1;
+				if (!files) {
+					if (ndirs < MAXDIRS)
+						dirs[ndirs++] = path ? path : "";
+					continue;
+				}
+				const char *d = dir < (uint64_t)ndirs ? dirs[dir] : NULL;
+				if (add_file3(t, dir > 0 && ndirs ? dirs[0] : NULL, d, path ? path : "?") < 0)
+					return -1;
+			}
 		}
 	} else {
 		dirs[ndirs++] = NULL; /* 0: the compilation directory, not known here */

@@ -20,22 +20,32 @@ static void put_opt_str(FILE *f, const char *s)
 		fputs("null", f);
 }
 
+/* "site":..,"module":..,"function":..,"file":..,"line":N — a place in
+   code as every site and frame gives it */
+static void put_place(FILE *f, const char *site, const char *module, const char *func,
+		      const char *file, int line)
+{
+	fputs("\"site\":", f);
+	put_opt_str(f, site);
+	fputs(",\"module\":", f);
+	put_opt_str(f, module);
+	fputs(",\"function\":", f);
+	put_opt_str(f, func);
+	fputs(",\"file\":", f);
+	put_opt_str(f, file);
+	fprintf(f, ",\"line\":%d", line);
+}
+
 static void put_stack(FILE *f, const struct stackv *st)
 {
 	fputc('[', f);
 	for (int i = 0; i < st->n; i++) {
 		const struct frame *fr = &st->f[i];
-		fprintf(f, "%s{\"site\":", i ? "," : "");
-		put_opt_str(f, fr->pc);
+		fputs(i ? ",{" : "{", f);
+		put_place(f, fr->pc, fr->module, fr->func, fr->file, fr->line);
 		fputs(",\"pc\":", f);
 		put_opt_str(f, fr->pc);
-		fputs(",\"module\":", f);
-		put_opt_str(f, fr->module);
-		fputs(",\"function\":", f);
-		put_opt_str(f, fr->func);
-		fputs(",\"file\":", f);
-		put_opt_str(f, fr->file);
-		fprintf(f, ",\"line\":%d}", fr->line);
+		fputc('}', f);
 	}
 	fputc(']', f);
 }
@@ -97,16 +107,10 @@ int write_json(const char *path, const struct report *r)
 	fprintf(f, "],\n\"sites\":[");
 	for (int i = 0; i < r->nsites; i++) {
 		const struct siteres *s = &r->sites[i];
-		fprintf(f, "%s\n{\"site\":", i ? "," : "");
-		json_put_str(f, s->site);
-		fputs(",\"module\":", f);
-		put_opt_str(f, s->module);
-		fputs(",\"function\":", f);
-		put_opt_str(f, s->func);
-		fputs(",\"file\":", f);
-		put_opt_str(f, s->file);
-		fprintf(f, ",\"line\":%d,\"runtime\":%s,\"depth\":%d,\"chain\":", s->line,
-			s->runtime ? "true" : "false", s->depth);
+		fputs(i ? ",\n{" : "\n{", f);
+		put_place(f, s->site, s->module, s->func, s->file, s->line);
+		fprintf(f, ",\"runtime\":%s,\"depth\":%d,\"chain\":", s->runtime ? "true" : "false",
+			s->depth);
 		put_strs(f, s->chain, s->depth);
 		fprintf(f, ",\"outcome\":\"%s\",\"status\":%d,\"seconds\":%.3f,\"detail\":",
 			outcome_names[s->outcome], s->status, s->secs);
