@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "af.h"
+#include "af_addr.h"
+#include "af_sites.h"
 #include "af_cfi.h"
 #include "af_elf.h"
 #include "af_glob.h"

@@ -8,6 +8,10 @@
 #include <sys/prctl.h>
 
 #include "af.h"
+#include "af_addr.h"
+#include "af_limit.h"
+#include "af_log.h"
+#include "af_resv.h"
 #include "af_fmt.h"
 #define ALLOCFAIL__IMPL /* the definitions of the header's weak references */
 #include "allocfail.h"

@@ -36,6 +36,9 @@
 #include <unistd.h>
 
 #include "af.h"
+#include "af_addr.h"
+#include "af_crash.h"
+#include "af_log.h"
 #include "af_fmt.h"
 
 static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};

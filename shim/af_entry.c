@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "af.h"
+#include "af_sites.h"
 
 /* glibc 2.26 dropped cfree from its headers; programs built before still
    call it */

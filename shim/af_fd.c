@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "af.h"
+#include "af_log.h"
 
 int af_fd_high(int fd)
 {

@@ -39,6 +39,9 @@
 #include <unistd.h>
 
 #include "af.h"
+#include "af_addr.h"
+#include "af_fork.h"
+#include "af_log.h"
 #include "af_fmt.h"
 #include "af_proc.h"
 

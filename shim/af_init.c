@@ -22,6 +22,11 @@
 #include <unistd.h>
 
 #include "af.h"
+#include "af_addr.h"
+#include "af_fork.h"
+#include "af_limit.h"
+#include "af_log.h"
+#include "af_sites.h"
 #include "af_fmt.h"
 
 extern char **environ;

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "af.h"
+#include "af_addr.h"
 #include "af_math.h"
 
 /* ---- jemalloc's own errno ------------------------------------------------ */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "af.h"
+#include "af_limit.h"
 
 
 static _Atomic int64_t avail;

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "af.h"
+#include "af_limit.h"
+#include "af_log.h"
+#include "af_sites.h"
 #include "af_cfi.h"
 #include "af_fmt.h"
 #include "af_glob.h"

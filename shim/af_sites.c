@@ -8,6 +8,11 @@
 #include <unistd.h>
 
 #include "af.h"
+#include "af_addr.h"
+#include "af_limit.h"
+#include "af_log.h"
+#include "af_resv.h"
+#include "af_sites.h"
 #include "af_fmt.h"
 
 

@@ -18,6 +18,13 @@
 #include <unistd.h>
 
 #include "af.h"
+#include "af_addr.h"
+#include "af_crash.h"
+#include "af_fork.h"
+#include "af_limit.h"
+#include "af_log.h"
+#include "af_resv.h"
+#include "af_sites.h"
 #include "af_cfi.h"
 #include "af_fmt.h"
 #include "af_glob.h"

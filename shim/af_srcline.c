@@ -6,6 +6,8 @@
 #include <pthread.h>
 
 #include "af.h"
+#include "af_addr.h"
+#include "af_log.h"
 #include "af_dwline.h"
 
 

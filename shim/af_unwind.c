@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include "af.h"
+#include "af_addr.h"
+#include "af_log.h"
 
 /* From libunwind-common.h: the caching policy values. */
 #define AF_UNW_CACHE_PER_THREAD 2

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "af.h"
+#include "af_addr.h"
+#include "af_limit.h"
 #include "af_cfi.h"
 #include "af_fmt.h"
 #include "af_glob.h"

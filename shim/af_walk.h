@@ -9,6 +9,7 @@
 #define AF_WALK_H
 
 #include "af.h"
+#include "af_addr.h"
 
 /* frames unwound first to find a call site reached through the C runtime */
 #define AF_CS_SHALLOW 8

@@ -1,0 +1,66 @@
+/* af_sites.h - allocation call sites: census counts (per thread, inline
+   for the quick path), calling contexts and the exit summary (af_sites.c). */
+#ifndef AF_SITES_H
+#define AF_SITES_H
+
+#include "af.h"
+
+/* ---- per-site statistics, census, summary (af_sites.c) ---------------- */
+
+struct af_site;
+struct af_site *af_site_get(struct af_addr *a, const struct af_req *rq);
+int af_site_warn_once(struct af_site *s);
+void af_site_count(struct af_site *s, size_t n, int costly);
+
+/* A thread's census counts (af_sites.c): a slot per site hash, written by
+   its owner only, with plain loads and stores. */
+#define AF_TC_SLOTS 64
+struct af_tcounts {
+	struct af_tc_slot {
+		struct af_site *_Atomic site;
+		_Atomic uint64_t bytes, small, costly;
+	} slot[AF_TC_SLOTS];
+	struct af_tcounts *next; /* the live threads' tables (af_lock) */
+};
+
+static inline struct af_tc_slot *af_tc_slot_of(struct af_tcounts *c, const struct af_site *s)
+{
+	return &c->slot[((uintptr_t)s * 0x9e3779b97f4a7c15ull) >> 58];
+}
+
+static inline void af_own_add(_Atomic uint64_t *c, uint64_t n)
+{
+	/* the owner is the only writer: no read-modify-write needed */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/* af_site_count inline for the quick path: the site already holds this
+   thread's slot (as it does but for the first call, or after another
+   site took the slot), else the function's turn. */
+static inline void af_site_count_quick(struct af_thread *t, struct af_site *s, size_t n, int costly)
+{
+	struct af_tcounts *c = t->counts;
+	if (AF_LIKELY(c != NULL)) {
+		struct af_tc_slot *e = af_tc_slot_of(c, s);
+		if (AF_LIKELY(atomic_load_explicit(&e->site, memory_order_relaxed) == s)) {
+			af_own_add(&e->bytes, n);
+			af_own_add(costly ? &e->costly : &e->small, 1);
+			return;
+		}
+	}
+	af_site_count(s, n, costly);
+}
+/* ALLOCFAIL_CONTEXT: frames[0] is s's call site, frames[1..n) the return
+   addresses above it; a chain not seen before goes to the census. */
+void af_site_context(struct af_site *s, const uintptr_t *frames, int n);
+int af_site_forked(struct af_site *s); /* its first hit was seen (--fork) */
+void af_site_event(struct af_site *s, int what); /* AF_EV_* */
+enum { AF_EV_INJECT, AF_EV_RETRY, AF_EV_OOM };
+void af_sites_atfork_child(void);
+void af_sites_exit(void);
+const char *af_site_name(uintptr_t pc, char *buf, size_t cap);
+void af_site_key(const struct af_site *s, char *buf, size_t cap); /* MODULE+0xOFF */
+int af_site_fork_once(struct af_site *s); /* 1 the first time */
+
+#endif
