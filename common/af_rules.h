@@ -212,6 +212,11 @@ size_t af_settings_format(const struct af_settings *s, char *buf, size_t cap);
 int af_parse_size(const char *s, uint64_t *out);
 int af_parse_duration(const char *s, uint64_t *ns);
 int af_parse_u64(const char *s, uint64_t *out);
+/* A decimal number at *ps (advanced past it) as num / 10^scale: 0, or -1
+   when there is none or it has more than 17 decimals or overflows; and
+   10^n. For the parsers of durations and percentages. */
+int af_parse_decimal(const char **ps, uint64_t *num, int *scale);
+uint64_t af_pow10u(int n);
 
 /* Closest word to `word` among `words` (edit distance <= 2), or NULL. */
 const char *af_suggest(const char *word, const char *const *words, int n);
