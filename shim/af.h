@@ -58,6 +58,9 @@ struct af_walks {
 					 for AF_Q_STACK the last call's */
 		int verdict;        /* AF_Q_* */
 		int rule;           /* AF_Q_DRAW: the rule that draws */
+		struct af_stream *stream; /* AF_Q_DRAW: this thread's stream of
+					     it, once drawn from (a decrement
+					     without finding it again) */
 	} qsite[AF_QSITES];
 	/* frame addresses seen lately */
 	struct af_qframe {
@@ -214,6 +217,9 @@ uint64_t af_be_allocated(void); /* bytes in use by the program, 0 if unknown */
 
 /* The shim's own memory: never injected, never counted. */
 void *af_imalloc(size_t n);
+/* The same for state one thread writes often (its streams, counts,
+   caches): cache lines of its own, shared with no other thread's. */
+void *af_imalloc_own(size_t n);
 void af_ifree(void *p);
 void af_be_internal_arena(void);
 
@@ -267,7 +273,7 @@ enum { AF_Q_SLOW, AF_Q_PLAIN, AF_Q_DRAW, AF_Q_STACK };
    frames are unwound and it decides; NULL: the slow path's turn */
 int af_quick_stack(int fn, size_t n, uintptr_t ra, uintptr_t cfa);
 int af_quick_size_interval(struct af_thread *t, size_t size);
-int af_quick_draw(struct af_thread *t, int rule);
+int af_quick_draw(struct af_thread *t, struct af_qsite *q);
 int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra, size_t n);
 extern _Atomic uint64_t af_early_bytes;
 void af_free_slow(void *p);

@@ -189,6 +189,16 @@ void *af_imalloc(size_t n)
 	return afje_mallocx(n ? n : 1, iflags | AFJE_ZERO);
 }
 
+void *af_imalloc_own(size_t n)
+{
+	/* whole cache lines of its own: the shim's arena has no thread
+	   cache, so two threads' small blocks would otherwise sit side by
+	   side, and their owners' writes (a probability stream's countdown)
+	   would bounce the line between them (2 threads: 1.45x -> 3.0x) */
+	size_t line = 64;
+	return afje_mallocx((n + line - 1) / line * line, iflags | AFJE_ZERO | AFJE_ALIGN(line));
+}
+
 void af_ifree(void *p)
 {
 	if (p)

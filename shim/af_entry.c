@@ -60,9 +60,10 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
 	if (v != AF_Q_DRAW)
 		return 0;
 	/* a probability rule: most calls are a decrement of the stream */
-	if (AF_LIKELY(t->draws != NULL) && AF_LIKELY(af_stream_skip(&t->draws[q->rule])))
+	struct af_stream *st = q->stream;
+	if (AF_LIKELY(st != NULL) && AF_LIKELY(af_stream_skip(st)))
 		return 1;
-	return af_quick_draw(t, q->rule);
+	return af_quick_draw(t, q);
 }
 
 /* After quick() said yes and the allocation succeeded: the census's and

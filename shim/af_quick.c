@@ -35,7 +35,7 @@ struct af_stream *af_thread_draws(struct af_thread *t)
 	if (AF_UNLIKELY(!t->draws)) {
 		if (t->private_gone)
 			return NULL;
-		t->draws = af_imalloc(sizeof(struct af_stream) *
+		t->draws = af_imalloc_own(sizeof(struct af_stream) *
 				      (size_t)(af_g.pol.nrules ? af_g.pol.nrules : 1));
 		t->salt = atomic_fetch_add(&next_salt, 1);
 		af_thread_register_exit(t);
@@ -134,6 +134,7 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	int outside = passes_up(a); /* the call site is further up */
 	q->key = key;
 	q->rule = 0;
+	q->stream = NULL;
 	q->site = NULL;
 	t->walks->qchain[q - t->walks->qsite].n = 0; /* quick() found the caches */
 	q->verdict = quick_decide(fn, k, outside || !a->site ? NULL : a, &q->rule);
@@ -206,7 +207,7 @@ int af_quick_stack(int fn, size_t n, uintptr_t ra, uintptr_t cfa)
 
 /* A AF_Q_DRAW verdict: 1 when the draw does not fire (plain), 0 when it
    does, and then the slow path injects without drawing again. */
-int af_quick_draw(struct af_thread *t, int rule)
+int af_quick_draw(struct af_thread *t, struct af_qsite *q)
 {
 	if (t->guard) /* a signal handler's call while the shim works here */
 		return 1;
@@ -215,6 +216,8 @@ int af_quick_draw(struct af_thread *t, int rule)
 	t->guard--;
 	if (!d)
 		return 0;
+	int rule = q->rule;
+	q->stream = &d[rule]; /* the next calls' decrement */
 	if (!af_stream_step(af_g.pol.rules[rule], &d[rule], t->salt))
 		return 1;
 	t->pending = rule + 1;

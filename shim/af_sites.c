@@ -239,7 +239,7 @@ void af_site_count(struct af_site *s, size_t n, int costly)
 {
 	struct af_thread *t = &af_t;
 	struct af_tcounts *c = t->counts;
-	if (AF_UNLIKELY(!c) && !t->private_gone && (c = af_imalloc(sizeof *c))) {
+	if (AF_UNLIKELY(!c) && !t->private_gone && (c = af_imalloc_own(sizeof *c))) {
 		pthread_mutex_lock(&af_lock);
 		c->next = tables;
 		tables = c;

@@ -27,7 +27,7 @@ __attribute__((noinline)) struct af_walks *af_thread_walks(struct af_thread *t)
 {
 	if (t->private_gone)
 		return NULL;
-	struct af_walks *w = af_imalloc(sizeof *w);
+	struct af_walks *w = af_imalloc_own(sizeof *w);
 	if (!w)
 		return NULL;
 	memset(w, 0, sizeof *w);
