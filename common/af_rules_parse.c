@@ -16,6 +16,7 @@
 #include "af_glob.h"
 #include "af_math.h"
 #include "af_trigger.h"
+#include "af_rules_scan.h"
 
 
 const char *const af_fn_names[AF_FN_COUNT] = {
@@ -40,7 +41,7 @@ static const char *const line_words[] = {"fail", "nofail", "noretry", "set", "in
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static char *dupn(const char *s, size_t n)
+char *af_rules_dupn(const char *s, size_t n)
 {
 	char *d = af_mem_alloc(n + 1);
 	if (d)
@@ -64,7 +65,7 @@ static const char *intern(struct af_policy *p, const char *s)
 		p->strings = v;
 		p->capstrings = cap;
 	}
-	char *d = dupn(s, strlen(s));
+	char *d = af_rules_dupn(s, strlen(s));
 	if (!d)
 		return "?";
 	p->strings[p->nstrings++] = d;
@@ -73,17 +74,8 @@ static const char *intern(struct af_policy *p, const char *s)
 
 /* ---- the line scanner ------------------------------------------------- */
 
-struct scan {
-	struct af_policy *pol;
-	const char *file; /* interned */
-	int line;
-	const char *bol; /* beginning of the line, for columns */
-	const char *p, *end;
-	int inline_text;  /* ';' separates lines */
-	struct af_error *err;
-};
 
-__attribute__((format(printf, 3, 4))) static int fail_at(struct scan *s, const char *at,
+__attribute__((format(printf, 3, 4))) int af_rules_fail_at(struct scan *s, const char *at,
 							  const char *fmt, ...)
 {
 	struct af_buf b;
@@ -136,7 +128,7 @@ static int read_value(struct scan *s, char **out, const char **at)
 	const char *eol = memchr(q, '\n', (size_t)(s->end - q));
 	char *buf = af_mem_alloc((size_t)((eol ? eol : s->end) - q) + 1);
 	if (!buf)
-		return fail_at(s, *at, "out of memory");
+		return af_rules_fail_at(s, *at, "out of memory");
 	size_t n = 0;
 	while (!is_eol(s, q) && *q != ' ' && *q != '\t' && *q != '\r') {
 		if (*q == '"') {
@@ -146,21 +138,21 @@ static int read_value(struct scan *s, char **out, const char **at)
 					q++;
 				if ((unsigned char)*q < 0x20 || *q == 0x7f) {
 					af_mem_free(buf);
-					return fail_at(s, q, "control character 0x%02x in a value",
+					return af_rules_fail_at(s, q, "control character 0x%02x in a value",
 						       (unsigned char)*q);
 				}
 				buf[n++] = *q++;
 			}
 			if (q >= s->end || *q != '"') {
 				af_mem_free(buf);
-				return fail_at(s, open, "unterminated quoted value");
+				return af_rules_fail_at(s, open, "unterminated quoted value");
 			}
 			q++;
 			continue;
 		}
 		if ((unsigned char)*q < 0x20 || *q == 0x7f) {
 			af_mem_free(buf);
-			return fail_at(s, q, "control character 0x%02x in a value", (unsigned char)*q);
+			return af_rules_fail_at(s, q, "control character 0x%02x in a value", (unsigned char)*q);
 		}
 		buf[n++] = *q++;
 	}
@@ -171,7 +163,7 @@ static int read_value(struct scan *s, char **out, const char **at)
 }
 
 /* Splits a comma list; empty items are an error. */
-static int split_list(struct scan *s, const char *at, const char *key, const char *v,
+int af_rules_split_list(struct scan *s, const char *at, const char *key, const char *v,
 		      struct af_list *l)
 {
 	int n = 1;
@@ -179,17 +171,17 @@ static int split_list(struct scan *s, const char *at, const char *key, const cha
 		n += *q == ',';
 	l->v = af_mem_alloc(sizeof(char *) * (size_t)n);
 	if (!l->v)
-		return fail_at(s, at, "out of memory");
+		return af_rules_fail_at(s, at, "out of memory");
 	const char *start = v;
 	for (const char *q = v;; q++) {
 		if (*q == ',' || *q == 0) {
 			if (q == start)
-				return fail_at(s, at, "empty item in %s= (a comma list needs a value "
+				return af_rules_fail_at(s, at, "empty item in %s= (a comma list needs a value "
 						      "between commas)",
 					       key);
-			char *item = dupn(start, (size_t)(q - start));
+			char *item = af_rules_dupn(start, (size_t)(q - start));
 			if (!item)
-				return fail_at(s, at, "out of memory");
+				return af_rules_fail_at(s, at, "out of memory");
 			l->v[l->n++] = item;
 			start = q + 1;
 			if (*q == 0)
@@ -199,305 +191,13 @@ static int split_list(struct scan *s, const char *at, const char *key, const cha
 	return 0;
 }
 
-static void free_list(struct af_list *l)
+void af_rules_free_list(struct af_list *l)
 {
 	for (int i = 0; i < l->n; i++)
 		af_mem_free(l->v[i]);
 	af_mem_free(l->v);
 	l->v = NULL;
 	l->n = 0;
-}
-
-/* ---- matcher values --------------------------------------------------- */
-
-static int parse_fn(struct scan *s, const char *at, const char *v, uint32_t *mask)
-{
-	struct af_list l = {0};
-	if (split_list(s, at, "fn", v, &l) < 0) {
-		free_list(&l);
-		return -1;
-	}
-	*mask = 0;
-	for (int i = 0; i < l.n; i++) {
-		const char *why = af_glob_check(l.v[i]);
-		if (why) {
-			fail_at(s, at, "bad pattern '%s' in fn=: %s", l.v[i], why);
-			free_list(&l);
-			return -1;
-		}
-		uint32_t m = 0;
-		for (int f = 0; f < AF_FN_COUNT; f++)
-			if (af_glob(l.v[i], af_fn_names[f]))
-				m |= 1u << f;
-		if (!m) {
-			const char *sug = af_suggest(l.v[i], af_fn_names, AF_FN_COUNT);
-			if (sug)
-				fail_at(s, at, "unknown entry point '%s' in fn= (did you mean '%s'?)",
-					l.v[i], sug);
-			else
-				fail_at(s, at,
-					"unknown entry point '%s' in fn=: expected malloc, calloc, "
-					"realloc, reallocarray, posix_memalign, aligned_alloc, memalign, "
-					"valloc or pvalloc",
-					l.v[i]);
-			free_list(&l);
-			return -1;
-		}
-		*mask |= m;
-	}
-	free_list(&l);
-	return 0;
-}
-
-static int parse_one_size(const char *t, struct af_size *z)
-{
-	uint64_t a, b;
-	z->kind = AF_SZ_RANGE;
-	if (strcmp(t, "small") == 0) {
-		z->kind = AF_SZ_SMALL;
-		return 0;
-	}
-	if (strcmp(t, "costly") == 0) {
-		z->kind = AF_SZ_COSTLY;
-		return 0;
-	}
-	if (t[0] == '<' && t[1] == '=') {
-		if (af_parse_size(t + 2, &b) < 0)
-			return -1;
-		z->lo = 0;
-		z->hi = b;
-		return 0;
-	}
-	if (t[0] == '<') {
-		if (af_parse_size(t + 1, &b) < 0 || b == 0)
-			return -1;
-		z->lo = 0;
-		z->hi = b - 1;
-		return 0;
-	}
-	if (t[0] == '>' && t[1] == '=') {
-		if (af_parse_size(t + 2, &a) < 0)
-			return -1;
-		z->lo = a;
-		z->hi = UINT64_MAX;
-		return 0;
-	}
-	if (t[0] == '>') {
-		if (af_parse_size(t + 1, &a) < 0 || a == UINT64_MAX)
-			return -1;
-		z->lo = a + 1;
-		z->hi = UINT64_MAX;
-		return 0;
-	}
-	const char *dots = strstr(t, "..");
-	if (dots) {
-		char left[64];
-		size_t n = (size_t)(dots - t);
-		if (n == 0 || n >= sizeof left)
-			return -1;
-		memcpy(left, t, n);
-		left[n] = 0;
-		if (af_parse_size(left, &a) < 0 || af_parse_size(dots + 2, &b) < 0 || a > b)
-			return -1;
-		z->lo = a;
-		z->hi = b;
-		return 0;
-	}
-	if (af_parse_size(t, &a) < 0)
-		return -1;
-	z->lo = z->hi = a;
-	return 0;
-}
-
-static int parse_sizes(struct scan *s, const char *at, const char *v, struct af_rule *r)
-{
-	struct af_list l = {0};
-	if (split_list(s, at, "size", v, &l) < 0) {
-		free_list(&l);
-		return -1;
-	}
-	r->sizes = af_mem_alloc(sizeof *r->sizes * (size_t)l.n);
-	if (!r->sizes) {
-		free_list(&l);
-		return fail_at(s, at, "out of memory");
-	}
-	for (int i = 0; i < l.n; i++) {
-		if (parse_one_size(l.v[i], &r->sizes[i]) < 0) {
-			fail_at(s, at,
-				"invalid size '%s': expected small, costly, N, <N, <=N, >N, >=N or "
-				"N..M (K, M, G suffixes are powers of 1024)",
-				l.v[i]);
-			free_list(&l);
-			return -1;
-		}
-		r->sizes[i].text = l.v[i];
-		l.v[i] = NULL;
-		r->nsizes++;
-	}
-	free_list(&l);
-	return 0;
-}
-
-static int parse_globs(struct scan *s, const char *at, const char *key, const char *v,
-		       struct af_list *l)
-{
-	if (split_list(s, at, key, v, l) < 0)
-		return -1;
-	for (int i = 0; i < l->n; i++) {
-		const char *why = af_glob_check(l->v[i]);
-		if (why)
-			return fail_at(s, at, "bad pattern '%s' in %s=: %s", l->v[i], key, why);
-	}
-	return 0;
-}
-
-/* Linux keeps a thread's name in 16 bytes with its NUL (TASK_COMM_LEN):
-   a pattern that needs more can never match, and a rule with it would
-   silently test nothing. */
-#define THREAD_NAME_MAX 15
-
-static int parse_threads(struct scan *s, const char *at, const char *v, struct af_list *l)
-{
-	if (parse_globs(s, at, "thread", v, l) < 0)
-		return -1;
-	for (int i = 0; i < l->n; i++)
-		if (af_glob_min_len(l->v[i]) > THREAD_NAME_MAX)
-			return fail_at(s, at,
-				       "thread name '%s' can never match: Linux thread names have at "
-				       "most %d bytes",
-				       l->v[i], THREAD_NAME_MAX);
-	return 0;
-}
-
-/* One MODULE+0xOFFSET of a site= value, n bytes at p, into ref. */
-static int parse_siteref(struct scan *s, const char *at, const char *item, const char *p, size_t n,
-			 struct af_siteref *ref)
-{
-	const char *plus = NULL;
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == '+')
-			plus = p + i;
-	char num[24];
-	size_t k = plus ? n - (size_t)(plus + 1 - p) : 0;
-	uint64_t off;
-	if (!plus || plus == p || k >= sizeof num || strncmp(plus + 1, "0x", 2) != 0 ||
-	    (memcpy(num, plus + 1, k), num[k] = 0, af_parse_u64(num, &off) < 0))
-		return fail_at(s, at, "invalid site '%s': expected MODULE+0xOFFSET, as `allocfail "
-				      "sites` prints it (a calling context: SITE<MODULE+0xOFFSET...)",
-			       item);
-	ref->module = dupn(p, (size_t)(plus - p));
-	ref->offset = off;
-	return ref->module ? 0 : fail_at(s, at, "out of memory");
-}
-
-static int parse_sites(struct scan *s, const char *at, const char *v, struct af_rule *r)
-{
-	struct af_list l = {0};
-	if (split_list(s, at, "site", v, &l) < 0) {
-		free_list(&l);
-		return -1;
-	}
-	r->sites = af_mem_alloc(sizeof *r->sites * (size_t)l.n);
-	if (!r->sites) {
-		free_list(&l);
-		return fail_at(s, at, "out of memory");
-	}
-	memset(r->sites, 0, sizeof *r->sites * (size_t)l.n);
-	for (int i = 0; i < l.n; i++) {
-		struct af_siteref *ref = &r->sites[r->nsites++];
-		const char *item = l.v[i];
-		int nparts = 1;
-		for (const char *c = item; *c; c++)
-			nparts += *c == '<';
-		if (nparts - 1 > AF_CTX_MAX) {
-			fail_at(s, at, "calling context '%s' names %d frames above the call site: at most %d",
-				item, nparts - 1, AF_CTX_MAX);
-			free_list(&l);
-			return -1;
-		}
-		if (nparts > 1) {
-			r->has_context = 1;
-			ref->ctx = af_mem_alloc(sizeof *ref->ctx * (size_t)(nparts - 1));
-			if (!ref->ctx) {
-				free_list(&l);
-				return fail_at(s, at, "out of memory");
-			}
-			memset(ref->ctx, 0, sizeof *ref->ctx * (size_t)(nparts - 1));
-		}
-		const char *p = item;
-		for (int k = 0; k < nparts; k++) {
-			size_t n = strcspn(p, "<");
-			struct af_siteref *dst = k ? &ref->ctx[ref->nctx++] : ref;
-			if (parse_siteref(s, at, item, p, n, dst) < 0) {
-				free_list(&l);
-				return -1;
-			}
-			p += n + (p[n] == '<');
-		}
-	}
-	free_list(&l);
-	return 0;
-}
-
-static int parse_int_range(struct scan *s, const char *at, const char *key, const char *v,
-			   int64_t lo, int64_t hi, int64_t *out)
-{
-	int neg = v[0] == '-';
-	uint64_t u;
-	if (af_parse_u64(v + neg, &u) < 0 || u > (uint64_t)INT64_MAX)
-		goto bad;
-	int64_t x = neg ? -(int64_t)u : (int64_t)u;
-	if (x < lo || x > hi)
-		goto bad;
-	*out = x;
-	return 0;
-bad:
-	if (lo == -1)
-		return fail_at(s, at, "invalid %s '%s': expected -1 (unlimited) or a count from 0",
-			       key, v);
-	if (hi == INT64_MAX)
-		return fail_at(s, at, "invalid %s '%s': expected an integer >= %lld", key, v,
-			       (long long)lo);
-	return fail_at(s, at, "invalid %s '%s': expected an integer from %lld to %lld", key, v,
-		       (long long)lo, (long long)hi);
-}
-
-static int parse_probability(struct scan *s, const char *at, const char *v, struct af_rule *r)
-{
-	const char *p = v;
-	uint64_t num;
-	int scale;
-	if (af_parse_decimal(&p, &num, &scale) < 0 || (*p && strcmp(p, "%") != 0))
-		goto bad;
-	uint64_t den = af_pow10u(scale) * 100;
-	if (num > den)
-		goto bad;
-	if (num == den) {
-		r->prob_all = 1;
-		r->prob = UINT64_MAX;
-	} else {
-		unsigned __int128 t = ((unsigned __int128)num << 64) / den;
-		r->prob_all = 0;
-		r->prob = (uint64_t)t;
-	}
-	/* canonical text: integer part, fraction without trailing zeros */
-	uint64_t ip = num / af_pow10u(scale), fp = num % af_pow10u(scale);
-	int sc = scale;
-	while (sc > 0 && fp % 10 == 0) {
-		fp /= 10;
-		sc--;
-	}
-	if (sc)
-		af_fmt(r->prob_text, sizeof r->prob_text, "%llu.%0*llu%%", (unsigned long long)ip, sc,
-		       (unsigned long long)fp);
-	else
-		af_fmt(r->prob_text, sizeof r->prob_text, "%llu%%", (unsigned long long)ip);
-	return 0;
-bad:
-	return fail_at(s, at,
-		       "invalid probability '%s': expected a percentage from 0 to 100, "
-		       "fractions allowed (e.g. 0.5%%)",
-		       v);
 }
 
 static int find_word(const char *w, size_t n, const char *const *words, int count)
@@ -515,11 +215,11 @@ static void rule_free(struct af_rule *r)
 	for (int i = 0; i < r->nsizes; i++)
 		af_mem_free(r->sizes[i].text);
 	af_mem_free(r->sizes);
-	free_list(&r->caller);
-	free_list(&r->in);
-	free_list(&r->notin);
-	free_list(&r->module);
-	free_list(&r->thread);
+	af_rules_free_list(&r->caller);
+	af_rules_free_list(&r->in);
+	af_rules_free_list(&r->notin);
+	af_rules_free_list(&r->module);
+	af_rules_free_list(&r->thread);
 	for (int i = 0; i < r->nsites; i++) {
 		af_mem_free(r->sites[i].module);
 		for (int k = 0; k < r->sites[i].nctx; k++)
@@ -536,7 +236,7 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 	struct af_policy *pol = s->pol;
 	struct af_rule *r = af_mem_alloc(sizeof *r);
 	if (!r)
-		return fail_at(s, action_at, "out of memory");
+		return af_rules_fail_at(s, action_at, "out of memory");
 	r->action = action;
 	r->file = s->file;
 	r->line = s->line;
@@ -556,7 +256,7 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 			const char *q = s->p;
 			while (!is_eol(s, q) && *q != ' ' && *q != '\t')
 				q++;
-			fail_at(s, at, "expected key=value, got '%.*s'", (int)(q - at), at);
+			af_rules_fail_at(s, at, "expected key=value, got '%.*s'", (int)(q - at), at);
 			goto fail;
 		}
 		int k = find_word(s->p, kl, key_names, AF_K_COUNT);
@@ -564,13 +264,13 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 			char w[64];
 			af_fmt(w, sizeof w, "%.*s", (int)kl, s->p);
 			if (find_word(w, kl, af_setting_names, AF_S_COUNT) >= 0)
-				fail_at(s, at, "'%s' is a setting: write it on a `set` line", w);
+				af_rules_fail_at(s, at, "'%s' is a setting: write it on a `set` line", w);
 			else {
 				const char *sug = af_suggest(w, key_names, AF_K_COUNT);
 				if (sug)
-					fail_at(s, at, "unknown key '%s' (did you mean '%s'?)", w, sug);
+					af_rules_fail_at(s, at, "unknown key '%s' (did you mean '%s'?)", w, sug);
 				else
-					fail_at(s, at,
+					af_rules_fail_at(s, at,
 						"unknown key '%s': expected fn, size, caller, in, notin, "
 						"module, site, thread, depth, nth, times, space, interval "
 						"or probability",
@@ -579,11 +279,11 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 			goto fail;
 		}
 		if (r->given & (1u << k)) {
-			fail_at(s, at, "duplicate key '%s' (a comma list ORs values)", key_names[k]);
+			af_rules_fail_at(s, at, "duplicate key '%s' (a comma list ORs values)", key_names[k]);
 			goto fail;
 		}
 		if (action != AF_ACT_FAIL && ((1u << k) & AF_TRIGGER_KEYS)) {
-			fail_at(s, at, "'%s' is a trigger and only applies to fail rules",
+			af_rules_fail_at(s, at, "'%s' is a trigger and only applies to fail rules",
 				key_names[k]);
 			goto fail;
 		}
@@ -593,7 +293,7 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 		if (read_value(s, &v, &vat) < 0)
 			goto fail;
 		if (!*v) {
-			fail_at(s, vat, "empty value for '%s'", key_names[k]);
+			af_rules_fail_at(s, vat, "empty value for '%s'", key_names[k]);
 			af_mem_free(v);
 			goto fail;
 		}
@@ -603,39 +303,39 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 		int64_t x;
 		uint64_t u;
 		switch (k) {
-		case AF_K_FN: rc = parse_fn(s, vat, v, &r->fnmask); break;
-		case AF_K_SIZE: rc = parse_sizes(s, vat, v, r); break;
-		case AF_K_CALLER: rc = parse_globs(s, vat, "caller", v, &r->caller); break;
-		case AF_K_IN: rc = parse_globs(s, vat, "in", v, &r->in); break;
-		case AF_K_NOTIN: rc = parse_globs(s, vat, "notin", v, &r->notin); break;
-		case AF_K_MODULE: rc = parse_globs(s, vat, "module", v, &r->module); break;
-		case AF_K_THREAD: rc = parse_threads(s, vat, v, &r->thread); break;
-		case AF_K_SITE: rc = parse_sites(s, vat, v, r); break;
+		case AF_K_FN: rc = af_rules_key_fn(s, vat, v, &r->fnmask); break;
+		case AF_K_SIZE: rc = af_rules_key_sizes(s, vat, v, r); break;
+		case AF_K_CALLER: rc = af_rules_key_globs(s, vat, "caller", v, &r->caller); break;
+		case AF_K_IN: rc = af_rules_key_globs(s, vat, "in", v, &r->in); break;
+		case AF_K_NOTIN: rc = af_rules_key_globs(s, vat, "notin", v, &r->notin); break;
+		case AF_K_MODULE: rc = af_rules_key_globs(s, vat, "module", v, &r->module); break;
+		case AF_K_THREAD: rc = af_rules_key_threads(s, vat, v, &r->thread); break;
+		case AF_K_SITE: rc = af_rules_key_sites(s, vat, v, r); break;
 		case AF_K_DEPTH:
-			rc = parse_int_range(s, vat, "depth", v, 1, 128, &x);
+			rc = af_rules_key_int_range(s, vat, "depth", v, 1, 128, &x);
 			r->depth = (int)x;
 			break;
 		case AF_K_NTH:
-			rc = parse_int_range(s, vat, "nth", v, 1, INT64_MAX, &x);
+			rc = af_rules_key_int_range(s, vat, "nth", v, 1, INT64_MAX, &x);
 			r->nth = (uint64_t)x;
 			break;
 		case AF_K_TIMES:
-			rc = parse_int_range(s, vat, "times", v, -1, INT64_MAX, &x);
+			rc = af_rules_key_int_range(s, vat, "times", v, -1, INT64_MAX, &x);
 			r->times = x;
 			break;
 		case AF_K_INTERVAL:
-			rc = parse_int_range(s, vat, "interval", v, 1, INT64_MAX, &x);
+			rc = af_rules_key_int_range(s, vat, "interval", v, 1, INT64_MAX, &x);
 			r->interval = (uint64_t)x;
 			break;
 		case AF_K_SPACE:
 			if (af_parse_size(v, &u) < 0 || u > (uint64_t)INT64_MAX)
-				rc = fail_at(s, vat,
+				rc = af_rules_fail_at(s, vat,
 					     "invalid space '%s': expected a size in bytes (K, M, G "
 					     "suffixes are powers of 1024)",
 					     v);
 			r->space = u;
 			break;
-		case AF_K_PROBABILITY: rc = parse_probability(s, vat, v, r); break;
+		case AF_K_PROBABILITY: rc = af_rules_key_probability(s, vat, v, r); break;
 		}
 		af_mem_free(v);
 		if (rc < 0)
@@ -643,7 +343,7 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 	}
 	if ((r->given & (1u << AF_K_DEPTH)) &&
 	    !(r->given & ((1u << AF_K_IN) | (1u << AF_K_NOTIN)))) {
-		fail_at(s, key_at[AF_K_DEPTH], "depth= only applies to in= and notin=");
+		af_rules_fail_at(s, key_at[AF_K_DEPTH], "depth= only applies to in= and notin=");
 		goto fail;
 	}
 	if ((r->given & (1u << AF_K_NTH)) &&
@@ -651,14 +351,14 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 		int other = AF_K_TIMES;
 		while (!(r->given & (1u << other)))
 			other++;
-		fail_at(s, key_at[other],
+		af_rules_fail_at(s, key_at[other],
 			"'%s' cannot be combined with nth= (nth decides alone, as fail-nth "
 			"does in Linux)",
 			key_names[other]);
 		goto fail;
 	}
 	if (pol->nrules >= AF_MAX_RULES) {
-		fail_at(s, action_at, "too many rules: at most %d are supported", AF_MAX_RULES);
+		af_rules_fail_at(s, action_at, "too many rules: at most %d are supported", AF_MAX_RULES);
 		goto fail;
 	}
 	if (pol->nrules == pol->caprules) {
@@ -669,7 +369,7 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 		if (!v || !st) {
 			af_mem_free(v);
 			af_mem_free(st);
-			fail_at(s, action_at, "out of memory");
+			af_rules_fail_at(s, action_at, "out of memory");
 			goto fail;
 		}
 		if (pol->rules)
@@ -699,13 +399,13 @@ static int apply_setting(struct scan *s, const char *at, int k, const char *v)
 	int64_t x;
 	switch (k) {
 	case AF_S_COSTLY_ORDER:
-		if (parse_int_range(s, at, "costly_order", v, 0, 20, &x) < 0)
+		if (af_rules_key_int_range(s, at, "costly_order", v, 0, 20, &x) < 0)
 			return -1;
 		st->costly_order = (unsigned)x;
 		break;
 	case AF_S_PAGE_SIZE:
 		if (af_parse_size(v, &u) < 0 || u < 256 || u > (1ull << 30) || (u & (u - 1)))
-			return fail_at(s, at,
+			return af_rules_fail_at(s, at,
 				       "invalid page_size '%s': expected a power of two from 256 "
 				       "to 1G",
 				       v);
@@ -717,16 +417,16 @@ static int apply_setting(struct scan *s, const char *at, int k, const char *v)
 		else if (strcmp(v, "noretry") == 0)
 			st->small_noretry = 1;
 		else
-			return fail_at(s, at, "invalid small '%s': expected retry or noretry", v);
+			return af_rules_fail_at(s, at, "invalid small '%s': expected retry or noretry", v);
 		break;
 	case AF_S_RETRY_WARN:
-		if (parse_int_range(s, at, "retry_warn", v, 1, 1000000000, &x) < 0)
+		if (af_rules_key_int_range(s, at, "retry_warn", v, 1, 1000000000, &x) < 0)
 			return -1;
 		st->retry_warn = (unsigned)x;
 		break;
 	case AF_S_RETRY_TIMEOUT:
 		if (af_parse_duration(v, &u) < 0)
-			return fail_at(s, at,
+			return af_rules_fail_at(s, at,
 				       "invalid retry_timeout '%s': expected a duration such as "
 				       "10s, 500ms or 2m",
 				       v);
@@ -740,11 +440,11 @@ static int apply_setting(struct scan *s, const char *at, int k, const char *v)
 		else if (strcmp(v, "wait") == 0)
 			st->oom = AF_OOM_WAIT;
 		else
-			return fail_at(s, at, "invalid oom '%s': expected abort, fail or wait", v);
+			return af_rules_fail_at(s, at, "invalid oom '%s': expected abort, fail or wait", v);
 		break;
 	case AF_S_LIMIT:
 		if (af_parse_size(v, &u) < 0 || u > (uint64_t)INT64_MAX)
-			return fail_at(s, at,
+			return af_rules_fail_at(s, at,
 				       "invalid limit '%s': expected a size in bytes, 0 for none "
 				       "(K, M, G suffixes are powers of 1024)",
 				       v);
@@ -752,20 +452,20 @@ static int apply_setting(struct scan *s, const char *at, int k, const char *v)
 		break;
 	case AF_S_SEED:
 		if (af_parse_u64(v, &u) < 0)
-			return fail_at(s, at, "invalid seed '%s': expected an unsigned 64-bit integer",
+			return af_rules_fail_at(s, at, "invalid seed '%s': expected an unsigned 64-bit integer",
 				       v);
 		st->seed = u;
 		break;
 	case AF_S_DEPTH:
-		if (parse_int_range(s, at, "depth", v, 1, 128, &x) < 0)
+		if (af_rules_key_int_range(s, at, "depth", v, 1, 128, &x) < 0)
 			return -1;
 		st->depth = (int)x;
 		break;
 	case AF_S_LOG:
 		af_mem_free(st->log);
-		st->log = dupn(v, strlen(v));
+		st->log = af_rules_dupn(v, strlen(v));
 		if (!st->log)
-			return fail_at(s, at, "out of memory");
+			return af_rules_fail_at(s, at, "out of memory");
 		break;
 	}
 	st->given |= 1u << k;
@@ -782,7 +482,7 @@ static int parse_set_pair(struct scan *s)
 		const char *q = s->p;
 		while (!is_eol(s, q) && *q != ' ' && *q != '\t')
 			q++;
-		return fail_at(s, at, "expected key=value, got '%.*s'", (int)(q - at), at);
+		return af_rules_fail_at(s, at, "expected key=value, got '%.*s'", (int)(q - at), at);
 	}
 	int k = find_word(s->p, kl, af_setting_names, AF_S_COUNT);
 	if (k < 0) {
@@ -790,15 +490,15 @@ static int parse_set_pair(struct scan *s)
 		af_fmt(w, sizeof w, "%.*s", (int)kl, s->p);
 		const char *sug = af_suggest(w, af_setting_names, AF_S_COUNT);
 		if (sug)
-			return fail_at(s, at, "unknown setting '%s' (did you mean '%s'?)", w, sug);
-		return fail_at(s, at,
+			return af_rules_fail_at(s, at, "unknown setting '%s' (did you mean '%s'?)", w, sug);
+		return af_rules_fail_at(s, at,
 			       "unknown setting '%s': expected costly_order, page_size, small, "
 			       "retry_warn, retry_timeout, oom, limit, seed, depth or log",
 			       w);
 	}
 	struct af_settings *st = &s->pol->set;
 	if ((st->given & (1u << k)) && st->origin_file[k] == s->file)
-		return fail_at(s, at, "setting '%s' is already set at %s:%d", af_setting_names[k],
+		return af_rules_fail_at(s, at, "setting '%s' is already set at %s:%d", af_setting_names[k],
 			       st->origin_file[k], st->origin_line[k]);
 	s->p += kl + 1;
 	const char *vat;
@@ -807,7 +507,7 @@ static int parse_set_pair(struct scan *s)
 		return -1;
 	int rc;
 	if (!*v)
-		rc = fail_at(s, vat, "empty value for '%s'", af_setting_names[k]);
+		rc = af_rules_fail_at(s, vat, "empty value for '%s'", af_setting_names[k]);
 	else
 		rc = apply_setting(s, vat, k, v);
 	af_mem_free(v);
@@ -826,7 +526,7 @@ static int parse_set(struct scan *s, const char *at)
 		n++;
 	}
 	if (!n)
-		return fail_at(s, at, "set needs at least one key=value");
+		return af_rules_fail_at(s, at, "set needs at least one key=value");
 	return 0;
 }
 
@@ -915,7 +615,7 @@ static int do_include(struct scan *s, const char *at)
 {
 	skip_ws(s);
 	if (is_eol(s, s->p) || at_comment(s))
-		return fail_at(s, at, "include needs a file name");
+		return af_rules_fail_at(s, at, "include needs a file name");
 	const char *vat;
 	char *name;
 	if (read_value(s, &name, &vat) < 0)
@@ -923,7 +623,7 @@ static int do_include(struct scan *s, const char *at)
 	skip_ws(s);
 	if (!is_eol(s, s->p) && !at_comment(s)) {
 		af_mem_free(name);
-		return fail_at(s, s->p, "unexpected text after the include file name");
+		return af_rules_fail_at(s, s->p, "unexpected text after the include file name");
 	}
 	char path[PATH_MAX];
 	if (name[0] == '/' || s->inline_text) {
@@ -939,17 +639,17 @@ static int do_include(struct scan *s, const char *at)
 	struct af_policy *pol = s->pol;
 	char real[PATH_MAX];
 	if (!realpath(path, real))
-		return fail_at(s, vat, "cannot read included file '%s': %s", path, strerror(errno));
+		return af_rules_fail_at(s, vat, "cannot read included file '%s': %s", path, strerror(errno));
 	for (int i = 0; i < pol->include_depth; i++)
 		if (strcmp(pol->include_stack[i], real) == 0)
-			return fail_at(s, vat, "include cycle: '%s' includes itself", path);
+			return af_rules_fail_at(s, vat, "include cycle: '%s' includes itself", path);
 	if (pol->include_depth >= 15)
-		return fail_at(s, vat, "includes nested more than 15 deep");
+		return af_rules_fail_at(s, vat, "includes nested more than 15 deep");
 	char *buf;
 	size_t len;
 	int e;
 	if (read_file(path, &buf, &len, &e) < 0)
-		return fail_at(s, vat, "cannot read included file '%s': %s", path, read_error(e));
+		return af_rules_fail_at(s, vat, "cannot read included file '%s': %s", path, read_error(e));
 	pol->include_stack[pol->include_depth++] = intern(pol, real);
 	int rc = parse_buffer(pol, buf, len, intern(pol, path), 0, s->err);
 	pol->include_depth--;
@@ -973,15 +673,15 @@ static int parse_line(struct scan *s)
 		af_fmt(word, sizeof word, "%.*s", (int)(q - at), at);
 		const char *sug = af_suggest(word, line_words, 5);
 		if (sug)
-			return fail_at(s, at, "unknown action '%s' (did you mean '%s'?)", word, sug);
-		return fail_at(s, at,
+			return af_rules_fail_at(s, at, "unknown action '%s' (did you mean '%s'?)", word, sug);
+		return af_rules_fail_at(s, at,
 			       "unknown action '%s': a line starts with fail, nofail, noretry, "
 			       "set or include",
 			       word);
 	}
 	s->p += n;
 	if (!is_eol(s, s->p) && *s->p != ' ' && *s->p != '\t' && *s->p != '\r' && *s->p != '#')
-		return fail_at(s, s->p, "expected whitespace after '%.*s'", (int)n, at);
+		return af_rules_fail_at(s, s->p, "expected whitespace after '%.*s'", (int)n, at);
 	switch (w) {
 	case 0: return parse_rule(s, AF_ACT_FAIL, at);
 	case 1: return parse_rule(s, AF_ACT_NOFAIL, at);
@@ -1002,7 +702,7 @@ static int parse_buffer(struct af_policy *p, const char *text, size_t len, const
 			const char *z = memchr(s.p, 0, (size_t)(s.end - s.p));
 			const char *nl = memchr(s.p, '\n', (size_t)(s.end - s.p));
 			if (!nl || z < nl)
-				return fail_at(&s, z, "NUL byte in rule text");
+				return af_rules_fail_at(&s, z, "NUL byte in rule text");
 		}
 		if (parse_line(&s) < 0)
 			return -1;
@@ -1096,12 +796,12 @@ int af_policy_set(struct af_policy *p, const char *kv, const char *origin, struc
 	struct scan s = {p, intern(p, origin), 1, kv, kv, kv + strlen(kv), 0, err};
 	skip_ws(&s);
 	if (is_eol(&s, s.p))
-		return fail_at(&s, s.p, "expected key=value");
+		return af_rules_fail_at(&s, s.p, "expected key=value");
 	if (parse_set_pair(&s) < 0)
 		return -1;
 	skip_ws(&s);
 	if (!is_eol(&s, s.p))
-		return fail_at(&s, s.p, "unexpected text after the value");
+		return af_rules_fail_at(&s, s.p, "unexpected text after the value");
 	return 0;
 }
 
