@@ -171,8 +171,6 @@ int write_reports(const struct report *r, const char *json, const char *junit, c
 /* Usage check before any work: at most one report on stdout, and each
    file can be created. Dies with status 2 otherwise. */
 void check_report_paths(const char *cmd, const char *json, const char *junit, const char *sarif);
-/* 1 when module is the program's own (or, --tests, a test's) executable. */
-int report_is_program(const struct report *r, const char *module);
 /* Reads a report written by write_json and merges it into r. */
 int read_json(const char *path, struct report *r, char *err, size_t errcap);
 

@@ -68,7 +68,6 @@ struct result {
 	struct jv *crash; /* the crash event */
 	char *crash_site;
 	char *proc;       /* the process that took it, when not the top one */
-	char *signature;  /* silent/warned/sanitizer: what the loss looked like */
 	struct newsite *nv;
 	int nnew;
 	double secs;

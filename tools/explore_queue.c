@@ -87,7 +87,7 @@ static void add_finding(struct explore *x, const struct task *t, const struct re
 		f->detail = res->v.detail ? xstrdup(res->v.detail) : NULL;
 		f->reproducer = xstrdup(repro);
 		f->proc = res->proc ? xstrdup(res->proc) : NULL;
-		f->signature = res->signature ? xstrdup(res->signature) : NULL;
+		f->signature = res->v.signature ? xstrdup(res->v.signature) : NULL;
 		f->depth = t->depth;
 		f->parent = t->depth ? xstrdup(t->chain[t->depth - 1]) : NULL;
 		/* the injection stack from the call site down */

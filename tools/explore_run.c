@@ -420,8 +420,8 @@ static int stack_has(const struct jv *st, const char *pc)
    and how far the failure came back out: the first of those return
    addresses still on the stack the process that took it ended with (by
    exit() or a crash). Unknown (a timeout, an _exit) leaves end_known 0. */
-static void handed_back(const struct explore *x, const struct logfacts *lf, const struct runres *rr,
-			struct result *res)
+static void how_far_back(const struct explore *x, const struct logfacts *lf, const struct runres *rr,
+			 struct result *res)
 {
 	const struct jv *st = lf->inj ? json_get(lf->inj, "stack") : NULL;
 	if (!st || st->t != J_ARR)
@@ -531,11 +531,9 @@ void explore_judge(struct explore *x, const struct task *t, struct result *res,
 	classify(&f, &res->v);
 	if (ex && !res->proc)
 		res->proc = xasprintf("%s (pid %ld)", f.proc_name ? f.proc_name : "?", f.proc_pid);
-	res->signature = res->v.signature;
-	res->v.signature = NULL;
 	res->inj = lf.inj;
 	res->crash = lf.crash;
-	handed_back(x, &lf, rr, res);
+	how_far_back(x, &lf, rr, res);
 	free(where);
 	free(top);
 	free(after);
@@ -552,7 +550,6 @@ void result_free(struct result *r)
 	free(r->v.signature);
 	free(r->internal);
 	free(r->proc);
-	free(r->signature);
 	json_free(r->inj);
 	json_free(r->crash);
 	free(r->crash_site);

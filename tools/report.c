@@ -366,16 +366,6 @@ int group_first_of_site(const struct report *r, const struct group *g, int k)
 	return 1;
 }
 
-int report_is_program(const struct report *r, const char *module)
-{
-	if (r->program && !strcmp(module, r->program))
-		return 1;
-	for (int i = 0; i < r->programs.n; i++)
-		if (!strcmp(module, r->programs.v[i]))
-			return 1;
-	return 0;
-}
-
 /* A group none of whose findings came back when run alone is not
    counted: it came from runs side by side, not from the failure. */
 static int group_confirmed(const struct report *r, const struct group *g)
