@@ -76,6 +76,12 @@ depths = sorted(f["depth"] for f in doc["findings"])
 eq(depths, [0, 1, 1], "the JSON keeps every finding, with its depth")
 eq(doc["groups"][0]["sites"][0]["function"], "load", "the parent leads the group")
 
+# an error path's run fails its parent first: what the parent's failure
+# said counts for it too (warned, not silent)
+r, doc = explore_json("--", OUT, "said")
+eq(sorted((f["class"], f["depth"]) for f in doc["findings"]), [("warned", 0), ("warned", 1), ("warned", 1)],
+   "said: the error path's runs are warned, as their parent, not silent")
+
 # baselines: the keys survive a rebuild that moves every offset
 with tempfile.TemporaryDirectory() as d:
     base = os.path.join(d, "baseline")

@@ -324,6 +324,8 @@ struct logfacts {
 	int npids;
 	struct jv **exits;
 	int nexits;
+	long first_err_at; /* stderr's end at the run's first injection (an error
+			      path's run fails its parents first), -1 unknown */
 };
 
 static void read_log(const struct explore *x, const struct task *t, const char *log,
@@ -337,6 +339,9 @@ static void read_log(const struct explore *x, const struct task *t, const char *
 		struct jv *v = json_parse(line, (size_t)n, NULL, 0);
 		const char *ev = v ? json_str(v, "ev") : NULL;
 		if (ev && !strcmp(ev, "inject")) {
+			long at = (long)json_int(v, "err_at", -1);
+			if (at >= 0 && (lf->first_err_at < 0 || at < lf->first_err_at))
+				lf->first_err_at = at;
 			char *k = json_str(v, "site") ? site_key(json_str(v, "site")) : NULL;
 			/* a context task's site: its call site, the part before '<' */
 			size_t base = t->site ? strcspn(t->site, "<") : 0;
@@ -461,6 +466,7 @@ void explore_judge(struct explore *x, const struct task *t, struct result *res,
 	res->secs = rr->secs;
 	res->status = rr->timed_out ? -1 : shell_status(rr->wstatus);
 	struct logfacts lf = {0};
+	lf.first_err_at = -1;
 	read_log(x, t, log, &lf);
 	new_sites(x, cen, res);
 
@@ -486,7 +492,10 @@ void explore_judge(struct explore *x, const struct task *t, struct result *res,
 	/* the process that took the failure, and the part of stderr written
 	   from the injection to its exit (or to the end) */
 	const struct jv *ex = injector_exit(&lf, rr->pid);
-	long at = lf.inj ? (long)json_int(lf.inj, "err_at", -1) : -1;
+	/* what was said from the run's first failure on: an error path's run
+	   fails the failures that reach it first, and their messages are
+	   its too */
+	long at = lf.inj ? lf.first_err_at : -1;
 	long end = ex ? (long)json_int(ex, "err_at", -1) : -1;
 	char *after = NULL, *proc = NULL;
 	if (at >= 0 && (size_t)at <= rr->err_len)

@@ -6,6 +6,7 @@
      silent   exits 0 with part of its output, without a word
      five     five call sites whose failures crash at one place
      fold     an error path that allocates and ends as its parent did
+     said     the same after a warning: the error path's run says it too
    Built with -DEXTRA an unrelated function moves every offset (a rebuild
    after an unrelated change, for baselines). */
 #include <signal.h>
@@ -105,6 +106,26 @@ static NOINLINE void load(void)
 	free(p);
 }
 
+/* said: load()'s failure warns, then its error path allocates a note */
+static NOINLINE void note_it(void)
+{
+	char *note = malloc(48);
+	free(note);
+	puts("partial");
+	exit(0);
+}
+static NOINLINE void load_said(void)
+{
+	char *p = malloc(100);
+	if (!p) {
+		fputs("outcomes: warning: no table, going on without it\n", stderr);
+		note_it();
+	}
+	puts("whole");
+	puts("whole");
+	free(p);
+}
+
 int main(int argc, char **argv)
 {
 	const char *way = argc > 1 ? argv[1] : "";
@@ -127,6 +148,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(way, "fold")) {
 		load();
+		return 0;
+	}
+	if (!strcmp(way, "said")) {
+		load_said();
 		return 0;
 	}
 	fprintf(stderr, "usage: outcomes handler|trap|warn|silent|five|fold\n");
