@@ -1,8 +1,18 @@
 """aftest.py - the small harness of allocfail's process-level tests.
 
-Each test script is one meson test: it runs programs (under the shim or
-not), states exact expectations, prints one line per check, and exits 0
-when all passed, 1 when one failed, 77 when it cannot run here.
+Each test script is one meson test made of cases: functions marked
+@case, each a group of checks that belong together and can run alone:
+
+    python3 tests/test_fork.py                  # every case
+    python3 tests/test_fork.py nth_outcomes     # one (or several)
+    meson test -C build fork --test-args nth_outcomes
+    python3 tests/test_fork.py --list           # the case names
+
+A check prints one line that names its case; a case that raises is a
+failed check of that case and the others still run. The script ends with
+main(): exit 0 when all passed, 1 when one failed, 77 when every case it
+ran was skipped (need() inside a case skips that case), 2 for an unknown
+case name.
 """
 import json
 import os
@@ -18,6 +28,13 @@ PROGS = os.path.join(BUILD, "tests")
 
 _checks = 0
 _failures = 0
+_case = None          # the running case's name
+_cases = {}           # name -> function, in the order of the file
+_failed_cases = []
+
+
+class Skip(Exception):
+    """need() inside a case: this case cannot run here."""
 
 
 def prog(name):
@@ -38,6 +55,8 @@ def need(*names):
     for n in names:
         p = system_program(n)
         if not p:
+            if _case is not None:
+                raise Skip(f"{n} is not installed")
             print(f"SKIP: {n} is not installed")
             sys.exit(77)
         paths.append(p)
@@ -102,10 +121,14 @@ def tool(*args, **kw):
 def check(cond, what, detail=None):
     global _checks, _failures
     _checks += 1
+    if _case is not None:
+        what = f"{_case}: {what}"
     if cond:
         print(f"ok {_checks} - {what}")
     else:
         _failures += 1
+        if _case is not None and _case not in _failed_cases:
+            _failed_cases.append(_case)
         print(f"not ok {_checks} - {what}")
         if detail is not None:
             for line in str(detail).splitlines()[:40]:
@@ -145,4 +168,43 @@ def injections(path):
 
 def done():
     print(f"# {_checks} checks, {_failures} failed")
+    if _failed_cases:
+        print(f"# failed cases: {' '.join(_failed_cases)}")
     sys.exit(1 if _failures else 0)
+
+
+def case(fn):
+    """Marks a test case (see the top of this file)."""
+    if fn.__name__ in _cases:
+        raise ValueError(f"two cases named {fn.__name__}")
+    _cases[fn.__name__] = fn
+    return fn
+
+
+def main():
+    """Runs the cases named on the command line, or all of them."""
+    global _case
+    import traceback
+    names = sys.argv[1:]
+    if names == ["--list"]:
+        print("\n".join(_cases))
+        sys.exit(0)
+    unknown = [n for n in names if n not in _cases]
+    if unknown:
+        print(f"{sys.argv[0]}: no case named {', '.join(unknown)}; the cases: {' '.join(_cases)}",
+              file=sys.stderr)
+        sys.exit(2)
+    skipped = 0
+    for name in names or list(_cases):
+        _case = name
+        try:
+            _cases[name]()
+        except Skip as e:
+            skipped += 1
+            print(f"# SKIP {name}: {e}")
+        except Exception:
+            check(False, "raised an exception", traceback.format_exc())
+        _case = None
+    if skipped and skipped == len(names or _cases):
+        sys.exit(77)
+    done()

@@ -33,65 +33,81 @@ def findings(doc):
 cases = [("demo", ["--timeout", "1", "--", DEMO]),
          ("nested abort", ["--", prog("nested"), "abort"]),
          ("differ", ["--status", "1", "--", prog("differ")])]
-for name, args in cases:
-    for mode in ("first", "every", "nth"):
-        _, own = explore("--no-fork", "--mode", mode, *args)
-        _, fk = explore("--mode", mode, *args)
-        eq(outcomes(fk), outcomes(own), f"{name} --mode {mode}: forking, each outcome as on its own")
-        eq(findings(fk), findings(own), f"{name} --mode {mode}: forking, the same findings")
-        eq((own["forked"], own["not_forked"], own["fork_note"]), (0, {}, None),
-           f"{name} --mode {mode} --no-fork: nothing forked, nothing said")
-        if name == "nested abort":  # each child aborts: confirmed by runs of their own
-            check(fk["not_forked"].get("unhandled", 0) > 0,
-                  f"{name} --mode {mode}: children that aborted, confirmed", fk["not_forked"])
-        else:
-            check(fk["forked"] > 0, f"{name} --mode {mode}: some failures in forked children",
-                  fk["forked"])
-        # every depth-0 key offered is either forked or counted with a reason
-        offered = fk["forked"] + sum(fk["not_forked"].values())
-        if mode != "nth":
-            depth0 = sum(1 for s in fk["sites"] if s["depth"] == 0)
-            eq(offered, depth0, f"{name} --mode {mode}: each site forked or given a reason")
-        # a run of its own per site: the two references and one run each
-        if mode == "first" and name == "demo":
-            eq(own["runs"], len(own["sites"]) + 2, "--no-fork: a run of its own per site")
+
+@case
+def forking_as_on_its_own():
+    for name, args in cases:
+        for mode in ("first", "every", "nth"):
+            _, own = explore("--no-fork", "--mode", mode, *args)
+            _, fk = explore("--mode", mode, *args)
+            eq(outcomes(fk), outcomes(own), f"{name} --mode {mode}: forking, each outcome as on its own")
+            eq(findings(fk), findings(own), f"{name} --mode {mode}: forking, the same findings")
+            eq((own["forked"], own["not_forked"], own["fork_note"]), (0, {}, None),
+               f"{name} --mode {mode} --no-fork: nothing forked, nothing said")
+            if name == "nested abort":  # each child aborts: confirmed by runs of their own
+                check(fk["not_forked"].get("unhandled", 0) > 0,
+                      f"{name} --mode {mode}: children that aborted, confirmed", fk["not_forked"])
+            else:
+                check(fk["forked"] > 0, f"{name} --mode {mode}: some failures in forked children",
+                      fk["forked"])
+            # every depth-0 key offered is either forked or counted with a reason
+            offered = fk["forked"] + sum(fk["not_forked"].values())
+            if mode != "nth":
+                depth0 = sum(1 for s in fk["sites"] if s["depth"] == 0)
+                eq(offered, depth0, f"{name} --mode {mode}: each site forked or given a reason")
+            # a run of its own per site: the two references and one run each
+            if mode == "first" and name == "demo":
+                eq(own["runs"], len(own["sites"]) + 2, "--no-fork: a run of its own per site")
+
 
 # more than one thread: never forked, each site a run of its own
-_, doc = explore("--", prog("threadcount"))
-eq((doc["forked"], doc["not_forked"]), (0, {"threads": 80, "runtime": 2}),
-   "threadcount: the sites reached with threads and in the C runtime are not forked")
-eq({s["outcome"] for s in doc["sites"]}, {"handled"}, "threadcount: each decided by a run of its own")
-check("80 reached with more than one thread" in doc["fork_note"], "and the note says so", doc["fork_note"])
+@case
+def threads_not_forked():
+    _, doc = explore("--", prog("threadcount"))
+    eq((doc["forked"], doc["not_forked"]), (0, {"threads": 80, "runtime": 2}),
+       "threadcount: the sites reached with threads and in the C runtime are not forked")
+    eq({s["outcome"] for s in doc["sites"]}, {"handled"}, "threadcount: each decided by a run of its own")
+    check("80 reached with more than one thread" in doc["fork_note"], "and the note says so", doc["fork_note"])
+
 
 # a site reached in a process the command started: a run of its own fails
 # it there, so a forked child could not stand for it
-cmd = ["--", "/bin/sh", "-c", prog("nested") + "; exit $?"]
-_, own = explore("--no-fork", *cmd)
-_, fk = explore(*cmd)
-eq(outcomes(fk), outcomes(own), "sh -c nested: the same outcomes")
-nested_sites = sum(1 for s in own["sites"] if s["module"] and s["module"].endswith("/nested") and
-                   s["depth"] == 0)
-# (and the sites of sh's own child, which runs nested)
-check(fk["not_forked"].get("subprocess", 0) >= nested_sites > 0,
-      "sh -c nested: nested's sites not forked: reached in a process the command started",
-      (fk["not_forked"], nested_sites))
+@case
+def subprocess_not_forked():
+    cmd = ["--", "/bin/sh", "-c", prog("nested") + "; exit $?"]
+    _, own = explore("--no-fork", *cmd)
+    _, fk = explore(*cmd)
+    eq(outcomes(fk), outcomes(own), "sh -c nested: the same outcomes")
+    nested_sites = sum(1 for s in own["sites"] if s["module"] and s["module"].endswith("/nested") and
+                       s["depth"] == 0)
+    # (and the sites of sh's own child, which runs nested)
+    check(fk["not_forked"].get("subprocess", 0) >= nested_sites > 0,
+          "sh -c nested: nested's sites not forked: reached in a process the command started",
+          (fk["not_forked"], nested_sites))
+
 
 # with --isolate, no forking (its runs each have a directory of their own)
-_, doc = explore("--isolate", "--", prog("nested"))
-eq((doc["forked"], doc["not_forked"]), (0, {}), "--isolate: runs of their own, silently")
+@case
+def isolate_not_forked():
+    _, doc = explore("--isolate", "--", prog("nested"))
+    eq((doc["forked"], doc["not_forked"]), (0, {}), "--isolate: runs of their own, silently")
+
 
 # --budget in --mode nth: the forking run lists only what the budget
 # allows, and the summary line says how many allocations were left out
-with tempfile.TemporaryDirectory() as d:
-    js = os.path.join(d, "b.json")
-    r = tool("explore", "-q", "--mode", "nth", "--budget", "5", "--jobs", "1", "--timeout", "1",
-             "--json", js, "--", DEMO, timeout=300)
-    doc = json.loads(open(js).read())
-    eq(doc["runs"], 1 + 5, "--mode nth --budget 5: the reference and five runs")
-    check(doc["unexplored"] > 0 and
-          f"; the budget ran out with {doc['unexplored']} allocations unexplored)" in
-          r.stdout.decode().splitlines()[0],
-          "--mode nth --budget 5: the summary line says how many allocations are left",
-          r.stdout.decode())
+@case
+def nth_budget():
+    with tempfile.TemporaryDirectory() as d:
+        js = os.path.join(d, "b.json")
+        r = tool("explore", "-q", "--mode", "nth", "--budget", "5", "--jobs", "1", "--timeout", "1",
+                 "--json", js, "--", DEMO, timeout=300)
+        doc = json.loads(open(js).read())
+        eq(doc["runs"], 1 + 5, "--mode nth --budget 5: the reference and five runs")
+        check(doc["unexplored"] > 0 and
+              f"; the budget ran out with {doc['unexplored']} allocations unexplored)" in
+              r.stdout.decode().splitlines()[0],
+              "--mode nth --budget 5: the summary line says how many allocations are left",
+              r.stdout.decode())
 
-done()
+
+main()
