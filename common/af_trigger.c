@@ -49,6 +49,13 @@ int af_stream_step(const struct af_rule *r, struct af_stream *st, uint64_t salt)
 	return --st->left == 0;
 }
 
+int af_rule_spent(const struct af_rule *r, const struct af_rule_state *s)
+{
+	if (r->nth) /* it fires at its count, whatever times= says */
+		return atomic_load_explicit(&s->nth_count, memory_order_relaxed) >= r->nth;
+	return atomic_load_explicit(&s->times_left, memory_order_relaxed) == 0;
+}
+
 int af_rule_should_fail(const struct af_rule *r, struct af_rule_state *s, uint64_t size)
 {
 	return af_rule_should_fail_stream(r, s, size, NULL, 0);

@@ -38,6 +38,12 @@ struct af_stream {
 int af_rule_should_fail_stream(const struct af_rule *r, struct af_rule_state *s, uint64_t size,
 			       struct af_stream *st, uint64_t salt);
 
+/* 1 when a matched `fail` rule can never fire again: an nth= rule past its
+   count, or one with all of its times= used. It still decides the calls
+   it matches (no later rule is consulted for them), as a nofail rule
+   would, and fails none of them. */
+int af_rule_spent(const struct af_rule *r, const struct af_rule_state *s);
+
 /* 1 when probability is the rule's only trigger (and it is below 100%):
    such a rule can be decided by one draw. */
 int af_rule_probability_only(const struct af_rule *r);

@@ -184,8 +184,13 @@ struct af_global {
 	uint64_t seed;
 	char exe[4096];     /* /proc/self/exe */
 	size_t page;
-	_Atomic unsigned mod_gen; /* bumped when a module is found gone: the
-				     threads' cached frame entries are stale */
+	_Atomic unsigned mod_gen; /* bumped when a module is found gone or a
+				     rule is spent: the threads' cached frame
+				     entries and quick verdicts are stale */
+	/* rules that can never fire again (af_rule_spent): the quick path's
+	   verdicts take them for nofail rules, so that a spent `fail nth=`
+	   or `times=` costs no more than one that never matched */
+	_Atomic uint64_t spent[AF_MAX_RULES / 64];
 };
 
 extern struct af_global af_g;

@@ -47,8 +47,23 @@ int af_should_fail(struct af_thread *t, const struct af_rule *r, uint64_t size)
 {
 	struct af_stream *d = af_thread_draws(t);
 	struct af_rule_state *s = &af_g.pol.state[r->index];
-	return d ? af_rule_should_fail_stream(r, s, size, &d[r->index], t->salt)
-		 : af_rule_should_fail(r, s, size);
+	int fail = d ? af_rule_should_fail_stream(r, s, size, &d[r->index], t->salt)
+		     : af_rule_should_fail(r, s, size);
+	if (af_rule_spent(r, s))
+		af_rule_mark_spent(r->index);
+	return fail;
+}
+
+void af_rule_mark_spent(int i)
+{
+	uint64_t bit = 1ull << (i % 64);
+	_Atomic uint64_t *w = &af_g.spent[i / 64];
+	if (atomic_load_explicit(w, memory_order_relaxed) & bit)
+		return;
+	/* the verdicts made before are stale: each thread's memo decides
+	   again at its next call, and sees the bit set first */
+	atomic_fetch_or(w, bit);
+	atomic_fetch_add(&af_g.mod_gen, 1);
 }
 
 /* ---- the quick path: no rule can match; the census counts here too ---- */
@@ -82,7 +97,8 @@ static int quick_decide(int fn, int k, struct af_addr *a, int *rule)
 					continue; /* its call-site matchers reject this site */
 			}
 			const struct af_rule *r = af_g.pol.rules[w * 64 + b];
-			if (r->action != AF_ACT_FAIL)
+			if (r->action != AF_ACT_FAIL ||
+			    (atomic_load_explicit(&af_g.spent[w], memory_order_relaxed) & bit))
 				return AF_Q_PLAIN;
 			if (af_rule_probability_only(r)) {
 				*rule = r->index;

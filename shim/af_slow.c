@@ -182,6 +182,10 @@ void *af_alloc_slow(struct af_req *rq)
 			af_ctx_stack(&c);
 			af_resolve_frames(c.frames, c.nframes);
 			if (af_fork_at(key, site)) {
+				/* the child: in --mode nth its counting rule has done
+				   what a run's `fail nth=K` does, which is then spent */
+				if (af_fork_nth && rule >= 0)
+					af_rule_mark_spent(rule);
 				inject = 1;
 				rule = AF_RULE_FORK;
 			}

@@ -28,5 +28,7 @@ int af_sample_top(uintptr_t *site, uint64_t *bytes, int max);
 struct af_stream *af_thread_draws(struct af_thread *t);
 /* The rule's triggers, with this thread's stream for probability. */
 int af_should_fail(struct af_thread *t, const struct af_rule *r, uint64_t size);
+/* Rule i can never fire again: the quick path may serve what it matches. */
+void af_rule_mark_spent(int i);
 
 #endif

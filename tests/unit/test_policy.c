@@ -460,6 +460,34 @@ static void test_rules_read_only(void)
 	CHECK_EQ(atomic_load(&pol.state[0].interval_count), 0);
 }
 
+/* A rule is spent when it can never fire again (the shim's quick path
+   then serves what it matches): nth= past its count (times= alone
+   being refused with it); otherwise all of times= used. Exactly at the
+   call that spends it, never before; interval, space and probability
+   alone never spend. */
+static void test_rules_spent(void)
+{
+	int rc = parse("fail nth=3\nfail times=2 interval=2\nfail times=1\n"
+		       "fail interval=2 space=100 probability=50%\nfail");
+	CHECK_EQ(rc, 0);
+	if (rc)
+		return;
+	int spent_at[5] = {0, 0, 0, 0, 0};
+	for (int call = 1; call <= 10; call++)
+		for (int i = 0; i < 5; i++) {
+			struct af_rule_state *s = &pol.state[i];
+			CHECK_EQ(af_rule_spent(pol.rules[i], s), spent_at[i] != 0);
+			fire(pol.rules[i], 10);
+			if (!spent_at[i] && af_rule_spent(pol.rules[i], s))
+				spent_at[i] = call;
+		}
+	CHECK_EQ(spent_at[0], 3); /* nth=3: at its 3rd call */
+	CHECK_EQ(spent_at[1], 4); /* the 2nd of its failures, at calls 2 and 4 */
+	CHECK_EQ(spent_at[2], 1);
+	CHECK_EQ(spent_at[3], 0);
+	CHECK_EQ(spent_at[4], 0);
+}
+
 /* ---- the compiled matcher --------------------------------------------- */
 
 struct fake {
@@ -611,6 +639,7 @@ int main(void)
 	    T(test_times),    T(test_space),     T(test_nth),         T(test_probability),
 	    T(test_seed),     T(test_first_match), T(test_many_rules), T(test_module_paths),
 	    T(test_include),  T(test_set_kv),  T(test_stream),  T(test_seed_sequence), T(test_rules_read_only),
+	    T(test_rules_spent),
 	};
 	return h_run(tests, (int)(sizeof tests / sizeof *tests));
 }
