@@ -13,6 +13,8 @@
             allocation-heavy script, with and without the shim.
   explore   runs per second of allocfail explore against bare fork+exec of
             the same command; sites explored per minute on a real program.
+  nth       explore --mode nth on sqlite3: forking against runs of their
+            own (not in the default list: it takes about half a minute).
 
 Timing belongs here, never in pass/fail tests.
 """
@@ -191,9 +193,9 @@ def explore():
     # interleaved, repetition by repetition: this VM's speed drifts by more
     # than the differences measured; each ratio is taken within one round
     confs = [
-        ("allocfail explore --jobs 1 on explore-target (24 sites)", [], {}),
-        ("allocfail explore --jobs 1 --fork on explore-target", ["--fork"], {}),
-        ("the same, scratch on disk (TMPDIR=/tmp)", ["--fork"], {"TMPDIR": "/tmp"}),
+        ("allocfail explore --jobs 1 --no-fork on explore-target (a run per site)", ["--no-fork"], {}),
+        ("allocfail explore --jobs 1 on explore-target (forking, the default)", [], {}),
+        ("the same, scratch on disk (TMPDIR=/tmp)", [], {"TMPDIR": "/tmp"}),
     ]
     bare, rates = [], {c[0]: [] for c in confs}
     ratios = {c[0]: [] for c in confs}
@@ -228,20 +230,66 @@ def explore():
     print("| program | mode | call sites | runs | wall | sites per minute |")
     print("|---|---|---|---|---|---|")
     for name, opts, argv in reals:
-        for extra in ([], ["--fork"]):
+        for extra in (["--no-fork"], []):
             t0 = time.perf_counter()
             subprocess.run([TOOL, "explore", "-q"] + extra + ["--json", out] + opts + ["--"] + argv,
                            env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             el = time.perf_counter() - t0
             with open(out) as f:
                 doc = json.load(f)
-            print(f"| {name} | {'--fork' if extra else 'a run per site'} | {len(doc['sites'])} | "
+            print(f"| {name} | {'a run per site' if extra else 'forking'} | {len(doc['sites'])} | "
                   f"{doc['runs']} | {el:.2f} s | {len(doc['sites']) / el * 60:.0f} |")
+    # the mode table's lines: --no-fork is a run per site
     print(f"\n({NCPU} jobs.)\n")
     os.unlink(inp)
     shutil.rmtree(d)
 
 
+# docs/real-programs.md's sqlite3 script, the --mode nth figure of issue 18
+NTH_SCRIPT = """CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<2000)
+INSERT INTO t SELECT x, 'n'||(x%37), x*0.5 FROM c;
+CREATE INDEX t_name ON t(name);
+SELECT name, count(*), sum(score) FROM t GROUP BY name ORDER BY name LIMIT 10;
+SELECT group_concat(id) FROM (SELECT id FROM t WHERE name='n5' ORDER BY id LIMIT 20);
+"""
+
+
+def nth():
+    """explore --mode nth on sqlite3: every allocation failed in turn, by
+    runs of their own (--no-fork) and by forking (the default), with
+    --jobs 2, interleaved; wall and CPU time (children included)."""
+    if not shutil.which("sqlite3"):
+        print("(nth: sqlite3 is not installed)\n")
+        return
+    import json
+    import resource
+    d = tempfile.mkdtemp()
+    script = os.path.join(d, "script.sql")
+    with open(script, "w") as f:
+        f.write(NTH_SCRIPT)
+    print("### explore --mode nth on sqlite3 (--jobs 2)\n")
+    print("| round | variant | runs | forked | wall | CPU (user + sys) | groups |")
+    print("|---|---|---|---|---|---|---|")
+    for i in range(1, max(1, args.reps // 2) + 1):
+        for name, extra in (("runs of their own (--no-fork)", ["--no-fork"]), ("forking", [])):
+            out = os.path.join(d, "r.json")
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            subprocess.run([TOOL, "explore", "-q", "--mode", "nth", "--jobs", "2", "--timeout", "10"] + extra +
+                           ["--json", out, "--stdin", script, "--", "sqlite3", ":memory:"],
+                           env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            el = time.perf_counter() - t0
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+            with open(out) as f:
+                doc = json.load(f)
+            print(f"| {i} | {name} | {doc['runs']} | {doc['forked']} | {el:.2f} s | {cpu:.2f} s | "
+                  f"{len(doc['groups'])} |")
+    print()
+    shutil.rmtree(d)
+
+
 header()
 for w in args.what.split(","):
-    {"alloc": alloc, "programs": programs, "explore": explore}[w]()
+    {"alloc": alloc, "programs": programs, "explore": explore, "nth": nth}[w]()
