@@ -10,7 +10,8 @@ def rules_files():
     with tempfile.TemporaryDirectory() as d:
         good = os.path.join(d, "good.rules")
         with open(good, "w") as f:
-            f.write("# comment\nset limit=1M\n\nfail   caller=foo,bar nth=3\nnofail size=<32K module=libc.so*\n")
+            f.write("# comment\nset limit=1M\n\nfail   caller=foo,bar nth=3\n"
+                    "nofail size=<32K module=libc.so*\n")
         bad = os.path.join(d, "bad.rules")
         with open(bad, "w") as f:
             f.write("fail caller=x\n\nfail   calller=foo\n")

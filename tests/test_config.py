@@ -36,7 +36,8 @@ def shim_refuses_before_main():
 def run_refuses_before_running():
     for args, msg in [
         (["--rule", ""], "--rule '': expected a rule, such as 'fail caller=parse nth=1'"),
-        (["--set", "limit=1M; fail nth=1"], "--set 'limit=1M; fail nth=1': expected KEY=VALUE ... (settings only)"),
+        (["--set", "limit=1M; fail nth=1"],
+         "--set 'limit=1M; fail nth=1': expected KEY=VALUE ... (settings only)"),
         (["--set", "limt=1M"], "--set:1:1: unknown setting 'limt' (did you mean 'limit'?)"),
         (["--rules", "/nonexistent/rules"], "--rules: cannot read rules file '/nonexistent/rules'"),
     ]:
