@@ -18,38 +18,52 @@ def limited(argv, **extra):
 
 
 want = b"NULL after many blocks, errno=12\n"
-bare = limited([prog("exhaust")])
-eq((bare.returncode, bare.stdout), (0, want), "alone: malloc returns NULL/ENOMEM, exit 0")
 
-for label, kw in [("jemalloc", {}), ("next", {"ALLOCFAIL_BACKEND": "next"})]:
-    r = limited([TOOL, "run", "--", prog("exhaust")], **kw)
-    eq((r.returncode, r.stdout, r.stderr), (0, want, b""),
-       f"allocfail run with no rule ({label}): the same, nothing on stderr")
-    r = limited([prog("exhaust")], preload=True, **kw)
-    eq((r.returncode, r.stdout, r.stderr), (0, want, b""),
-       f"preloaded with no configuration ({label}): the same")
+
+@case
+def exhausted_alone():
+    bare = limited([prog("exhaust")])
+    eq((bare.returncode, bare.stdout), (0, want), "alone: malloc returns NULL/ENOMEM, exit 0")
+
+
+@case
+def no_rule_no_change():
+    for label, kw in [("jemalloc", {}), ("next", {"ALLOCFAIL_BACKEND": "next"})]:
+        r = limited([TOOL, "run", "--", prog("exhaust")], **kw)
+        eq((r.returncode, r.stdout, r.stderr), (0, want, b""),
+           f"allocfail run with no rule ({label}): the same, nothing on stderr")
+        r = limited([prog("exhaust")], preload=True, **kw)
+        eq((r.returncode, r.stdout, r.stderr), (0, want, b""),
+           f"preloaded with no configuration ({label}): the same")
+
 
 # the kernel's semantics, asked for: retried, a canary, the OOM action;
 # every line names the module of the call site
 retry = ["--set", "small=retry", "--set", "retry_warn=2", "--set", "retry_timeout=200ms",
          "--set", "oom=fail"]
-for label, kw in [("jemalloc", {}), ("next", {"ALLOCFAIL_BACKEND": "next"})]:
-    with tempfile.TemporaryDirectory() as d:
-        log = os.path.join(d, "log")
-        r = limited([TOOL, "run", *retry, "--", prog("exhaust")], **kw)
-        eq((r.returncode, r.stdout), (0, want), f"small=retry oom=fail ({label}): NULL in the end")
-        err = stderr_lines(r)
-        named = [l for l in err if "malloc(1000) at " in l]
-        check(any("possible memory allocation deadlock" in l for l in named) and
-              any("out of memory" in l for l in named),
-              f"small=retry ({label}): a canary and the OOM action", err)
-        check(named and all(re.search(r" at exhaust\+0x[0-9a-f]+", l) for l in named),
-              f"small=retry ({label}): each line names the module of the stuck call site", err)
-        check(all(" at ?+" not in l for l in err),
-              f"small=retry ({label}): no call site without a module", err)
-        r = limited([TOOL, "run", *retry, "--log", log, "--", prog("exhaust")], **kw)
-        events = [e for e in json_lines(log) if e.get("ev") in ("canary", "oom")]
-        sites = [e.get("site", "") for e in events if e.get("size") == 1000]
-        check(sites and all(s.startswith("exhaust+0x") for s in sites),
-              f"small=retry ({label}): the log's events name the module", events)
-done()
+
+
+@case
+def small_retry_names_the_module():
+    for label, kw in [("jemalloc", {}), ("next", {"ALLOCFAIL_BACKEND": "next"})]:
+        with tempfile.TemporaryDirectory() as d:
+            log = os.path.join(d, "log")
+            r = limited([TOOL, "run", *retry, "--", prog("exhaust")], **kw)
+            eq((r.returncode, r.stdout), (0, want), f"small=retry oom=fail ({label}): NULL in the end")
+            err = stderr_lines(r)
+            named = [l for l in err if "malloc(1000) at " in l]
+            check(any("possible memory allocation deadlock" in l for l in named) and
+                  any("out of memory" in l for l in named),
+                  f"small=retry ({label}): a canary and the OOM action", err)
+            check(named and all(re.search(r" at exhaust\+0x[0-9a-f]+", l) for l in named),
+                  f"small=retry ({label}): each line names the module of the stuck call site", err)
+            check(all(" at ?+" not in l for l in err),
+                  f"small=retry ({label}): no call site without a module", err)
+            r = limited([TOOL, "run", *retry, "--log", log, "--", prog("exhaust")], **kw)
+            events = [e for e in json_lines(log) if e.get("ev") in ("canary", "oom")]
+            sites = [e.get("site", "") for e in events if e.get("size") == 1000]
+            check(sites and all(s.startswith("exhaust+0x") for s in sites),
+                  f"small=retry ({label}): the log's events name the module", events)
+
+
+main()

@@ -23,19 +23,23 @@ def fdcheck(closed, preload, **extra):
 # closed sees them closed, sees no other descriptor below 1000 and gets the
 # same numbers from open() as without the shim; only the allocation's
 # outcome differs. Before the fix libunwind's pipe took 0 (or 3 and 4).
-with tempfile.TemporaryDirectory() as d:
-    log = os.path.join(d, "log")
-    for closed in ([], [0], [1], [2], [0, 1, 2]):
-        bare = fdcheck(closed, False)
-        for what, extra in [("an in= rule", {"ALLOCFAIL_RULE": "fail in=main"}),
-                            ("a caller= rule and a log", {"ALLOCFAIL_RULE": "fail caller=main",
-                                                          "ALLOCFAIL_LOG": log}),
-                            ("the census and the summary", {"ALLOCFAIL_CENSUS": log,
-                                                            "ALLOCFAIL_SUMMARY": "1"})]:
-            rc, text = fdcheck(closed, True, **extra)
-            if "census" not in what:
-                text = text and text.replace("failed\n", "allocated\n")
-            eq((rc, text), bare, f"descriptors {closed or 'none'} closed, {what}: the program sees its own")
+@case
+def descriptors_are_the_programs():
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "log")
+        for closed in ([], [0], [1], [2], [0, 1, 2]):
+            bare = fdcheck(closed, False)
+            for what, extra in [("an in= rule", {"ALLOCFAIL_RULE": "fail in=main"}),
+                                ("a caller= rule and a log", {"ALLOCFAIL_RULE": "fail caller=main",
+                                                              "ALLOCFAIL_LOG": log}),
+                                ("the census and the summary", {"ALLOCFAIL_CENSUS": log,
+                                                                "ALLOCFAIL_SUMMARY": "1"})]:
+                rc, text = fdcheck(closed, True, **extra)
+                if "census" not in what:
+                    text = text and text.replace("failed\n", "allocated\n")
+                eq((rc, text), bare,
+                   f"descriptors {closed or 'none'} closed, {what}: the program sees its own")
+
 
 # A SIGALRM handler that allocates, every 20 microseconds, while the one
 # thread allocates through malloc, strdup (inside libc), calloc and realloc.
@@ -46,48 +50,57 @@ with tempfile.TemporaryDirectory() as d:
 # for a lock the interrupted slow path held: af_lock, or a jemalloc lock
 # while the shim's own tables were allocated) and 10 of 10 under the
 # probability rule.
-quiet_gc = "tcache_gc_incr_bytes:1000000000000"
-for what, extra in [("nothing configured", {}),
-                    ("an in= rule that never matches", {"ALLOCFAIL_RULE": "fail in=nothing_here"}),
-                    ("a 1% probability rule", {"ALLOCFAIL_RULE": "fail probability=1%",
-                                               "ALLOCFAIL_LOG": "/dev/null"})]:
-    outcomes = {}
-    for i in range(20):
-        try:
-            r = run([prog("sigalloc"), "100000"], preload=True, timeout=30,
-                    MALLOC_CONF=quiet_gc, **extra)
-            key = r.returncode if r.stdout == b"ok\n" or r.returncode != 0 else "no ok"
-        except subprocess.TimeoutExpired:
-            key = "hang"
-        outcomes[key] = outcomes.get(key, 0) + 1
-    eq(outcomes, {0: 20}, f"a signal handler that allocates: 20 of 20 runs end well ({what})")
+@case
+def signal_handler_that_allocates():
+    quiet_gc = "tcache_gc_incr_bytes:1000000000000"
+    for what, extra in [("nothing configured", {}),
+                        ("an in= rule that never matches", {"ALLOCFAIL_RULE": "fail in=nothing_here"}),
+                        ("a 1% probability rule", {"ALLOCFAIL_RULE": "fail probability=1%",
+                                                   "ALLOCFAIL_LOG": "/dev/null"})]:
+        outcomes = {}
+        for i in range(20):
+            try:
+                r = run([prog("sigalloc"), "100000"], preload=True, timeout=30,
+                        MALLOC_CONF=quiet_gc, **extra)
+                key = r.returncode if r.stdout == b"ok\n" or r.returncode != 0 else "no ok"
+            except subprocess.TimeoutExpired:
+                key = "hang"
+            outcomes[key] = outcomes.get(key, 0) + 1
+        eq(outcomes, {0: 20}, f"a signal handler that allocates: 20 of 20 runs end well ({what})")
+
 
 # One crash, one report. Four threads have failures injected without pause
 # while the main thread (or two threads at once) dereference NULL. Before
 # the fix the crash was reported 2 to 5 times: the handler handed the
 # signal back, another thread's injection put the handler in front again
 # before the instruction faulted again, and it reported once more.
-for mode in ("storm", "two"):
-    for i in range(5):
-        with tempfile.TemporaryDirectory() as d:
-            log = os.path.join(d, "log")
-            r = run([prog("crashmany"), mode], preload=True, ALLOCFAIL_RULE="fail caller=worker",
-                    ALLOCFAIL_LOG=log)
-            err = r.stderr.decode()
-            events = [e["ev"] for e in json_lines(log)]
-            eq((r.returncode, err.count("allocfail: SIGSEGV"), err.count("allocfail:   crash stack: "),
-                events.count("crash")), (-11, 1, 1, 1),
-               f"crashmany {mode} (run {i + 1}): SIGSEGV, one whole block on stderr, one crash record")
+@case
+def one_crash_one_report():
+    for mode in ("storm", "two"):
+        for i in range(5):
+            with tempfile.TemporaryDirectory() as d:
+                log = os.path.join(d, "log")
+                r = run([prog("crashmany"), mode], preload=True, ALLOCFAIL_RULE="fail caller=worker",
+                        ALLOCFAIL_LOG=log)
+                err = r.stderr.decode()
+                events = [e["ev"] for e in json_lines(log)]
+                eq((r.returncode, err.count("allocfail: SIGSEGV"), err.count("allocfail:   crash stack: "),
+                    events.count("crash")), (-11, 1, 1, 1),
+                   f"crashmany {mode} (run {i + 1}): SIGSEGV, one whole block on stderr, one crash record")
+
 
 # A SIGSEGV the program handles (a guard page it opens, then returns) is
 # no crash, also after an injection has put the shim's handler in front.
-with tempfile.TemporaryDirectory() as d:
-    log = os.path.join(d, "log")
-    r = run([prog("crashmany"), "guard"], preload=True, ALLOCFAIL_RULE="fail caller=main size=100",
-            ALLOCFAIL_LOG=log)
-    events = [e["ev"] for e in json_lines(log)]
-    eq((r.returncode, r.stdout, events), (0, b"handled 3\n", ["inject", "exit"]),
-       "crashmany guard: the program's handler opens its guard page three times, no crash record")
-    eq(r.stderr, b"", "crashmany guard: nothing on stderr")
+@case
+def handled_sigsegv_no_crash():
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "log")
+        r = run([prog("crashmany"), "guard"], preload=True, ALLOCFAIL_RULE="fail caller=main size=100",
+                ALLOCFAIL_LOG=log)
+        events = [e["ev"] for e in json_lines(log)]
+        eq((r.returncode, r.stdout, events), (0, b"handled 3\n", ["inject", "exit"]),
+           "crashmany guard: the program's handler opens its guard page three times, no crash record")
+        eq(r.stderr, b"", "crashmany guard: nothing on stderr")
 
-done()
+
+main()

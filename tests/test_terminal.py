@@ -2,6 +2,7 @@
 DWARF, and a thread's name, printed by the shim (injection line, crash
 block), report, sites and explore's table, with their control characters
 and bytes that are not UTF-8 written as \\xHH; the JSON escapes as JSON."""
+import functools
 import json
 import stat
 import tempfile
@@ -32,18 +33,36 @@ def safe(b, what):
     check(why is None, what + ": nothing a terminal obeys", f"{why}\n{b[:600]!r}")
 
 
-with tempfile.TemporaryDirectory() as d:
-    exe = os.path.join(d, "evilname")
+def original():
     with open(prog("evilname"), "rb") as f:
-        data = f.read()
-    check(data.count(PLACEHOLDER) >= 2, "the name is in the symbol table and DWARF")
-    with open(exe, "wb") as f:
-        f.write(data.replace(PLACEHOLDER, EVIL))
-    os.chmod(exe, stat.S_IRWXU)
+        return f.read()
 
-    # the shim's lines on stderr: the injection and the crash block
-    log = os.path.join(d, "log")
-    r = tool("run", "--rule", "fail caller=evil*", "--", exe)
+
+_dirs = []  # kept until the interpreter exits, which removes them
+
+
+@functools.lru_cache(None)
+def crafted():
+    """evilname with its function's name (symbol table and DWARF) made
+    EVIL, in a directory of its own."""
+    d = tempfile.TemporaryDirectory()
+    _dirs.append(d)
+    exe = os.path.join(d.name, "evilname")
+    with open(exe, "wb") as f:
+        f.write(original().replace(PLACEHOLDER, EVIL))
+    os.chmod(exe, stat.S_IRWXU)
+    return exe
+
+
+@case
+def name_in_binary():
+    check(original().count(PLACEHOLDER) >= 2, "the name is in the symbol table and DWARF")
+
+
+# the shim's lines on stderr: the injection and the crash block
+@case
+def shim_stderr():
+    r = tool("run", "--rule", "fail caller=evil*", "--", crafted())
     eq(r.returncode, 139, "the crafted program crashes after the injection")
     safe(r.stderr, "run: the shim's stderr")
     err = r.stderr.decode(errors="replace")
@@ -51,23 +70,33 @@ with tempfile.TemporaryDirectory() as d:
           err)
     check(f"SIGSEGV (address 0x0) in {SHOWN} (evilname+0x" in err, "the crash block shows it escaped", err)
 
-    # report: the log's fields, the thread's name included
-    r = tool("run", "--log", log, "--rule", "fail caller=evil*", "--", exe)
-    eq(r.returncode, 139, "with a log: the same crash")
-    # the log is JSON with the name's bytes as they are (a module's path
-    # must come back exactly), so not always UTF-8
-    with open(log, "rb") as f:
-        entries = [json.loads(l.decode("utf-8", "surrogateescape")) for l in f.read().splitlines()]
-    eq([e["ev"] for e in entries], ["inject", "crash"], "the log holds both")
-    eq(entries[0]["thread"], "t\x1b]0;pwn\x07", "the log keeps the thread's name, escaped as JSON")
-    r = tool("report", log)
-    eq(r.returncode, 0, "report: status 0")
-    safe(r.stdout, "report")
-    out = r.stdout.decode(errors="replace")
-    check(f"thread {THREAD_SHOWN}, rule ALLOCFAIL_RULE:1]" in out, "report shows the thread's name escaped", out)
-    check(f"at {SHOWN} (progs/evilname.c:" in out, "report shows the function escaped", out)
 
-    # sites: the table escapes; the JSON keeps the name, as JSON
+# report: the log's fields, the thread's name included
+@case
+def report():
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "log")
+        r = tool("run", "--log", log, "--rule", "fail caller=evil*", "--", crafted())
+        eq(r.returncode, 139, "with a log: the same crash")
+        # the log is JSON with the name's bytes as they are (a module's path
+        # must come back exactly), so not always UTF-8
+        with open(log, "rb") as f:
+            entries = [json.loads(l.decode("utf-8", "surrogateescape")) for l in f.read().splitlines()]
+        eq([e["ev"] for e in entries], ["inject", "crash"], "the log holds both")
+        eq(entries[0]["thread"], "t\x1b]0;pwn\x07", "the log keeps the thread's name, escaped as JSON")
+        r = tool("report", log)
+        eq(r.returncode, 0, "report: status 0")
+        safe(r.stdout, "report")
+        out = r.stdout.decode(errors="replace")
+        check(f"thread {THREAD_SHOWN}, rule ALLOCFAIL_RULE:1]" in out, "report shows the thread's name escaped",
+              out)
+        check(f"at {SHOWN} (progs/evilname.c:" in out, "report shows the function escaped", out)
+
+
+# sites: the table escapes; the JSON keeps the name, as JSON
+@case
+def sites():
+    exe = crafted()
     r = tool("sites", "--", exe)
     eq(r.returncode, 0, "sites: status 0")
     safe(r.stdout, "sites")
@@ -79,15 +108,23 @@ with tempfile.TemporaryDirectory() as d:
     eq(got, [EVIL.decode("utf-8", "surrogateescape")], "sites --json: the name itself, control characters "
        "as JSON escapes")
 
-    # explore's table
-    r = tool("explore", "-q", "--", exe)
+
+# explore's table
+@case
+def explore_table():
+    r = tool("explore", "-q", "--", crafted())
     safe(r.stdout, "explore's table")
     check(f"called from {SHOWN} (progs/evilname.c:" in r.stdout.decode(errors="replace"),
           "explore's table shows the name escaped", r.stdout)
 
-    # a message of the command that quotes outside text
-    r = tool("run", "--seed", "\x1b[2J", "--", exe)
+
+# a message of the command that quotes outside text
+@case
+def error_line():
+    r = tool("run", "--seed", "\x1b[2J", "--", crafted())
     eq((r.returncode, stderr_lines(r)),
        (2, ["allocfail: --seed '\\x1b[2J': expected an unsigned 64-bit integer"]),
        "the command's error line quotes the value escaped")
-done()
+
+
+main()
