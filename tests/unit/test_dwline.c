@@ -303,13 +303,41 @@ static const char *where(const struct af_lines *t, uint64_t a)
 	return s;
 }
 
+/* An address and the place the table gives it. */
+struct row {
+	uint64_t addr;
+	const char *where;
+};
+
+/* Each row against the table; a failure names its address. */
+static void check_rows(const struct af_lines *t, const struct row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *got = where(t, rows[i].addr);
+		if (strcmp(got, rows[i].where))
+			printf("    row %zu, address 0x%llx:\n", i, (unsigned long long)rows[i].addr);
+		CHECK_STR(got, rows[i].where);
+	}
+}
+
+/* The section b (with lstr as .debug_line_str, or none) read: a table,
+   and each row as the table gives it. */
+static void section_rows(const struct bytes *b, const char *lstr, size_t nlstr,
+			 const struct row *rows, size_t n)
+{
+	struct af_lines *t = parse_guarded(b->v, b->n, lstr, nlstr);
+	CHECK(t != NULL);
+	check_rows(t, rows, n);
+	af_lines_free(t);
+}
+
+#define ROWS(b, lstr, nlstr, rows) section_rows(b, lstr, nlstr, rows, sizeof rows / sizeof *rows)
+
 /* Nothing of the section c is known (at the units' 0x1000). */
 static void all_unknown(const struct bytes *c)
 {
-	struct af_lines *t = parse_guarded(c->v, c->n, line_str, sizeof line_str);
-	CHECK(t != NULL);
-	CHECK_STR(where(t, 0x1000), "unknown");
-	af_lines_free(t);
+	static const struct row rows[] = {{0x1000, "unknown"}};
+	ROWS(c, line_str, sizeof line_str, rows);
 }
 
 static void test_dwarf4_rows(void)
@@ -317,24 +345,23 @@ static void test_dwarf4_rows(void)
 	struct bytes b = {0};
 	struct layout l;
 	unit4(&b, &l, 2);
-	struct af_lines *t = parse_guarded(b.v, b.n, NULL, 0);
-	CHECK(t != NULL);
-	CHECK_STR(where(t, 0xfff), "unknown");
-	CHECK_STR(where(t, 0x1000), "/src/a.c:10");
-	CHECK_STR(where(t, 0x1003), "/src/a.c:10");
-	CHECK_STR(where(t, 0x1004), "/src/a.c:11");
-	CHECK_STR(where(t, 0x100b), "/src/a.c:11");
-	CHECK_STR(where(t, 0x100c), "b.c:11"); /* directory 0: not known */
-	CHECK_STR(where(t, 0x100f), "b.c:11");
-	CHECK_STR(where(t, 0x1010), "unknown");
-	CHECK_STR(where(t, UINT64_MAX), "unknown");
-	af_lines_free(t);
+	static const struct row rows[] = {
+	    {0xfff, "unknown"},
+	    {0x1000, "/src/a.c:10"},
+	    {0x1003, "/src/a.c:10"},
+	    {0x1004, "/src/a.c:11"},
+	    {0x100b, "/src/a.c:11"},
+	    {0x100c, "b.c:11"}, /* directory 0: not known */
+	    {0x100f, "b.c:11"},
+	    {0x1010, "unknown"},
+	    {UINT64_MAX, "unknown"},
+	};
+	ROWS(&b, NULL, 0, rows);
 	/* a relative include directory is kept relative */
 	memset(&b, 0, sizeof b);
 	unit4(&b, &l, 3);
-	t = parse_guarded(b.v, b.n, NULL, 0);
-	CHECK_STR(where(t, 0x100c), "inc/h.h:11");
-	af_lines_free(t);
+	static const struct row relative[] = {{0x100c, "inc/h.h:11"}};
+	ROWS(&b, NULL, 0, relative);
 }
 
 static void test_dwarf5_rows(void)
@@ -342,19 +369,18 @@ static void test_dwarf5_rows(void)
 	struct bytes b = {0};
 	struct layout l;
 	unit5(&b, &l);
-	struct af_lines *t = parse_guarded(b.v, b.n, line_str, sizeof line_str);
-	CHECK(t != NULL);
 	/* file 1 (the register's default) is h.h in directory 1, "inc",
 	   relative to directory 0, the compilation directory */
-	CHECK_STR(where(t, 0x1000), "/comp/inc/h.h:10");
-	CHECK_STR(where(t, 0x1007), "/comp/inc/h.h:11");
-	CHECK_STR(where(t, 0x100c), "/comp/a.c:11");
-	CHECK_STR(where(t, 0x1010), "unknown");
-	af_lines_free(t);
+	static const struct row rows[] = {
+	    {0x1000, "/comp/inc/h.h:10"},
+	    {0x1007, "/comp/inc/h.h:11"},
+	    {0x100c, "/comp/a.c:11"},
+	    {0x1010, "unknown"},
+	};
+	ROWS(&b, line_str, sizeof line_str, rows);
 	/* without .debug_line_str the directories have no names */
-	t = parse_guarded(b.v, b.n, NULL, 0);
-	CHECK_STR(where(t, 0x100c), "a.c:11");
-	af_lines_free(t);
+	static const struct row nameless[] = {{0x100c, "a.c:11"}};
+	ROWS(&b, NULL, 0, nameless);
 }
 
 /* Two units: the second unit's rows come after the first's, sorted. */
@@ -371,12 +397,13 @@ static void test_two_units(void)
 			b.v[i + 4] = 0x20;
 			break;
 		}
-	struct af_lines *t = parse_guarded(b.v, b.n, line_str, sizeof line_str);
-	CHECK_STR(where(t, 0x1000), "/comp/inc/h.h:10");
-	CHECK_STR(where(t, 0x2000), "/src/a.c:10");
-	CHECK_STR(where(t, 0x200c), "b.c:11");
-	CHECK_STR(where(t, 0x1fff), "unknown");
-	af_lines_free(t);
+	static const struct row rows[] = {
+	    {0x1000, "/comp/inc/h.h:10"},
+	    {0x2000, "/src/a.c:10"},
+	    {0x200c, "b.c:11"},
+	    {0x1fff, "unknown"},
+	};
+	ROWS(&b, line_str, sizeof line_str, rows);
 }
 
 /* Every prefix of a unit, as a whole section: its length says more bytes
@@ -442,9 +469,8 @@ static void test_bad_header_length(void)
 	c = b;
 	c.v[4] = 6;
 	put(&c, b.v, b.n);
-	struct af_lines *t = parse_guarded(c.v, c.n, NULL, 0);
-	CHECK_STR(where(t, 0x1004), "/src/a.c:11");
-	af_lines_free(t);
+	static const struct row rows[] = {{0x1004, "/src/a.c:11"}};
+	ROWS(&c, NULL, 0, rows);
 }
 
 /* Opcode lengths that do not fit: the reading stops where the unit ends,
@@ -463,10 +489,8 @@ static void test_bad_opcode_lengths(void)
 	set32(c.v, c.n - 4);
 	set32(c.v + l.hlen_at, l.program_at + 1 - l.header_at);
 	c.v[l.program_at + 1 + 11 + 3] = 13; /* the special opcode after the copy */
-	struct af_lines *t = parse_guarded(c.v, c.n, NULL, 0);
-	CHECK_STR(where(t, 0x1000), "unknown");
-	CHECK_STR(where(t, 0x1004), "unknown");
-	af_lines_free(t);
+	static const struct row rows[] = {{0x1000, "unknown"}, {0x1004, "unknown"}};
+	ROWS(&c, NULL, 0, rows);
 }
 
 /* An extended opcode whose length is 2^64 - 11: it points back at itself,
