@@ -325,22 +325,26 @@ int json_bool(const struct jv *o, const char *key, int def)
 	return v && v->t == J_BOOL ? v->b : def;
 }
 
+static const char *json_escape(unsigned char c, char *buf)
+{
+	switch (c) {
+	case '"': return "\\\"";
+	case '\\': return "\\\\";
+	case '\n': return "\\n";
+	case '\r': return "\\r";
+	case '\t': return "\\t";
+	default:
+		if (c < 0x20 || c == 0x7f) {
+			snprintf(buf, 16, "\\u%04x", c);
+			return buf;
+		}
+		return NULL;
+	}
+}
+
 void json_put_str(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
+	put_escaped(f, s, json_escape);
 	fputc('"', f);
 }
