@@ -86,6 +86,10 @@ void put_escaped(FILE *f, const char *s, escape_fn escape);
 /* A file's whole content, NUL-terminated (malloc'ed), its length in
    *len; NULL with errno set when it cannot be read. */
 char *read_whole(const char *path, size_t *len);
+/* The same, or NULL with err "WHAT'path': why" (what: "cannot read ",
+   "--baseline ", ...). */
+char *read_whole_or_say(const char *path, size_t *len, const char *what, char *err,
+			size_t errcap);
 
 /* Resolve cmd through PATH; NULL if not found (errno set). */
 char *find_command(const char *cmd);

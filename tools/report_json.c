@@ -2,7 +2,6 @@
    `allocfail merge`. Every site and frame has both "site" and
    "function", so a name seen in the table can be searched for here. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,11 +356,9 @@ static void read_findings(struct report *r, const struct jv *fs)
 int read_json(const char *path, struct report *r, char *err, size_t errcap)
 {
 	size_t len;
-	char *text = read_whole(path, &len);
-	if (!text) {
-		snprintf(err, errcap, "cannot read '%s': %s", path, strerror(errno));
+	char *text = read_whole_or_say(path, &len, "cannot read ", err, errcap);
+	if (!text)
 		return -1;
-	}
 	char perr[256];
 	struct jv *v = json_parse(text, len, perr, sizeof perr);
 	free(text);
