@@ -270,32 +270,35 @@ void af_buf_text(struct af_buf *b, const char *s)
 	}
 }
 
+const char *af_json_escape(unsigned char c, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	switch (c) {
+	case '"': return "\\\"";
+	case '\\': return "\\\\";
+	case '\n': return "\\n";
+	case '\t': return "\\t";
+	case '\r': return "\\r";
+	default:
+		if (c >= 0x20 && c != 0x7f)
+			return NULL;
+		/* \u00XX */
+		buf[0] = '\\', buf[1] = 'u', buf[2] = '0', buf[3] = '0';
+		buf[4] = hex[c >> 4], buf[5] = hex[c & 15], buf[6] = 0;
+		return buf;
+	}
+}
+
 void af_buf_json(struct af_buf *b, const char *s)
 {
 	af_buf_putc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		switch (*p) {
-		case '"':
-			af_buf_puts(b, "\\\"");
-			break;
-		case '\\':
-			af_buf_puts(b, "\\\\");
-			break;
-		case '\n':
-			af_buf_puts(b, "\\n");
-			break;
-		case '\t':
-			af_buf_puts(b, "\\t");
-			break;
-		case '\r':
-			af_buf_puts(b, "\\r");
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				af_buf_fmt(b, "\\u%04x", *p);
-			else
-				af_buf_putc(b, (char)*p);
-		}
+		char e[8];
+		const char *r = af_json_escape(*p, e);
+		if (r)
+			af_buf_puts(b, r);
+		else
+			af_buf_putc(b, (char)*p);
 	}
 	af_buf_putc(b, '"');
 }

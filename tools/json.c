@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "af_fmt.h"
 #include "af_tool.h"
 
 struct parser {
@@ -325,26 +326,9 @@ int json_bool(const struct jv *o, const char *key, int def)
 	return v && v->t == J_BOOL ? v->b : def;
 }
 
-static const char *json_escape(unsigned char c, char *buf)
-{
-	switch (c) {
-	case '"': return "\\\"";
-	case '\\': return "\\\\";
-	case '\n': return "\\n";
-	case '\r': return "\\r";
-	case '\t': return "\\t";
-	default:
-		if (c < 0x20 || c == 0x7f) {
-			snprintf(buf, 16, "\\u%04x", c);
-			return buf;
-		}
-		return NULL;
-	}
-}
-
 void json_put_str(FILE *f, const char *s)
 {
 	fputc('"', f);
-	put_escaped(f, s, json_escape);
+	put_escaped(f, s, af_json_escape);
 	fputc('"', f);
 }
