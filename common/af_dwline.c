@@ -557,18 +557,13 @@ struct af_lines *af_lines_load(const char *path)
 
 int af_lines_find(const struct af_lines *t, uint64_t vaddr, const char **file, int *line)
 {
-	if (!t || !t->nrows || vaddr < t->rows[0].addr)
+	if (!t)
 		return -1;
-	int lo = 0, hi = t->nrows - 1;
-	while (lo < hi) {
-		int mid = (lo + hi + 1) / 2;
-		if (t->rows[mid].addr <= vaddr)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
 	/* among rows at the same address, the last one holds */
-	const struct row *r = &t->rows[lo];
+	int i = af_addr_table_find(t->rows, t->nrows, sizeof *t->rows, offsetof(struct row, addr), vaddr);
+	if (i < 0)
+		return -1;
+	const struct row *r = &t->rows[i];
 	if (r->line == 0 || r->file >= (uint32_t)t->nfiles)
 		return -1;
 	*file = t->files[r->file];

@@ -424,20 +424,32 @@ void af_image_unmap(struct image *im)
 	im->base = NULL;
 }
 
-const struct af_sym *af_symtab_find(const struct af_symtab *st, uint64_t vaddr)
+static uint64_t table_key(const void *base, size_t size, size_t key, int i)
 {
-	if (!st || !st->n)
-		return NULL;
-	int lo = 0, hi = st->n - 1;
-	if (vaddr < st->v[0].start)
-		return NULL;
+	uint64_t k;
+	memcpy(&k, (const char *)base + size * (size_t)i + key, sizeof k);
+	return k;
+}
+
+int af_addr_table_find(const void *base, int n, size_t size, size_t key, uint64_t v)
+{
+	if (n <= 0 || v < table_key(base, size, key, 0))
+		return -1;
+	int lo = 0, hi = n - 1;
 	while (lo < hi) {
 		int mid = (lo + hi + 1) / 2;
-		if (st->v[mid].start <= vaddr)
+		if (table_key(base, size, key, mid) <= v)
 			lo = mid;
 		else
 			hi = mid - 1;
 	}
-	const struct af_sym *s = &st->v[lo];
-	return vaddr < s->end ? s : NULL;
+	return lo;
+}
+
+const struct af_sym *af_symtab_find(const struct af_symtab *st, uint64_t vaddr)
+{
+	if (!st)
+		return NULL;
+	int i = af_addr_table_find(st->v, st->n, sizeof *st->v, offsetof(struct af_sym, start), vaddr);
+	return i >= 0 && vaddr < st->v[i].end ? &st->v[i] : NULL;
 }

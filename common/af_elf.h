@@ -49,6 +49,11 @@ struct af_symtab *af_symtab_build(const struct af_symscan *s);
 /* The function containing vaddr, or NULL. */
 const struct af_sym *af_symtab_find(const struct af_symtab *st, uint64_t vaddr);
 
+/* In an address table (symbols, line rows): n entries of `size` bytes,
+   sorted by the uint64_t at offset `key` in each; the index of the last
+   whose key is <= v, or -1 where none is. */
+int af_addr_table_find(const void *base, int n, size_t size, size_t key, uint64_t v);
+
 /* A mapped ELF file, and the helpers the line reader shares. */
 int af_image_map(const char *path, struct af_image *im);
 void af_image_unmap(struct af_image *im);

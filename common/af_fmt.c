@@ -214,6 +214,23 @@ void af_buf_fmt(struct af_buf *b, const char *fmt, ...)
 	b->len += n;
 }
 
+/* The lead bytes of well-formed UTF-8 (The Unicode Standard, Table 3-7):
+   the character's length and the range of its second byte (the others
+   are 0x80..0xbf). */
+static const struct {
+	unsigned char first, last, n, lo, hi;
+} utf8_leads[] = {
+    {0xc2, 0xc2, 2, 0xa0, 0xbf}, /* not U+0080-U+009F: C1 controls (0x9b is a CSI) */
+    {0xc3, 0xdf, 2, 0x80, 0xbf},
+    {0xe0, 0xe0, 3, 0xa0, 0xbf}, /* not overlong */
+    {0xe1, 0xec, 3, 0x80, 0xbf},
+    {0xed, 0xed, 3, 0x80, 0x9f}, /* not a surrogate */
+    {0xee, 0xef, 3, 0x80, 0xbf},
+    {0xf0, 0xf0, 4, 0x90, 0xbf}, /* not overlong */
+    {0xf1, 0xf3, 4, 0x80, 0xbf},
+    {0xf4, 0xf4, 4, 0x80, 0x8f}, /* not past U+10FFFF */
+};
+
 /* Bytes of the UTF-8 character at p that is printable: 0 for a control
    character or a byte that does not start a well-formed character
    (overlong forms and surrogates included). */
@@ -222,35 +239,18 @@ static int printable_utf8(const unsigned char *p)
 	unsigned c = p[0];
 	if (c < 0x80)
 		return c >= 0x20 && c != 0x7f;
-	unsigned lo = 0x80, hi = 0xbf;
-	int n;
-	if (c < 0xc2)
-		return 0;
-	if (c < 0xe0) {
-		n = 2;
-		if (c == 0xc2)
-			lo = 0xa0; /* U+0080-U+009F: C1 controls (0x9b is a CSI) */
-	} else if (c < 0xf0) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c < 0xf5) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (int i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
+	for (size_t k = 0; k < sizeof utf8_leads / sizeof *utf8_leads; k++) {
+		if (c < utf8_leads[k].first || c > utf8_leads[k].last)
+			continue;
+		int n = utf8_leads[k].n;
+		if (p[1] < utf8_leads[k].lo || p[1] > utf8_leads[k].hi)
 			return 0;
-	return n;
+		for (int i = 2; i < n; i++)
+			if (p[i] < 0x80 || p[i] > 0xbf)
+				return 0;
+		return n;
+	}
+	return 0; /* 0x80..0xc1 (a continuation, overlong), 0xf5.. (past U+10FFFF) */
 }
 
 void af_buf_text(struct af_buf *b, const char *s)
@@ -270,32 +270,35 @@ void af_buf_text(struct af_buf *b, const char *s)
 	}
 }
 
+const char *af_json_escape(unsigned char c, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	switch (c) {
+	case '"': return "\\\"";
+	case '\\': return "\\\\";
+	case '\n': return "\\n";
+	case '\t': return "\\t";
+	case '\r': return "\\r";
+	default:
+		if (c >= 0x20 && c != 0x7f)
+			return NULL;
+		/* \u00XX */
+		buf[0] = '\\', buf[1] = 'u', buf[2] = '0', buf[3] = '0';
+		buf[4] = hex[c >> 4], buf[5] = hex[c & 15], buf[6] = 0;
+		return buf;
+	}
+}
+
 void af_buf_json(struct af_buf *b, const char *s)
 {
 	af_buf_putc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		switch (*p) {
-		case '"':
-			af_buf_puts(b, "\\\"");
-			break;
-		case '\\':
-			af_buf_puts(b, "\\\\");
-			break;
-		case '\n':
-			af_buf_puts(b, "\\n");
-			break;
-		case '\t':
-			af_buf_puts(b, "\\t");
-			break;
-		case '\r':
-			af_buf_puts(b, "\\r");
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				af_buf_fmt(b, "\\u%04x", *p);
-			else
-				af_buf_putc(b, (char)*p);
-		}
+		char e[8];
+		const char *r = af_json_escape(*p, e);
+		if (r)
+			af_buf_puts(b, r);
+		else
+			af_buf_putc(b, (char)*p);
 	}
 	af_buf_putc(b, '"');
 }

@@ -34,6 +34,10 @@ void af_buf_fmt(struct af_buf *b, const char *fmt, ...)
 void af_buf_text(struct af_buf *b, const char *s);
 /* Appends s as a JSON string literal, quotes included. */
 void af_buf_json(struct af_buf *b, const char *s);
+/* How a byte stands inside a JSON string: its escape (in buf, 8 bytes, or
+   a constant), or NULL for the byte itself. The one JSON escaping of the
+   shim's logs and the command's reports. */
+const char *af_json_escape(unsigned char c, char *buf);
 
 /* 64-bit FNV-1a of n bytes, continuing from h (AF_FNV64_INIT to start):
    how explore's runner hashes a run's output, and how a --fork child's is

@@ -114,18 +114,31 @@ static int parse_one_size(const char *t, struct af_size *z)
 	return 0;
 }
 
+/* key's comma list v into l, and a zeroed array of as many items of
+   `size` bytes each; NULL with the error set and l freed. */
+static void *split_with_array(struct scan *s, const char *at, const char *key, const char *v,
+			      struct af_list *l, size_t size)
+{
+	if (af_rules_split_list(s, at, key, v, l) < 0) {
+		af_rules_free_list(l);
+		return NULL;
+	}
+	void *a = af_mem_alloc(size * (size_t)l->n);
+	if (!a) {
+		af_rules_free_list(l);
+		af_rules_fail_at(s, at, "out of memory");
+		return NULL;
+	}
+	memset(a, 0, size * (size_t)l->n);
+	return a;
+}
+
 int af_rules_key_sizes(struct scan *s, const char *at, const char *v, struct af_rule *r)
 {
 	struct af_list l = {0};
-	if (af_rules_split_list(s, at, "size", v, &l) < 0) {
-		af_rules_free_list(&l);
+	r->sizes = split_with_array(s, at, "size", v, &l, sizeof *r->sizes);
+	if (!r->sizes)
 		return -1;
-	}
-	r->sizes = af_mem_alloc(sizeof *r->sizes * (size_t)l.n);
-	if (!r->sizes) {
-		af_rules_free_list(&l);
-		return af_rules_fail_at(s, at, "out of memory");
-	}
 	for (int i = 0; i < l.n; i++) {
 		if (parse_one_size(l.v[i], &r->sizes[i]) < 0) {
 			af_rules_fail_at(s, at,
@@ -198,16 +211,9 @@ static int parse_siteref(struct scan *s, const char *at, const char *item, const
 int af_rules_key_sites(struct scan *s, const char *at, const char *v, struct af_rule *r)
 {
 	struct af_list l = {0};
-	if (af_rules_split_list(s, at, "site", v, &l) < 0) {
-		af_rules_free_list(&l);
+	r->sites = split_with_array(s, at, "site", v, &l, sizeof *r->sites);
+	if (!r->sites)
 		return -1;
-	}
-	r->sites = af_mem_alloc(sizeof *r->sites * (size_t)l.n);
-	if (!r->sites) {
-		af_rules_free_list(&l);
-		return af_rules_fail_at(s, at, "out of memory");
-	}
-	memset(r->sites, 0, sizeof *r->sites * (size_t)l.n);
 	for (int i = 0; i < l.n; i++) {
 		struct af_siteref *ref = &r->sites[r->nsites++];
 		const char *item = l.v[i];

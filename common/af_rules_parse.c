@@ -36,6 +36,37 @@ const char *const af_setting_names[AF_S_COUNT] = {
     "oom",          "limit",     "seed",  "depth",      "log",
 };
 
+/* The keys and settings whose value is an integer in a range, the range
+   (hi 0: not an integer key). */
+struct int_range {
+	int64_t lo, hi;
+};
+static const struct int_range key_ranges[AF_K_COUNT] = {
+    [AF_K_DEPTH] = {1, 128},
+    [AF_K_NTH] = {1, INT64_MAX},
+    [AF_K_TIMES] = {-1, INT64_MAX},
+    [AF_K_INTERVAL] = {1, INT64_MAX},
+};
+static const struct int_range setting_ranges[AF_S_COUNT] = {
+    [AF_S_COSTLY_ORDER] = {0, 20},
+    [AF_S_RETRY_WARN] = {1, 1000000000},
+    [AF_S_DEPTH] = {1, 128},
+};
+
+/* The settings whose value is one of a few words, the words (the value is
+   the word's index) and the error's list of them. */
+static const char *const small_words[] = {"retry", "noretry"}; /* small_noretry */
+static const char *const oom_words[] = {"abort", "fail", "wait"}; /* enum af_oom */
+struct word_choice {
+	const char *const *words;
+	int n;
+	const char *expected;
+};
+static const struct word_choice setting_words[AF_S_COUNT] = {
+    [AF_S_SMALL] = {small_words, 2, "retry or noretry"},
+    [AF_S_OOM] = {oom_words, 3, "abort, fail or wait"},
+};
+
 static const char *const line_words[] = {"fail", "nofail", "noretry", "set", "include"};
 
 
@@ -208,6 +239,73 @@ static int find_word(const char *w, size_t n, const char *const *words, int coun
 	return -1;
 }
 
+/* The error for a word that is none of words (what: "key", "setting",
+   "action"): the nearest one as a suggestion, else what may stand there. */
+static int fail_unknown(struct scan *s, const char *at, const char *what, const char *w,
+			const char *const *words, int count, const char *expected)
+{
+	const char *sug = af_suggest(w, words, count);
+	if (sug)
+		return af_rules_fail_at(s, at, "unknown %s '%s' (did you mean '%s'?)", what, w, sug);
+	return af_rules_fail_at(s, at, "unknown %s '%s': %s", what, w, expected);
+}
+
+/* "invalid KEY 'v': expected ..."; -1. */
+static int fail_invalid(struct scan *s, const char *at, const char *key, const char *v,
+			const char *expected)
+{
+	return af_rules_fail_at(s, at, "invalid %s '%s': expected %s", key, v, expected);
+}
+
+/* The index of v among c's words, or -1 with the error set. */
+static int pick_word(struct scan *s, const char *at, const char *key, const char *v,
+		     const struct word_choice *c)
+{
+	for (int i = 0; i < c->n; i++)
+		if (strcmp(v, c->words[i]) == 0)
+			return i;
+	return fail_invalid(s, at, key, v, c->expected);
+}
+
+/* The key of a key=value pair at s->p: its index in names, or -1 with the
+   scanner's error set (not a key=value; a setting on a rule line where
+   names are the rule keys; an unknown key). */
+static int read_key(struct scan *s, const char *const *names, int count, const char *what,
+		    const char *expected)
+{
+	const char *at = s->p;
+	size_t kl = word_len(s, s->p);
+	if (kl == 0 || is_eol(s, s->p + kl) || s->p[kl] != '=') {
+		const char *q = s->p;
+		while (!is_eol(s, q) && *q != ' ' && *q != '\t')
+			q++;
+		return af_rules_fail_at(s, at, "expected key=value, got '%.*s'", (int)(q - at), at);
+	}
+	int k = find_word(s->p, kl, names, count);
+	if (k < 0) {
+		char w[64];
+		af_fmt(w, sizeof w, "%.*s", (int)kl, s->p);
+		if (names != af_setting_names && find_word(w, kl, af_setting_names, AF_S_COUNT) >= 0)
+			return af_rules_fail_at(s, at, "'%s' is a setting: write it on a `set` line", w);
+		return fail_unknown(s, at, what, w, names, count, expected);
+	}
+	return k;
+}
+
+/* The value after "key=" (s->p at the '='): 0 with *v in af_mem memory
+   and *vat its place, or -1 with the error set (an empty value is one). */
+static int read_pair_value(struct scan *s, const char *key, char **v, const char **vat)
+{
+	s->p++;
+	if (read_value(s, v, vat) < 0)
+		return -1;
+	if (!**v) {
+		af_mem_free(*v);
+		return af_rules_fail_at(s, *vat, "empty value for '%s'", key);
+	}
+	return 0;
+}
+
 static void rule_free(struct af_rule *r)
 {
 	if (!r)
@@ -251,33 +349,11 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 		if (is_eol(s, s->p) || at_comment(s))
 			break;
 		const char *at = s->p;
-		size_t kl = word_len(s, s->p);
-		if (kl == 0 || is_eol(s, s->p + kl) || s->p[kl] != '=') {
-			const char *q = s->p;
-			while (!is_eol(s, q) && *q != ' ' && *q != '\t')
-				q++;
-			af_rules_fail_at(s, at, "expected key=value, got '%.*s'", (int)(q - at), at);
+		int k = read_key(s, key_names, AF_K_COUNT, "key",
+				 "expected fn, size, caller, in, notin, module, site, thread, depth, "
+				 "nth, times, space, interval or probability");
+		if (k < 0)
 			goto fail;
-		}
-		int k = find_word(s->p, kl, key_names, AF_K_COUNT);
-		if (k < 0) {
-			char w[64];
-			af_fmt(w, sizeof w, "%.*s", (int)kl, s->p);
-			if (find_word(w, kl, af_setting_names, AF_S_COUNT) >= 0)
-				af_rules_fail_at(s, at, "'%s' is a setting: write it on a `set` line", w);
-			else {
-				const char *sug = af_suggest(w, key_names, AF_K_COUNT);
-				if (sug)
-					af_rules_fail_at(s, at, "unknown key '%s' (did you mean '%s'?)", w, sug);
-				else
-					af_rules_fail_at(s, at,
-						"unknown key '%s': expected fn, size, caller, in, notin, "
-						"module, site, thread, depth, nth, times, space, interval "
-						"or probability",
-						w);
-			}
-			goto fail;
-		}
 		if (r->given & (1u << k)) {
 			af_rules_fail_at(s, at, "duplicate key '%s' (a comma list ORs values)", key_names[k]);
 			goto fail;
@@ -287,21 +363,19 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 				key_names[k]);
 			goto fail;
 		}
-		s->p += kl + 1;
+		s->p += strlen(key_names[k]);
 		const char *vat;
 		char *v;
-		if (read_value(s, &v, &vat) < 0)
+		if (read_pair_value(s, key_names[k], &v, &vat) < 0)
 			goto fail;
-		if (!*v) {
-			af_rules_fail_at(s, vat, "empty value for '%s'", key_names[k]);
-			af_mem_free(v);
-			goto fail;
-		}
 		r->given |= 1u << k;
 		key_at[k] = at;
-		int rc = 0;
-		int64_t x;
+		const struct int_range *range = &key_ranges[k];
+		int64_t x = 0;
 		uint64_t u;
+		int rc = range->hi ? af_rules_key_int_range(s, vat, key_names[k], v, range->lo,
+							     range->hi, &x)
+				   : 0;
 		switch (k) {
 		case AF_K_FN: rc = af_rules_key_fn(s, vat, v, &r->fnmask); break;
 		case AF_K_SIZE: rc = af_rules_key_sizes(s, vat, v, r); break;
@@ -311,28 +385,14 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 		case AF_K_MODULE: rc = af_rules_key_globs(s, vat, "module", v, &r->module); break;
 		case AF_K_THREAD: rc = af_rules_key_threads(s, vat, v, &r->thread); break;
 		case AF_K_SITE: rc = af_rules_key_sites(s, vat, v, r); break;
-		case AF_K_DEPTH:
-			rc = af_rules_key_int_range(s, vat, "depth", v, 1, 128, &x);
-			r->depth = (int)x;
-			break;
-		case AF_K_NTH:
-			rc = af_rules_key_int_range(s, vat, "nth", v, 1, INT64_MAX, &x);
-			r->nth = (uint64_t)x;
-			break;
-		case AF_K_TIMES:
-			rc = af_rules_key_int_range(s, vat, "times", v, -1, INT64_MAX, &x);
-			r->times = x;
-			break;
-		case AF_K_INTERVAL:
-			rc = af_rules_key_int_range(s, vat, "interval", v, 1, INT64_MAX, &x);
-			r->interval = (uint64_t)x;
-			break;
+		case AF_K_DEPTH: r->depth = (int)x; break;
+		case AF_K_NTH: r->nth = (uint64_t)x; break;
+		case AF_K_TIMES: r->times = x; break;
+		case AF_K_INTERVAL: r->interval = (uint64_t)x; break;
 		case AF_K_SPACE:
 			if (af_parse_size(v, &u) < 0 || u > (uint64_t)INT64_MAX)
-				rc = af_rules_fail_at(s, vat,
-					     "invalid space '%s': expected a size in bytes (K, M, G "
-					     "suffixes are powers of 1024)",
-					     v);
+				rc = fail_invalid(s, vat, "space", v,
+						  "a size in bytes (K, M, G suffixes are powers of 1024)");
 			r->space = u;
 			break;
 		case AF_K_PROBABILITY: rc = af_rules_key_probability(s, vat, v, r); break;
@@ -396,69 +456,51 @@ static int apply_setting(struct scan *s, const char *at, int k, const char *v)
 {
 	struct af_settings *st = &s->pol->set;
 	uint64_t u;
-	int64_t x;
+	int64_t x = 0;
+	int w = 0;
+	const struct int_range *range = &setting_ranges[k];
+	if (range->hi && af_rules_key_int_range(s, at, af_setting_names[k], v, range->lo, range->hi,
+						&x) < 0)
+		return -1;
+	if (setting_words[k].n && (w = pick_word(s, at, af_setting_names[k], v, &setting_words[k])) < 0)
+		return -1;
 	switch (k) {
 	case AF_S_COSTLY_ORDER:
-		if (af_rules_key_int_range(s, at, "costly_order", v, 0, 20, &x) < 0)
-			return -1;
 		st->costly_order = (unsigned)x;
 		break;
 	case AF_S_PAGE_SIZE:
 		if (af_parse_size(v, &u) < 0 || u < 256 || u > (1ull << 30) || (u & (u - 1)))
-			return af_rules_fail_at(s, at,
-				       "invalid page_size '%s': expected a power of two from 256 "
-				       "to 1G",
-				       v);
+			return fail_invalid(s, at, "page_size", v, "a power of two from 256 to 1G");
 		st->page_size = u;
 		break;
 	case AF_S_SMALL:
-		if (strcmp(v, "retry") == 0)
-			st->small_noretry = 0;
-		else if (strcmp(v, "noretry") == 0)
-			st->small_noretry = 1;
-		else
-			return af_rules_fail_at(s, at, "invalid small '%s': expected retry or noretry", v);
+		st->small_noretry = w;
 		break;
 	case AF_S_RETRY_WARN:
-		if (af_rules_key_int_range(s, at, "retry_warn", v, 1, 1000000000, &x) < 0)
-			return -1;
 		st->retry_warn = (unsigned)x;
 		break;
 	case AF_S_RETRY_TIMEOUT:
 		if (af_parse_duration(v, &u) < 0)
-			return af_rules_fail_at(s, at,
-				       "invalid retry_timeout '%s': expected a duration such as "
-				       "10s, 500ms or 2m",
-				       v);
+			return fail_invalid(s, at, "retry_timeout", v,
+					    "a duration such as 10s, 500ms or 2m");
 		st->retry_timeout_ns = u;
 		break;
 	case AF_S_OOM:
-		if (strcmp(v, "abort") == 0)
-			st->oom = AF_OOM_ABORT;
-		else if (strcmp(v, "fail") == 0)
-			st->oom = AF_OOM_FAIL;
-		else if (strcmp(v, "wait") == 0)
-			st->oom = AF_OOM_WAIT;
-		else
-			return af_rules_fail_at(s, at, "invalid oom '%s': expected abort, fail or wait", v);
+		st->oom = (enum af_oom)w;
 		break;
 	case AF_S_LIMIT:
 		if (af_parse_size(v, &u) < 0 || u > (uint64_t)INT64_MAX)
-			return af_rules_fail_at(s, at,
-				       "invalid limit '%s': expected a size in bytes, 0 for none "
-				       "(K, M, G suffixes are powers of 1024)",
-				       v);
+			return fail_invalid(s, at, "limit", v,
+					    "a size in bytes, 0 for none (K, M, G suffixes are powers "
+					    "of 1024)");
 		st->limit = u;
 		break;
 	case AF_S_SEED:
 		if (af_parse_u64(v, &u) < 0)
-			return af_rules_fail_at(s, at, "invalid seed '%s': expected an unsigned 64-bit integer",
-				       v);
+			return fail_invalid(s, at, "seed", v, "an unsigned 64-bit integer");
 		st->seed = u;
 		break;
 	case AF_S_DEPTH:
-		if (af_rules_key_int_range(s, at, "depth", v, 1, 128, &x) < 0)
-			return -1;
 		st->depth = (int)x;
 		break;
 	case AF_S_LOG:
@@ -477,39 +519,21 @@ static int apply_setting(struct scan *s, const char *at, int k, const char *v)
 static int parse_set_pair(struct scan *s)
 {
 	const char *at = s->p;
-	size_t kl = word_len(s, s->p);
-	if (kl == 0 || is_eol(s, s->p + kl) || s->p[kl] != '=') {
-		const char *q = s->p;
-		while (!is_eol(s, q) && *q != ' ' && *q != '\t')
-			q++;
-		return af_rules_fail_at(s, at, "expected key=value, got '%.*s'", (int)(q - at), at);
-	}
-	int k = find_word(s->p, kl, af_setting_names, AF_S_COUNT);
-	if (k < 0) {
-		char w[64];
-		af_fmt(w, sizeof w, "%.*s", (int)kl, s->p);
-		const char *sug = af_suggest(w, af_setting_names, AF_S_COUNT);
-		if (sug)
-			return af_rules_fail_at(s, at, "unknown setting '%s' (did you mean '%s'?)", w, sug);
-		return af_rules_fail_at(s, at,
-			       "unknown setting '%s': expected costly_order, page_size, small, "
-			       "retry_warn, retry_timeout, oom, limit, seed, depth or log",
-			       w);
-	}
+	int k = read_key(s, af_setting_names, AF_S_COUNT, "setting",
+			 "expected costly_order, page_size, small, retry_warn, retry_timeout, "
+			 "oom, limit, seed, depth or log");
+	if (k < 0)
+		return -1;
 	struct af_settings *st = &s->pol->set;
 	if ((st->given & (1u << k)) && st->origin_file[k] == s->file)
 		return af_rules_fail_at(s, at, "setting '%s' is already set at %s:%d", af_setting_names[k],
 			       st->origin_file[k], st->origin_line[k]);
-	s->p += kl + 1;
+	s->p += strlen(af_setting_names[k]);
 	const char *vat;
 	char *v;
-	if (read_value(s, &v, &vat) < 0)
+	if (read_pair_value(s, af_setting_names[k], &v, &vat) < 0)
 		return -1;
-	int rc;
-	if (!*v)
-		rc = af_rules_fail_at(s, vat, "empty value for '%s'", af_setting_names[k]);
-	else
-		rc = apply_setting(s, vat, k, v);
+	int rc = apply_setting(s, vat, k, v);
 	af_mem_free(v);
 	return rc;
 }
@@ -671,13 +695,8 @@ static int parse_line(struct scan *s)
 			q++;
 		char word[64];
 		af_fmt(word, sizeof word, "%.*s", (int)(q - at), at);
-		const char *sug = af_suggest(word, line_words, 5);
-		if (sug)
-			return af_rules_fail_at(s, at, "unknown action '%s' (did you mean '%s'?)", word, sug);
-		return af_rules_fail_at(s, at,
-			       "unknown action '%s': a line starts with fail, nofail, noretry, "
-			       "set or include",
-			       word);
+		return fail_unknown(s, at, "action", word, line_words, 5,
+				    "a line starts with fail, nofail, noretry, set or include");
 	}
 	s->p += n;
 	if (!is_eol(s, s->p) && *s->p != ' ' && *s->p != '\t' && *s->p != '\r' && *s->p != '#')

@@ -28,40 +28,48 @@ AF_EXPORT int allocfail_impl_active(void)
 	return af_ready();
 }
 
+/* A scope of the thread's (nofail, noretry, suspend) begins: the flag is
+   set, and its old value is the cookie that ends the scope. */
+static unsigned scope_begin(unsigned *flag)
+{
+	unsigned old = *flag;
+	*flag = 1;
+	return old;
+}
+
+static void scope_end(unsigned *flag, unsigned cookie)
+{
+	*flag = cookie ? 1 : 0;
+}
+
 AF_EXPORT unsigned allocfail_impl_nofail_save(void)
 {
-	unsigned old = af_t.nofail;
-	af_t.nofail = 1;
-	return old;
+	return scope_begin(&af_t.nofail);
 }
 
 AF_EXPORT void allocfail_impl_nofail_restore(unsigned cookie)
 {
-	af_t.nofail = cookie ? 1 : 0;
+	scope_end(&af_t.nofail, cookie);
 }
 
 AF_EXPORT unsigned allocfail_impl_noretry_save(void)
 {
-	unsigned old = af_t.noretry;
-	af_t.noretry = 1;
-	return old;
+	return scope_begin(&af_t.noretry);
 }
 
 AF_EXPORT void allocfail_impl_noretry_restore(unsigned cookie)
 {
-	af_t.noretry = cookie ? 1 : 0;
+	scope_end(&af_t.noretry, cookie);
 }
 
 AF_EXPORT unsigned allocfail_impl_suspend(void)
 {
-	unsigned old = af_t.suspend;
-	af_t.suspend = 1;
-	return old;
+	return scope_begin(&af_t.suspend);
 }
 
 AF_EXPORT void allocfail_impl_resume(unsigned cookie)
 {
-	af_t.suspend = cookie ? 1 : 0;
+	scope_end(&af_t.suspend, cookie);
 }
 
 AF_EXPORT int allocfail_impl_fail_nth(unsigned long n)

@@ -127,43 +127,67 @@ static struct obj *object(const char *path)
 	return o;
 }
 
-int af_dwarf_srcline(const char *path, uint64_t vaddr, const char **file, int *line)
+/* fn on the object at path, given the address vaddr is at in it, under
+   the lock; -1 where the object cannot be read. */
+static int with_object(const char *path, uint64_t vaddr,
+		       int (*fn)(struct obj *o, Dwarf_Addr a, void *out), void *out)
 {
 	int rc = -1;
 	pthread_mutex_lock(&lock);
 	struct obj *o = object(path);
-	if (o) {
-		Dwfl_Line *l = dwfl_module_getsrc(o->mod, vaddr + o->bias);
-		int ln = 0, col = 0;
-		Dwarf_Addr a;
-		const char *f = l ? dwfl_lineinfo(l, &a, &ln, &col, NULL, NULL) : NULL;
-		if (f && ln > 0) {
-			*file = absolute(f[0] == '/' ? NULL : dwfl_line_comp_dir(l), f);
-			*line = ln;
-			rc = 0;
-		}
-	}
+	if (o)
+		rc = fn(o, vaddr + o->bias, out);
 	pthread_mutex_unlock(&lock);
 	return rc;
 }
 
+struct srcline {
+	const char **file;
+	int *line;
+};
+
+static int srcline_in(struct obj *o, Dwarf_Addr a, void *out)
+{
+	struct srcline *r = out;
+	Dwfl_Line *l = dwfl_module_getsrc(o->mod, a);
+	int ln = 0, col = 0;
+	Dwarf_Addr at;
+	const char *f = l ? dwfl_lineinfo(l, &at, &ln, &col, NULL, NULL) : NULL;
+	if (!f || ln <= 0)
+		return -1;
+	*r->file = absolute(f[0] == '/' ? NULL : dwfl_line_comp_dir(l), f);
+	*r->line = ln;
+	return 0;
+}
+
+int af_dwarf_srcline(const char *path, uint64_t vaddr, const char **file, int *line)
+{
+	struct srcline r = {file, line};
+	return with_object(path, vaddr, srcline_in, &r);
+}
+
+struct func {
+	const char **name;
+	uint64_t *off;
+};
+
+static int func_in(struct obj *o, Dwarf_Addr a, void *out)
+{
+	struct func *r = out;
+	GElf_Off offset = 0;
+	GElf_Sym sym;
+	const char *n = dwfl_module_addrinfo(o->mod, a, &offset, &sym, NULL, NULL, NULL);
+	if (!n || !*n)
+		return -1;
+	*r->name = n;
+	*r->off = offset;
+	return 0;
+}
+
 int af_dwarf_func(const char *path, uint64_t vaddr, const char **name, uint64_t *off)
 {
-	int rc = -1;
-	pthread_mutex_lock(&lock);
-	struct obj *o = object(path);
-	if (o) {
-		GElf_Off offset = 0;
-		GElf_Sym sym;
-		const char *n = dwfl_module_addrinfo(o->mod, vaddr + o->bias, &offset, &sym, NULL, NULL, NULL);
-		if (n && *n) {
-			*name = n;
-			*off = offset;
-			rc = 0;
-		}
-	}
-	pthread_mutex_unlock(&lock);
-	return rc;
+	struct func r = {name, off};
+	return with_object(path, vaddr, func_in, &r);
 }
 
 void af_dwarf_close(void)

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "af_rules.h"
@@ -76,9 +77,19 @@ void ruleopts_check(const struct ruleopts *o);
    dropped (census runs). */
 char **child_env(const struct ruleopts *o, const char *const *extra);
 
+/* s (NULL: "") to f, each byte as escape() gives it: its replacement
+   (buf, 16 bytes, is there to format one in), or NULL for the byte as is.
+   The escaping of a text format (JSON, XML) is its escape(). */
+typedef const char *(*escape_fn)(unsigned char c, char *buf);
+void put_escaped(FILE *f, const char *s, escape_fn escape);
+
 /* A file's whole content, NUL-terminated (malloc'ed), its length in
    *len; NULL with errno set when it cannot be read. */
 char *read_whole(const char *path, size_t *len);
+/* The same, or NULL with err "WHAT'path': why" (what: "cannot read ",
+   "--baseline ", ...). */
+char *read_whole_or_say(const char *path, size_t *len, const char *what, char *err,
+			size_t errcap);
 
 /* Resolve cmd through PATH; NULL if not found (errno set). */
 char *find_command(const char *cmd);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "af_fmt.h"
 #include "af_tool.h"
 
 struct parser {
@@ -328,19 +329,6 @@ int json_bool(const struct jv *o, const char *key, int def)
 void json_put_str(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
+	put_escaped(f, s, af_json_escape);
 	fputc('"', f);
 }

@@ -389,11 +389,9 @@ int report_bugs(const struct report *r)
 int report_read_baseline(struct report *r, const char *path, char *err, size_t errcap)
 {
 	size_t len;
-	char *text = read_whole(path, &len);
-	if (!text) {
-		snprintf(err, errcap, "--baseline '%s': %s", path, strerror(errno));
+	char *text = read_whole_or_say(path, &len, "--baseline ", err, errcap);
+	if (!text)
 		return -1;
-	}
 	r->has_baseline = 1;
 	const char *p = text;
 	while (p < text + len && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))

@@ -14,22 +14,26 @@
 
 /* ---- JUnit --------------------------------------------------------------- */
 
+static const char *xml_escape(unsigned char c, char *buf)
+{
+	switch (c) {
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '&': return "&amp;";
+	case '"': return "&quot;";
+	case '\'': return "&apos;";
+	default:
+		if (c < 0x20 && c != '\n' && c != '\t') {
+			snprintf(buf, 16, "&#%d;", c == '\r' ? 13 : 0xfffd);
+			return buf;
+		}
+		return NULL;
+	}
+}
+
 static void xml(FILE *f, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		switch (*p) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		default:
-			if (*p < 0x20 && *p != '\n' && *p != '\t')
-				fprintf(f, "&#%d;", *p == '\r' ? 13 : 0xfffd);
-			else
-				fputc(*p, f);
-		}
-	}
+	put_escaped(f, s, xml_escape);
 }
 
 /* The site is one of a group's. */

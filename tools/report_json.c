@@ -2,7 +2,6 @@
    `allocfail merge`. Every site and frame has both "site" and
    "function", so a name seen in the table can be searched for here. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,13 @@ static void put_opt_str(FILE *f, const char *s)
 		fputs("null", f);
 }
 
+/* ,"key":"s" (or null) */
+static void put_opt_field(FILE *f, const char *key, const char *s)
+{
+	fprintf(f, ",\"%s\":", key);
+	put_opt_str(f, s);
+}
+
 /* "site":..,"module":..,"function":..,"file":..,"line":N — a place in
    code as every site and frame gives it */
 static void put_place(FILE *f, const char *site, const char *module, const char *func,
@@ -27,12 +33,9 @@ static void put_place(FILE *f, const char *site, const char *module, const char 
 {
 	fputs("\"site\":", f);
 	put_opt_str(f, site);
-	fputs(",\"module\":", f);
-	put_opt_str(f, module);
-	fputs(",\"function\":", f);
-	put_opt_str(f, func);
-	fputs(",\"file\":", f);
-	put_opt_str(f, file);
+	put_opt_field(f, "module", module);
+	put_opt_field(f, "function", func);
+	put_opt_field(f, "file", file);
 	fprintf(f, ",\"line\":%d", line);
 }
 
@@ -43,8 +46,7 @@ static void put_stack(FILE *f, const struct stackv *st)
 		const struct frame *fr = &st->f[i];
 		fputs(i ? ",{" : "{", f);
 		put_place(f, fr->pc, fr->module, fr->func, fr->file, fr->line);
-		fputs(",\"pc\":", f);
-		put_opt_str(f, fr->pc);
+		put_opt_field(f, "pc", fr->pc);
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -68,10 +70,8 @@ int write_json(const char *path, const struct report *r)
 		return -1;
 	fprintf(f, "{\"allocfail\":\"%s\",\"format\":%d,\"command\":", ALLOCFAIL_VERSION, FORMAT);
 	put_strs(f, r->cmd, r->ncmd);
-	fprintf(f, ",\"program\":");
-	put_opt_str(f, r->program);
-	fprintf(f, ",\"mode\":");
-	put_opt_str(f, r->mode);
+	put_opt_field(f, "program", r->program);
+	put_opt_field(f, "mode", r->mode);
 	fprintf(f, ",\"shard\":[%d,%d],\"abort_is_bug\":%s,\"reference_status\":%d,"
 		   "\"nondeterministic\":%s,\"runs\":%ld,\"forked\":%d,\"seconds\":%.3f,"
 		   "\"unexplored\":%d,\"baseline\":%s,\"new_bugs\":%d,",
@@ -88,8 +88,7 @@ int write_json(const char *path, const struct report *r)
 	fprintf(f, "},\"fork_why\":");
 	put_opt_str(f, r->fork_why);
 	char *note = fork_note(r);
-	fprintf(f, ",\"fork_note\":");
-	put_opt_str(f, note);
+	put_opt_field(f, "fork_note", note);
 	free(note);
 	fprintf(f, ",\"timeout\":%.3f,\"excluded\":%d,\"once\":%s,\"programs\":", r->timeout,
 		r->excluded, r->once ? "true" : "false");
@@ -99,8 +98,7 @@ int write_json(const char *path, const struct report *r)
 		const struct testres *t = &r->tests[i];
 		fprintf(f, "%s\n{\"name\":", i ? "," : "");
 		json_put_str(f, t->name);
-		fputs(",\"note\":", f);
-		put_opt_str(f, t->note);
+		put_opt_field(f, "note", t->note);
 		fprintf(f, ",\"sites\":%d,\"skipped\":%d,\"runs\":%ld,\"seconds\":%.3f,\"timeout\":%.3f}",
 			t->sites, t->skipped, t->runs, t->secs, t->timeout);
 	}
@@ -115,10 +113,8 @@ int write_json(const char *path, const struct report *r)
 		fprintf(f, ",\"outcome\":\"%s\",\"status\":%d,\"seconds\":%.3f,\"detail\":",
 			outcome_names[s->outcome], s->status, s->secs);
 		put_opt_str(f, s->detail);
-		fputs(",\"reproducer\":", f);
-		put_opt_str(f, s->reproducer);
-		fputs(",\"test\":", f);
-		put_opt_str(f, s->test);
+		put_opt_field(f, "reproducer", s->reproducer);
+		put_opt_field(f, "test", s->test);
 		fputc('}', f);
 	}
 	fprintf(f, "\n],\n\"findings\":[");
@@ -130,24 +126,16 @@ int write_json(const char *path, const struct report *r)
 		put_opt_str(f, g ? g->key : NULL);
 		fputs(",\"injection_site\":", f);
 		json_put_str(f, x->inj_site);
-		fputs(",\"function\":", f);
-		put_opt_str(f, x->inj.n ? x->inj.f[0].func : NULL);
-		fputs(",\"crash_site\":", f);
-		put_opt_str(f, x->crash_site);
-		fputs(",\"crash_function\":", f);
-		put_opt_str(f, x->crash.n ? x->crash.f[0].func : NULL);
-		fputs(",\"process\":", f);
-		put_opt_str(f, x->proc);
-		fputs(",\"signature\":", f);
-		put_opt_str(f, x->signature);
+		put_opt_field(f, "function", x->inj.n ? x->inj.f[0].func : NULL);
+		put_opt_field(f, "crash_site", x->crash_site);
+		put_opt_field(f, "crash_function", x->crash.n ? x->crash.f[0].func : NULL);
+		put_opt_field(f, "process", x->proc);
+		put_opt_field(f, "signature", x->signature);
 		fprintf(f, ",\"depth\":%d,\"parent\":", x->depth);
 		put_opt_str(f, x->parent);
-		fputs(",\"detail\":", f);
-		put_opt_str(f, x->detail);
-		fputs(",\"reproducer\":", f);
-		put_opt_str(f, x->reproducer);
-		fputs(",\"test\":", f);
-		put_opt_str(f, x->test);
+		put_opt_field(f, "detail", x->detail);
+		put_opt_field(f, "reproducer", x->reproducer);
+		put_opt_field(f, "test", x->test);
 		fprintf(f, ",\"unconfirmed\":%s", x->unconfirmed ? "true" : "false");
 		fprintf(f, ",\"count\":%d,\"injection_stack\":", x->count);
 		put_stack(f, &x->inj);
@@ -171,10 +159,8 @@ int write_json(const char *path, const struct report *r)
 				continue;
 			fprintf(f, "%s{\"site\":", n++ ? "," : "");
 			json_put_str(f, y->inj_site);
-			fputs(",\"function\":", f);
-			put_opt_str(f, y->inj.n ? y->inj.f[0].func : NULL);
-			fputs(",\"reproducer\":", f);
-			put_opt_str(f, y->reproducer);
+			put_opt_field(f, "function", y->inj.n ? y->inj.f[0].func : NULL);
+			put_opt_field(f, "reproducer", y->reproducer);
 			fputc('}', f);
 		}
 		fprintf(f, "],\"count\":%d,\"detail\":", g->n);
@@ -192,6 +178,36 @@ static char *dup_opt(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
+/* A field read back only where the reports read before had none. */
+static void keep_first(char **dst, const struct jv *x, const char *key)
+{
+	if (!*dst)
+		*dst = dup_opt(json_str(x, key));
+}
+
+static double num_of(const struct jv *x, const char *key)
+{
+	return json_get(x, key) ? json_get(x, key)->num : 0;
+}
+
+/* An array of strings, copied (an item that is not a string as "?"). */
+static char **dup_strs(const struct jv *a, int *n)
+{
+	char **v = xmalloc(sizeof *v * (size_t)(a->n + 1));
+	for (*n = 0; *n < a->n; ++*n)
+		v[*n] = xstrdup(a->items[*n].t == J_STR ? a->items[*n].s : "?");
+	return v;
+}
+
+/* put_place() read back, but for the site */
+static void read_place(const struct jv *x, char **module, char **func, char **file, int *line)
+{
+	*module = dup_opt(json_str(x, "module"));
+	*func = dup_opt(json_str(x, "function"));
+	*file = dup_opt(json_str(x, "file"));
+	*line = (int)json_int(x, "line", 0);
+}
+
 static void read_stack(const struct jv *a, struct stackv *st)
 {
 	if (st->n || !a || a->t != J_ARR)
@@ -201,10 +217,7 @@ static void read_stack(const struct jv *a, struct stackv *st)
 		const struct jv *x = &a->items[i];
 		struct frame *fr = &st->f[st->n++];
 		fr->pc = dup_opt(json_str(x, "site") ? json_str(x, "site") : json_str(x, "pc"));
-		fr->module = dup_opt(json_str(x, "module"));
-		fr->func = dup_opt(json_str(x, "function"));
-		fr->file = dup_opt(json_str(x, "file"));
-		fr->line = (int)json_int(x, "line", 0);
+		read_place(x, &fr->module, &fr->func, &fr->file, &fr->line);
 	}
 }
 
@@ -274,8 +287,8 @@ static void read_tests(struct report *r, const struct jv *v)
 		t->sites += (int)json_int(x, "sites", 0);
 		t->skipped += (int)json_int(x, "skipped", 0);
 		t->runs += json_int(x, "runs", 0);
-		double secs = json_get(x, "seconds") ? json_get(x, "seconds")->num : 0;
-		double to = json_get(x, "timeout") ? json_get(x, "timeout")->num : 0;
+		double secs = num_of(x, "seconds");
+		double to = num_of(x, "timeout");
 		t->secs = secs > t->secs ? secs : t->secs;
 		t->timeout = to > t->timeout ? to : t->timeout;
 	}
@@ -303,23 +316,17 @@ static void read_sites(struct report *r, const struct jv *sites)
 		if (dup)
 			continue;
 		struct siteres *s = report_add_site(r, site);
-		s->module = dup_opt(json_str(x, "module"));
-		s->func = dup_opt(json_str(x, "function"));
-		s->file = dup_opt(json_str(x, "file"));
-		s->line = (int)json_int(x, "line", 0);
+		read_place(x, &s->module, &s->func, &s->file, &s->line);
 		s->runtime = json_bool(x, "runtime", 0);
 		s->status = (int)json_int(x, "status", 0);
 		s->detail = dup_opt(json_str(x, "detail"));
 		s->reproducer = dup_opt(json_str(x, "reproducer"));
-		s->secs = json_get(x, "seconds") ? json_get(x, "seconds")->num : 0;
+		s->secs = num_of(x, "seconds");
 		s->test = dup_opt(json_str(x, "test"));
 		int c = class_of(json_str(x, "outcome"));
 		s->outcome = c < 0 ? O_HANDLED : c;
-		if (chain && chain->t == J_ARR) {
-			s->chain = xmalloc(sizeof *s->chain * (size_t)(chain->n + 1));
-			for (int k = 0; k < chain->n; k++)
-				s->chain[s->depth++] = xstrdup(chain->items[k].t == J_STR ? chain->items[k].s : "?");
-		}
+		if (chain && chain->t == J_ARR)
+			s->chain = dup_strs(chain, &s->depth);
 	}
 }
 
@@ -333,18 +340,12 @@ static void read_findings(struct report *r, const struct jv *fs)
 			continue;
 		struct finding *fd = report_add_finding(r, c, inj, json_str(x, "crash_site"));
 		fd->count += (int)json_int(x, "count", 1);
-		if (!fd->detail)
-			fd->detail = dup_opt(json_str(x, "detail"));
-		if (!fd->reproducer)
-			fd->reproducer = dup_opt(json_str(x, "reproducer"));
-		if (!fd->proc)
-			fd->proc = dup_opt(json_str(x, "process"));
-		if (!fd->signature)
-			fd->signature = dup_opt(json_str(x, "signature"));
-		if (!fd->parent)
-			fd->parent = dup_opt(json_str(x, "parent"));
-		if (!fd->test)
-			fd->test = dup_opt(json_str(x, "test"));
+		keep_first(&fd->detail, x, "detail");
+		keep_first(&fd->reproducer, x, "reproducer");
+		keep_first(&fd->proc, x, "process");
+		keep_first(&fd->signature, x, "signature");
+		keep_first(&fd->parent, x, "parent");
+		keep_first(&fd->test, x, "test");
 		fd->unconfirmed = json_bool(x, "unconfirmed", 0);
 		fd->depth = (int)json_int(x, "depth", 0);
 		read_stack(json_get(x, "injection_stack"), &fd->inj);
@@ -355,11 +356,9 @@ static void read_findings(struct report *r, const struct jv *fs)
 int read_json(const char *path, struct report *r, char *err, size_t errcap)
 {
 	size_t len;
-	char *text = read_whole(path, &len);
-	if (!text) {
-		snprintf(err, errcap, "cannot read '%s': %s", path, strerror(errno));
+	char *text = read_whole_or_say(path, &len, "cannot read ", err, errcap);
+	if (!text)
 		return -1;
-	}
 	char perr[256];
 	struct jv *v = json_parse(text, len, perr, sizeof perr);
 	free(text);
@@ -377,9 +376,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	}
 	const struct jv *cmd = json_get(v, "command");
 	if (!r->ncmd && cmd && cmd->t == J_ARR) {
-		r->cmd = xmalloc(sizeof *r->cmd * (size_t)(cmd->n + 1));
-		for (int i = 0; i < cmd->n; i++)
-			r->cmd[r->ncmd++] = xstrdup(cmd->items[i].t == J_STR ? cmd->items[i].s : "?");
+		r->cmd = dup_strs(cmd, &r->ncmd);
 		r->mode = dup_opt(json_str(v, "mode"));
 		r->program = dup_opt(json_str(v, "program"));
 		r->abort_is_bug = json_bool(v, "abort_is_bug", 0);
@@ -408,7 +405,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->shard_n_read = sn;
 	r->runs += json_int(v, "runs", 0);
 	r->forked += (int)json_int(v, "forked", 0);
-	double secs = json_get(v, "seconds") ? json_get(v, "seconds")->num : 0;
+	double secs = num_of(v, "seconds");
 	if (secs > r->secs)
 		r->secs = secs; /* shards run side by side */
 	r->budget_hit += (int)json_int(v, "unexplored", 0);
@@ -419,7 +416,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->contexts_explored += (int)json_int(cx, "explored", 0);
 	r->contexts_kept += (int)json_int(cx, "kept", 0);
 	r->contexts_cut += (int)json_int(cx, "cut", 0);
-	double to = json_get(v, "timeout") ? json_get(v, "timeout")->num : 0;
+	double to = num_of(v, "timeout");
 	if (to > r->timeout)
 		r->timeout = to;
 	r->excluded += (int)json_int(v, "excluded", 0);
@@ -428,8 +425,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	const struct jv *nf = json_get(v, "not_forked");
 	for (int k = 0; k < NF_COUNT; k++)
 		r->not_forked[k] += nf ? (int)json_int(nf, not_forked_names[k], 0) : 0;
-	if (!r->fork_why)
-		r->fork_why = dup_opt(json_str(v, "fork_why"));
+	keep_first(&r->fork_why, v, "fork_why");
 	read_sites(r, json_get(v, "sites"));
 	read_findings(r, json_get(v, "findings"));
 	json_free(v);

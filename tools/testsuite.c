@@ -72,23 +72,46 @@ static void add_strs(struct strv *v, const struct jv *a)
 			strv_add(v, a->items[i].s);
 }
 
-static int read_meson(const char *dir, struct testsuite *s, char *err, size_t errcap)
+/* The JSON argv prints (run in cwd; NULL: here) into *doc, and the array
+   of tests in it: at key, or the whole of it where key is NULL. NULL with
+   err "WHAT DIR: PROBLEM[: the parser's error]" where there is none. */
+static const struct jv *capture_tests(char **argv, const char *cwd, const char *key,
+				      struct jv **doc, const char *what, const char *dir,
+				      const char *problem, char *err, size_t errcap)
 {
-	char *argv[] = {"meson", "introspect", "--tests", (char *)dir, NULL};
-	char *text = capture(argv, NULL, err, errcap);
+	*doc = NULL;
+	char *text = capture(argv, cwd, err, errcap);
 	if (!text)
-		return -1;
+		return NULL;
 	char perr[256];
 	struct jv *v = json_parse(text, strlen(text), perr, sizeof perr);
 	free(text);
-	if (!v || v->t != J_ARR) {
-		snprintf(err, errcap, "meson introspect --tests %s: not a list of tests%s%s", dir,
-			 v ? "" : ": ", v ? "" : perr);
+	const struct jv *list = v && key ? json_get(v, key) : v;
+	if (!list || list->t != J_ARR) {
+		snprintf(err, errcap, "%s %s: %s%s%s", what, dir, problem, v ? "" : ": ", v ? "" : perr);
 		json_free(v);
-		return -1;
+		return NULL;
 	}
-	for (int i = 0; i < v->n; i++) {
-		const struct jv *x = &v->items[i];
+	*doc = v;
+	return list;
+}
+
+/* A test's timeout in seconds; 0 for none (absent, not a number, <= 0). */
+static double timeout_of(const struct jv *to)
+{
+	return to && to->t == J_NUM && to->num > 0 ? to->num : 0;
+}
+
+static int read_meson(const char *dir, struct testsuite *s, char *err, size_t errcap)
+{
+	char *argv[] = {"meson", "introspect", "--tests", (char *)dir, NULL};
+	struct jv *v;
+	const struct jv *tests = capture_tests(argv, NULL, NULL, &v, "meson introspect --tests", dir,
+					       "not a list of tests", err, errcap);
+	if (!tests)
+		return -1;
+	for (int i = 0; i < tests->n; i++) {
+		const struct jv *x = &tests->items[i];
 		const char *name = json_str(x, "name");
 		if (!name)
 			continue;
@@ -106,8 +129,7 @@ static int read_meson(const char *dir, struct testsuite *s, char *err, size_t er
 		for (int k = 0; env && env->t == J_OBJ && k < env->n; k++)
 			if (env->items[k].t == J_STR)
 				strv_addf(&t->env, "%s=%s", env->keys[k], env->items[k].s);
-		const struct jv *to = json_get(x, "timeout");
-		t->timeout = to && to->t == J_NUM && to->num > 0 ? to->num : 0;
+		t->timeout = timeout_of(json_get(x, "timeout"));
 		t->serial = !json_bool(x, "is_parallel", 1);
 	}
 	json_free(v);
@@ -127,19 +149,11 @@ static const struct jv *ctest_prop(const struct jv *props, const char *name)
 static int read_ctest(const char *dir, struct testsuite *s, char *err, size_t errcap)
 {
 	char *argv[] = {"ctest", "--show-only=json-v1", NULL};
-	char *text = capture(argv, dir, err, errcap);
-	if (!text)
+	struct jv *v;
+	const struct jv *tests = capture_tests(argv, dir, "tests", &v, "ctest --show-only=json-v1 in",
+					       dir, "no list of tests", err, errcap);
+	if (!tests)
 		return -1;
-	char perr[256];
-	struct jv *v = json_parse(text, strlen(text), perr, sizeof perr);
-	free(text);
-	const struct jv *tests = v ? json_get(v, "tests") : NULL;
-	if (!tests || tests->t != J_ARR) {
-		snprintf(err, errcap, "ctest --show-only=json-v1 in %s: no list of tests%s%s", dir,
-			 v ? "" : ": ", v ? "" : perr);
-		json_free(v);
-		return -1;
-	}
 	for (int i = 0; i < tests->n; i++) {
 		const struct jv *x = &tests->items[i];
 		const char *name = json_str(x, "name");
@@ -152,8 +166,7 @@ static int read_ctest(const char *dir, struct testsuite *s, char *err, size_t er
 		const struct jv *wd = ctest_prop(props, "WORKING_DIRECTORY");
 		t->cwd = xstrdup(wd && wd->t == J_STR ? wd->s : dir);
 		add_strs(&t->env, ctest_prop(props, "ENVIRONMENT"));
-		const struct jv *to = ctest_prop(props, "TIMEOUT");
-		t->timeout = to && to->t == J_NUM && to->num > 0 ? to->num : 0;
+		t->timeout = timeout_of(ctest_prop(props, "TIMEOUT"));
 		const struct jv *rs = ctest_prop(props, "RUN_SERIAL");
 		t->serial = rs && rs->t == J_BOOL && rs->b;
 		add_strs(&t->locks, ctest_prop(props, "RESOURCE_LOCK"));

@@ -597,6 +597,27 @@ const char *self_command(void)
 	return name;
 }
 
+char *read_whole_or_say(const char *path, size_t *len, const char *what, char *err,
+			size_t errcap)
+{
+	char *text = read_whole(path, len);
+	if (!text)
+		snprintf(err, errcap, "%s'%s': %s", what, path, strerror(errno));
+	return text;
+}
+
+void put_escaped(FILE *f, const char *s, escape_fn escape)
+{
+	char buf[16];
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		const char *e = escape(*p, buf);
+		if (e)
+			fputs(e, f);
+		else
+			fputc(*p, f);
+	}
+}
+
 char *read_whole(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "r");

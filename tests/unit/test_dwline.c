@@ -303,13 +303,73 @@ static const char *where(const struct af_lines *t, uint64_t a)
 	return s;
 }
 
+/* The sections the tests build, and for each the places its table gives
+   addresses: one row an address. */
+enum section {
+	NOTHING,        /* nothing of it known */
+	V4,             /* unit4(.., 2) */
+	V4_RELATIVE,    /* unit4(.., 3): a relative include directory */
+	V5,             /* unit5, with .debug_line_str */
+	V5_NAMELESS,    /* the same without it */
+	TWO_UNITS,      /* unit5, then unit4's sequence at 0x2000 */
+	AFTER_V6,       /* a unit of version 6, then unit4 */
+	BAD_OPCODE_LEN, /* a standard opcode of 255 arguments */
+};
+static const struct row {
+	enum section in;
+	uint64_t addr;
+	const char *where;
+} rows[] = {
+    {NOTHING, 0x1000, "unknown"},
+    {V4, 0xfff, "unknown"},
+    {V4, 0x1000, "/src/a.c:10"},
+    {V4, 0x1003, "/src/a.c:10"},
+    {V4, 0x1004, "/src/a.c:11"},
+    {V4, 0x100b, "/src/a.c:11"},
+    {V4, 0x100c, "b.c:11"}, /* directory 0: not known */
+    {V4, 0x100f, "b.c:11"},
+    {V4, 0x1010, "unknown"},
+    {V4, UINT64_MAX, "unknown"},
+    {V4_RELATIVE, 0x100c, "inc/h.h:11"},
+    /* file 1 (the register's default) is h.h in directory 1, "inc",
+       relative to directory 0, the compilation directory */
+    {V5, 0x1000, "/comp/inc/h.h:10"},
+    {V5, 0x1007, "/comp/inc/h.h:11"},
+    {V5, 0x100c, "/comp/a.c:11"},
+    {V5, 0x1010, "unknown"},
+    /* without .debug_line_str the directories have no names */
+    {V5_NAMELESS, 0x100c, "a.c:11"},
+    {TWO_UNITS, 0x1000, "/comp/inc/h.h:10"},
+    {TWO_UNITS, 0x2000, "/src/a.c:10"},
+    {TWO_UNITS, 0x200c, "b.c:11"},
+    {TWO_UNITS, 0x1fff, "unknown"},
+    {AFTER_V6, 0x1004, "/src/a.c:11"},
+    {BAD_OPCODE_LEN, 0x1000, "unknown"},
+    {BAD_OPCODE_LEN, 0x1004, "unknown"},
+};
+
+/* The section b, built as `in` says (with lstr as .debug_line_str, or
+   none), read: a table, and each of in's rows as the table gives it; a
+   failure names its row. */
+static void check_section(const struct bytes *b, const char *lstr, size_t nlstr, enum section in)
+{
+	struct af_lines *t = parse_guarded(b->v, b->n, lstr, nlstr);
+	CHECK(t != NULL);
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+		if (rows[i].in != in)
+			continue;
+		const char *got = where(t, rows[i].addr);
+		if (strcmp(got, rows[i].where))
+			printf("    row %zu, address 0x%llx:\n", i, (unsigned long long)rows[i].addr);
+		CHECK_STR(got, rows[i].where);
+	}
+	af_lines_free(t);
+}
+
 /* Nothing of the section c is known (at the units' 0x1000). */
 static void all_unknown(const struct bytes *c)
 {
-	struct af_lines *t = parse_guarded(c->v, c->n, line_str, sizeof line_str);
-	CHECK(t != NULL);
-	CHECK_STR(where(t, 0x1000), "unknown");
-	af_lines_free(t);
+	check_section(c, line_str, sizeof line_str, NOTHING);
 }
 
 static void test_dwarf4_rows(void)
@@ -317,24 +377,11 @@ static void test_dwarf4_rows(void)
 	struct bytes b = {0};
 	struct layout l;
 	unit4(&b, &l, 2);
-	struct af_lines *t = parse_guarded(b.v, b.n, NULL, 0);
-	CHECK(t != NULL);
-	CHECK_STR(where(t, 0xfff), "unknown");
-	CHECK_STR(where(t, 0x1000), "/src/a.c:10");
-	CHECK_STR(where(t, 0x1003), "/src/a.c:10");
-	CHECK_STR(where(t, 0x1004), "/src/a.c:11");
-	CHECK_STR(where(t, 0x100b), "/src/a.c:11");
-	CHECK_STR(where(t, 0x100c), "b.c:11"); /* directory 0: not known */
-	CHECK_STR(where(t, 0x100f), "b.c:11");
-	CHECK_STR(where(t, 0x1010), "unknown");
-	CHECK_STR(where(t, UINT64_MAX), "unknown");
-	af_lines_free(t);
+	check_section(&b, NULL, 0, V4);
 	/* a relative include directory is kept relative */
 	memset(&b, 0, sizeof b);
 	unit4(&b, &l, 3);
-	t = parse_guarded(b.v, b.n, NULL, 0);
-	CHECK_STR(where(t, 0x100c), "inc/h.h:11");
-	af_lines_free(t);
+	check_section(&b, NULL, 0, V4_RELATIVE);
 }
 
 static void test_dwarf5_rows(void)
@@ -342,19 +389,8 @@ static void test_dwarf5_rows(void)
 	struct bytes b = {0};
 	struct layout l;
 	unit5(&b, &l);
-	struct af_lines *t = parse_guarded(b.v, b.n, line_str, sizeof line_str);
-	CHECK(t != NULL);
-	/* file 1 (the register's default) is h.h in directory 1, "inc",
-	   relative to directory 0, the compilation directory */
-	CHECK_STR(where(t, 0x1000), "/comp/inc/h.h:10");
-	CHECK_STR(where(t, 0x1007), "/comp/inc/h.h:11");
-	CHECK_STR(where(t, 0x100c), "/comp/a.c:11");
-	CHECK_STR(where(t, 0x1010), "unknown");
-	af_lines_free(t);
-	/* without .debug_line_str the directories have no names */
-	t = parse_guarded(b.v, b.n, NULL, 0);
-	CHECK_STR(where(t, 0x100c), "a.c:11");
-	af_lines_free(t);
+	check_section(&b, line_str, sizeof line_str, V5);
+	check_section(&b, NULL, 0, V5_NAMELESS);
 }
 
 /* Two units: the second unit's rows come after the first's, sorted. */
@@ -371,12 +407,7 @@ static void test_two_units(void)
 			b.v[i + 4] = 0x20;
 			break;
 		}
-	struct af_lines *t = parse_guarded(b.v, b.n, line_str, sizeof line_str);
-	CHECK_STR(where(t, 0x1000), "/comp/inc/h.h:10");
-	CHECK_STR(where(t, 0x2000), "/src/a.c:10");
-	CHECK_STR(where(t, 0x200c), "b.c:11");
-	CHECK_STR(where(t, 0x1fff), "unknown");
-	af_lines_free(t);
+	check_section(&b, line_str, sizeof line_str, TWO_UNITS);
 }
 
 /* Every prefix of a unit, as a whole section: its length says more bytes
@@ -442,9 +473,7 @@ static void test_bad_header_length(void)
 	c = b;
 	c.v[4] = 6;
 	put(&c, b.v, b.n);
-	struct af_lines *t = parse_guarded(c.v, c.n, NULL, 0);
-	CHECK_STR(where(t, 0x1004), "/src/a.c:11");
-	af_lines_free(t);
+	check_section(&c, NULL, 0, AFTER_V6);
 }
 
 /* Opcode lengths that do not fit: the reading stops where the unit ends,
@@ -463,10 +492,7 @@ static void test_bad_opcode_lengths(void)
 	set32(c.v, c.n - 4);
 	set32(c.v + l.hlen_at, l.program_at + 1 - l.header_at);
 	c.v[l.program_at + 1 + 11 + 3] = 13; /* the special opcode after the copy */
-	struct af_lines *t = parse_guarded(c.v, c.n, NULL, 0);
-	CHECK_STR(where(t, 0x1000), "unknown");
-	CHECK_STR(where(t, 0x1004), "unknown");
-	af_lines_free(t);
+	check_section(&c, NULL, 0, BAD_OPCODE_LEN);
 }
 
 /* An extended opcode whose length is 2^64 - 11: it points back at itself,

@@ -152,70 +152,75 @@ static void test_buf(void)
 	CHECK_EQ(z.truncated, 1);
 }
 
-static const char *json(const char *in)
+/* An escape (af_buf_json, af_buf_text): a string and what it becomes. */
+typedef void (*escape_fn)(struct af_buf *b, const char *s);
+struct escape {
+	const char *in, *out;
+};
+
+/* Each row escaped into a buffer of cap bytes (cut: it must say so); a
+   failure names its row. */
+static void check_escapes(escape_fn put, size_t cap, int cut, const struct escape *rows, size_t n)
 {
-	static char s[256];
-	struct af_buf b;
-	af_buf_init(&b, s, sizeof s);
-	af_buf_json(&b, in);
-	return s;
+	for (size_t i = 0; i < n; i++) {
+		char s[256];
+		struct af_buf b;
+		af_buf_init(&b, s, cap);
+		put(&b, rows[i].in);
+		if (strcmp(s, rows[i].out))
+			printf("    row %zu:\n", i);
+		CHECK_STR(s, rows[i].out);
+		if (cut)
+			CHECK_EQ(b.truncated, 1);
+	}
 }
+
+#define ESCAPES(put, cap, cut, rows) check_escapes(put, cap, cut, rows, sizeof rows / sizeof *rows)
 
 static void test_json(void)
 {
-	CHECK_STR(json("plain"), "\"plain\"");
-	CHECK_STR(json(""), "\"\"");
-	CHECK_STR(json(NULL), "\"\"");
-	CHECK_STR(json("a\"b\\c"), "\"a\\\"b\\\\c\"");
-	CHECK_STR(json("\n\t\r"), "\"\\n\\t\\r\"");
-	CHECK_STR(json("\x01\x08\x0c\x1f\x7f"), "\"\\u0001\\u0008\\u000c\\u001f\\u007f\"");
-	CHECK_STR(json("/ and \xc3\xa9"), "\"/ and \xc3\xa9\""); /* UTF-8 as is */
+	static const struct escape rows[] = {
+	    {"plain", "\"plain\""},
+	    {"", "\"\""},
+	    {NULL, "\"\""},
+	    {"a\"b\\c", "\"a\\\"b\\\\c\""},
+	    {"\n\t\r", "\"\\n\\t\\r\""},
+	    {"\x01\x08\x0c\x1f\x7f", "\"\\u0001\\u0008\\u000c\\u001f\\u007f\""},
+	    {"/ and \xc3\xa9", "\"/ and \xc3\xa9\""}, /* UTF-8 as is */
+	};
+	ESCAPES(af_buf_json, 256, 0, rows);
 	/* cut short, the buffer says so */
-	char s[6];
-	struct af_buf b;
-	af_buf_init(&b, s, sizeof s);
-	af_buf_json(&b, "abcdef");
-	CHECK_STR(s, "\"abcd");
-	CHECK_EQ(b.truncated, 1);
-}
-
-static const char *text(const char *in)
-{
-	static char s[256];
-	struct af_buf b;
-	af_buf_init(&b, s, sizeof s);
-	af_buf_text(&b, in);
-	return s;
+	static const struct escape cut[] = {{"abcdef", "\"abcd"}};
+	ESCAPES(af_buf_json, 6, 1, cut);
 }
 
 static void test_text(void)
 {
-	CHECK_STR(text("main.c: ok ~"), "main.c: ok ~");
-	CHECK_STR(text(NULL), "");
-	CHECK_STR(text("a\nb\tc\x1b[31m"), "a\\x0ab\\x09c\\x1b[31m");
-	CHECK_STR(text("\x7f"), "\\x7f");
-	/* well-formed UTF-8 of 2, 3 and 4 bytes passes */
-	CHECK_STR(text("\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"),
-		  "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf");
-	/* C1 controls (U+0080..U+009F, 0x9b a CSI) are escaped, U+00A0 not */
-	CHECK_STR(text("\xc2\x85\xc2\x9b\xc2\xa0"), "\\xc2\\x85\\xc2\\x9b\xc2\xa0");
-	/* overlong forms, surrogates, past U+10FFFF, bytes never in UTF-8 */
-	CHECK_STR(text("\xc0\x80\xc1\xbf"), "\\xc0\\x80\\xc1\\xbf");
-	CHECK_STR(text("\xe0\x9f\xbf"), "\\xe0\\x9f\\xbf");
-	CHECK_STR(text("\xed\xa0\x80"), "\\xed\\xa0\\x80");
-	CHECK_STR(text("\xf0\x8f\xbf\xbf"), "\\xf0\\x8f\\xbf\\xbf");
-	CHECK_STR(text("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");
-	CHECK_STR(text("\xf5\xff\xfe"), "\\xf5\\xff\\xfe");
-	/* a lone continuation byte; a sequence cut by the end of the string */
-	CHECK_STR(text("a\x80z"), "a\\x80z");
-	CHECK_STR(text("ab\xe2\x82"), "ab\\xe2\\x82");
+	static const struct escape rows[] = {
+	    {"main.c: ok ~", "main.c: ok ~"},
+	    {NULL, ""},
+	    {"a\nb\tc\x1b[31m", "a\\x0ab\\x09c\\x1b[31m"},
+	    {"\x7f", "\\x7f"},
+	    /* well-formed UTF-8 of 2, 3 and 4 bytes passes */
+	    {"\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf",
+	     "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"},
+	    /* C1 controls (U+0080..U+009F, 0x9b a CSI) are escaped, U+00A0 not */
+	    {"\xc2\x85\xc2\x9b\xc2\xa0", "\\xc2\\x85\\xc2\\x9b\xc2\xa0"},
+	    /* overlong forms, surrogates, past U+10FFFF, bytes never in UTF-8 */
+	    {"\xc0\x80\xc1\xbf", "\\xc0\\x80\\xc1\\xbf"},
+	    {"\xe0\x9f\xbf", "\\xe0\\x9f\\xbf"},
+	    {"\xed\xa0\x80", "\\xed\\xa0\\x80"},
+	    {"\xf0\x8f\xbf\xbf", "\\xf0\\x8f\\xbf\\xbf"},
+	    {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"},
+	    {"\xf5\xff\xfe", "\\xf5\\xff\\xfe"},
+	    /* a lone continuation byte; a sequence cut by the end of the string */
+	    {"a\x80z", "a\\x80z"},
+	    {"ab\xe2\x82", "ab\\xe2\\x82"},
+	};
+	ESCAPES(af_buf_text, 256, 0, rows);
 	/* an escape that does not fit is cut, as a plain piece is */
-	char s[8];
-	struct af_buf b;
-	af_buf_init(&b, s, sizeof s);
-	af_buf_text(&b, "abcd\x01");
-	CHECK_STR(s, "abcd\\x0");
-	CHECK_EQ(b.truncated, 1);
+	static const struct escape cut[] = {{"abcd\x01", "abcd\\x0"}};
+	ESCAPES(af_buf_text, 8, 1, cut);
 }
 
 static void test_fnv64(void)

@@ -5,37 +5,72 @@
 #include "af_glob.h"
 #include "harness.h"
 
+/* A pattern, a subject, and whether the one matches the other. */
+static const struct {
+	const char *pattern, *subject;
+	int match;
+} matches[] = {
+    {"*", "", 1},
+    {"*", "abc", 1},
+    {"a*c", "abc", 1},
+    {"a*c", "ac", 1},
+    {"a*c", "ab", 0},
+    {"a?c", "abc", 1},
+    {"a?c", "ac", 0},
+    {"lib*.so*", "libc.so.6", 1},
+    {"*/libfoo.so*", "/usr/lib/libfoo.so.1", 1},
+    {"[a-c]x", "bx", 1},
+    {"[a-c]x", "dx", 0},
+    {"[!a-c]x", "dx", 1},
+    {"[^a-c]x", "dx", 1},
+    {"[]]", "]", 1},
+    {"\\*", "*", 1},
+    {"\\*", "a", 0},
+    {"*_ZN*Parser*parse*", "_ZN6Parser5parseEv", 1},
+    {"a*b*c*d", "aXXbYYcZZd", 1},
+    {"a*b*c*d", "aXXbYYcZZ", 0},
+    {"abc", "abcd", 0},
+};
+
+/* A pattern, whether af_glob_check rejects it, the shortest subject it
+   matches, and whether it is a literal. */
+static const struct {
+	const char *pattern;
+	int bad, min_len, literal;
+} patterns[] = {
+    {"[ab", 1, -1, -1},
+    {"ab\\", 1, -1, -1},
+    {"[ab]*", 0, -1, -1},
+    {"worker", -1, 6, -1},
+    {"w*r?[abc]\\*", -1, 5, -1},
+    {"[]]*", -1, 1, -1},
+    {"***", -1, 0, -1},
+    {"malloc", -1, -1, 1},
+    {"m*", -1, -1, 0},
+};
+
 static void test_glob(void)
 {
-	CHECK(af_glob("*", ""));
-	CHECK(af_glob("*", "abc"));
-	CHECK(af_glob("a*c", "abc"));
-	CHECK(af_glob("a*c", "ac"));
-	CHECK(!af_glob("a*c", "ab"));
-	CHECK(af_glob("a?c", "abc"));
-	CHECK(!af_glob("a?c", "ac"));
-	CHECK(af_glob("lib*.so*", "libc.so.6"));
-	CHECK(af_glob("*/libfoo.so*", "/usr/lib/libfoo.so.1"));
-	CHECK(af_glob("[a-c]x", "bx"));
-	CHECK(!af_glob("[a-c]x", "dx"));
-	CHECK(af_glob("[!a-c]x", "dx"));
-	CHECK(af_glob("[^a-c]x", "dx"));
-	CHECK(af_glob("[]]", "]"));
-	CHECK(af_glob("\\*", "*"));
-	CHECK(!af_glob("\\*", "a"));
-	CHECK(af_glob("*_ZN*Parser*parse*", "_ZN6Parser5parseEv"));
-	CHECK(af_glob("a*b*c*d", "aXXbYYcZZd"));
-	CHECK(!af_glob("a*b*c*d", "aXXbYYcZZ"));
-	CHECK(!af_glob("abc", "abcd"));
-	CHECK(af_glob_check("[ab") != NULL);
-	CHECK(af_glob_check("ab\\") != NULL);
-	CHECK(af_glob_check("[ab]*") == NULL);
-	CHECK_EQ(af_glob_min_len("worker"), 6);
-	CHECK_EQ(af_glob_min_len("w*r?[abc]\\*"), 5);
-	CHECK_EQ(af_glob_min_len("[]]*"), 1);
-	CHECK_EQ(af_glob_min_len("***"), 0);
-	CHECK(af_glob_is_literal("malloc"));
-	CHECK(!af_glob_is_literal("m*"));
+	for (size_t i = 0; i < sizeof matches / sizeof *matches; i++) {
+		int got = af_glob(matches[i].pattern, matches[i].subject) != 0;
+		if (got != matches[i].match)
+			printf("    row %zu: '%s' against '%s'\n", i, matches[i].pattern,
+			       matches[i].subject);
+		CHECK_EQ(got, matches[i].match);
+	}
+	/* -1: a column the row does not check */
+	for (size_t i = 0; i < sizeof patterns / sizeof *patterns; i++) {
+		const char *p = patterns[i].pattern;
+		int fails = h_failed;
+		if (patterns[i].bad >= 0)
+			CHECK_EQ(af_glob_check(p) != NULL, patterns[i].bad);
+		if (patterns[i].min_len >= 0)
+			CHECK_EQ(af_glob_min_len(p), patterns[i].min_len);
+		if (patterns[i].literal >= 0)
+			CHECK_EQ(af_glob_is_literal(p) != 0, patterns[i].literal);
+		if (h_failed != fails)
+			printf("    row %zu: '%s'\n", i, p);
+	}
 }
 
 static void test_text(void)

@@ -14,45 +14,91 @@ static struct jv *parse(const char *text)
 	return v;
 }
 
-static void test_integers_exact(void)
+/* The documents the number rows read. */
+enum { EXACT, NONINT };
+static const char *const docs[] = {
+    [EXACT] = "{\"a\":2606686373309865962,\"b\":18446744073709551615,"
+	      "\"c\":-9223372036854775808,\"d\":9223372036854775807,"
+	      "\"e\":9007199254740993,\"f\":0,\"g\":-1}",
+    [NONINT] = "{\"half\":2.5,\"exp\":1e3,\"big\":1e30,\"huge\":18446744073709551616,"
+	       "\"s\":\"12\",\"t\":true}",
+};
+
+/* A document, a key, a default, and what json_int reads there. */
+static const struct {
+	int doc;
+	const char *key;
+	long long def, want;
+} ints[] = {
+    {EXACT, "a", 0, 2606686373309865962ll},
+    {EXACT, "b", -7, -7}, /* beyond int64: not a long long */
+    {EXACT, "c", 0, INT64_MIN},
+    {EXACT, "d", 0, INT64_MAX},
+    {EXACT, "f", 9, 0},
+    {EXACT, "g", 0, -1},
+    {NONINT, "half", 0, 2},
+    {NONINT, "exp", 0, 1000},
+    {NONINT, "big", 4, 4}, /* out of range: the default */
+    {NONINT, "s", 8, 8},   /* a string is not a number */
+    {NONINT, "missing", 8, 8},
+};
+
+/* The same for json_u64. */
+static const struct {
+	int doc;
+	const char *key;
+	uint64_t def, want;
+} u64s[] = {
+    {EXACT, "a", 0, 2606686373309865962ull},
+    {EXACT, "b", 0, UINT64_MAX},
+    {EXACT, "c", 5, 5},                     /* negative: not a uint64 */
+    {EXACT, "e", 0, 9007199254740993ull},   /* 2^53 + 1 */
+    {EXACT, "f", 9, 0},
+    {EXACT, "g", 3, 3},
+    {NONINT, "half", 1, 1}, /* a fraction is no uint64 */
+    {NONINT, "huge", 6, 6}, /* 2^64: beyond 64 bits */
+};
+
+/* Document doc parsed, and each of its rows read from it (a failure names
+   the row); the parsed document, for the caller to free. */
+static struct jv *check_rows(int doc)
 {
-	struct jv *v = parse("{\"a\":2606686373309865962,\"b\":18446744073709551615,"
-			     "\"c\":-9223372036854775808,\"d\":9223372036854775807,"
-			     "\"e\":9007199254740993,\"f\":0,\"g\":-1}");
+	struct jv *v = parse(docs[doc]);
 	CHECK(v != NULL);
 	if (!v)
-		return;
-	CHECK(json_u64(v, "a", 0) == 2606686373309865962ull);
-	CHECK_EQ(json_int(v, "a", 0), 2606686373309865962ll);
-	CHECK(json_u64(v, "b", 0) == UINT64_MAX);
-	CHECK_EQ(json_int(v, "b", -7), -7); /* beyond int64: not a long long */
-	CHECK(json_int(v, "c", 0) == INT64_MIN);
-	CHECK(json_u64(v, "c", 5) == 5);    /* negative: not a uint64 */
-	CHECK(json_int(v, "d", 0) == INT64_MAX);
-	CHECK(json_u64(v, "e", 0) == 9007199254740993ull); /* 2^53 + 1 */
-	CHECK_EQ(json_int(v, "f", 9), 0);
-	CHECK(json_u64(v, "f", 9) == 0);
-	CHECK_EQ(json_int(v, "g", 0), -1);
-	CHECK(json_u64(v, "g", 3) == 3);
-	json_free(v);
+		return NULL;
+	for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+		if (ints[i].doc != doc)
+			continue;
+		long long got = json_int(v, ints[i].key, ints[i].def);
+		if (got != ints[i].want)
+			printf("    json_int row %zu, \"%s\":\n", i, ints[i].key);
+		CHECK_EQ(got, ints[i].want);
+	}
+	for (size_t i = 0; i < sizeof u64s / sizeof *u64s; i++) {
+		if (u64s[i].doc != doc)
+			continue;
+		uint64_t got = json_u64(v, u64s[i].key, u64s[i].def);
+		if (got != u64s[i].want)
+			printf("    json_u64 row %zu, \"%s\": got %llu, expected %llu\n", i, u64s[i].key,
+			       (unsigned long long)got, (unsigned long long)u64s[i].want);
+		CHECK(got == u64s[i].want);
+	}
+	return v;
+}
+
+static void test_integers_exact(void)
+{
+	json_free(check_rows(EXACT));
 }
 
 static void test_non_integers(void)
 {
-	struct jv *v = parse("{\"half\":2.5,\"exp\":1e3,\"big\":1e30,\"huge\":18446744073709551616,"
-			     "\"s\":\"12\",\"t\":true}");
-	CHECK(v != NULL);
+	struct jv *v = check_rows(NONINT);
 	if (!v)
 		return;
-	CHECK_EQ(json_int(v, "half", 0), 2);
 	CHECK(json_get(v, "half")->num == 2.5);
-	CHECK(json_u64(v, "half", 1) == 1); /* a fraction is no uint64 */
-	CHECK_EQ(json_int(v, "exp", 0), 1000);
-	CHECK_EQ(json_int(v, "big", 4), 4); /* out of range: the default */
-	CHECK(json_u64(v, "huge", 6) == 6); /* 2^64: beyond 64 bits */
 	CHECK(json_get(v, "huge")->num == 18446744073709551616.0);
-	CHECK_EQ(json_int(v, "s", 8), 8); /* a string is not a number */
-	CHECK_EQ(json_int(v, "missing", 8), 8);
 	CHECK_EQ(json_bool(v, "t", 0), 1);
 	json_free(v);
 }

@@ -243,26 +243,29 @@ static int fire(const struct af_rule *r, uint64_t size)
 	return af_rule_should_fail(r, &pol.state[r->index], size);
 }
 
+/* The first rule asked n times about 10 bytes: 'x' where it fails the
+   call, '.' where not. */
+static const char *fires(int n)
+{
+	static char got[32];
+	for (int i = 0; i < n; i++)
+		got[i] = fire(pol.rules[0], 10) ? 'x' : '.';
+	got[n] = 0;
+	return got;
+}
+
 static void test_interval(void)
 {
 	CHECK_EQ(parse("fail interval=3"), 0);
-	char got[32] = {0};
-	for (int i = 0; i < 12; i++)
-		got[i] = fire(pol.rules[0], 10) ? 'x' : '.';
-	CHECK_STR(got, "..x..x..x..x"); /* calls 3, 6, 9, 12 */
+	CHECK_STR(fires(12), "..x..x..x..x"); /* calls 3, 6, 9, 12 */
 }
 
 static void test_times(void)
 {
 	CHECK_EQ(parse("fail times=2"), 0);
-	char got[32] = {0};
-	for (int i = 0; i < 6; i++)
-		got[i] = fire(pol.rules[0], 10) ? 'x' : '.';
-	CHECK_STR(got, "xx....");
+	CHECK_STR(fires(6), "xx....");
 	CHECK_EQ(parse("fail times=2 interval=2"), 0);
-	for (int i = 0; i < 8; i++)
-		got[i] = fire(pol.rules[0], 10) ? 'x' : '.';
-	CHECK_STR(got, ".x.x....");
+	CHECK_STR(fires(8), ".x.x....");
 	CHECK_EQ(parse("fail times=0"), 0);
 	CHECK_EQ(fire(pol.rules[0], 1), 0);
 	CHECK_EQ(parse("fail times=-1"), 0);
@@ -285,15 +288,9 @@ static void test_space(void)
 static void test_nth(void)
 {
 	CHECK_EQ(parse("fail nth=5"), 0);
-	char got[32] = {0};
-	for (int i = 0; i < 12; i++)
-		got[i] = fire(pol.rules[0], 10) ? 'x' : '.';
-	CHECK_STR(got, "....x.......");
+	CHECK_STR(fires(12), "....x.......");
 	af_rule_state_reset(pol.rules[0], &pol.state[0]);
-	for (int i = 0; i < 6; i++)
-		got[i] = fire(pol.rules[0], 10) ? 'x' : '.';
-	got[6] = 0;
-	CHECK_STR(got, "....x.");
+	CHECK_STR(fires(6), "....x.");
 }
 
 static int count_fires(uint64_t seed, const char *rule, int n)
@@ -571,6 +568,22 @@ static void test_module_paths(void)
 	CHECK(!af_rule_site_ok(pol.rules[0], &g));
 }
 
+/* A rules file of text at path. */
+static void write_rules(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The rules file at path into a fresh policy. */
+static int parse_file(const char *path)
+{
+	af_policy_free(&pol);
+	af_policy_init(&pol);
+	return af_policy_parse_file(&pol, path, &err);
+}
+
 static void test_include(void)
 {
 	char dir[] = "/tmp/af-include-XXXXXX";
@@ -579,39 +592,23 @@ static void test_include(void)
 	snprintf(a, sizeof a, "%s/a.rules", dir);
 	snprintf(b, sizeof b, "%s/b.rules", dir);
 	snprintf(c, sizeof c, "%s/c.rules", dir);
-	FILE *f = fopen(a, "w");
-	fputs("fail caller=a\ninclude b.rules\nfail caller=c\n", f);
-	fclose(f);
-	f = fopen(b, "w");
-	fputs("nofail caller=b\n\nfail caller=bb nth=\n", f);
-	fclose(f);
-	af_policy_free(&pol);
-	af_policy_init(&pol);
-	CHECK(af_policy_parse_file(&pol, a, &err) < 0);
+	write_rules(a, "fail caller=a\ninclude b.rules\nfail caller=c\n");
+	write_rules(b, "nofail caller=b\n\nfail caller=bb nth=\n");
+	CHECK(parse_file(a) < 0);
 	char want[600];
 	snprintf(want, sizeof want, "%s:3:20: empty value for 'nth'", b);
 	CHECK_STR(err.msg, want);
-	f = fopen(b, "w");
-	fputs("nofail caller=b\n", f);
-	fclose(f);
-	af_policy_free(&pol);
-	af_policy_init(&pol);
-	CHECK_EQ(af_policy_parse_file(&pol, a, &err), 0);
+	write_rules(b, "nofail caller=b\n");
+	CHECK_EQ(parse_file(a), 0);
 	CHECK_EQ(pol.nrules, 3);
 	CHECK_STR(norm(1), "nofail caller=b");
 	CHECK_STR(pol.rules[1]->file, b);
 	/* a cycle */
-	f = fopen(c, "w");
-	fputs("include c.rules\n", f);
-	fclose(f);
-	af_policy_free(&pol);
-	af_policy_init(&pol);
-	CHECK(af_policy_parse_file(&pol, c, &err) < 0);
+	write_rules(c, "include c.rules\n");
+	CHECK(parse_file(c) < 0);
 	snprintf(want, sizeof want, "%s:1:9: include cycle: '%s' includes itself", c, c);
 	CHECK_STR(err.msg, want);
-	af_policy_free(&pol);
-	af_policy_init(&pol);
-	CHECK(af_policy_parse_file(&pol, dir, &err) < 0);
+	CHECK(parse_file(dir) < 0);
 	snprintf(want, sizeof want, "cannot read rules file '%s': Is a directory", dir);
 	CHECK_STR(err.msg, want);
 	unlink(a);

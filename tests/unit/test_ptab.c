@@ -88,15 +88,22 @@ static int colliding(uintptr_t *v, int n, unsigned bits)
 	return k;
 }
 
+/* n keys of one hash at 2^8 slots into v, inserted in order as
+   entries[0..n-1]: the first `fits` go in, the others do not. */
+static void insert_colliding(uintptr_t *v, int n, const struct af_ptab_shape *shape, int fits)
+{
+	CHECK_EQ(colliding(v, n, 8), n);
+	for (int i = 0; i < n; i++) {
+		entries[i] = (struct entry){v[i], (uintptr_t)i, 1};
+		CHECK_EQ(insert(&entries[i], shape), i < fits ? 0 : -1);
+	}
+}
+
 static void test_collisions(void)
 {
 	static const struct af_ptab_shape shape = {8, 8, 64, NULL};
 	uintptr_t v[10];
-	CHECK_EQ(colliding(v, 10, 8), 10);
-	for (int i = 0; i < 10; i++) {
-		entries[i] = (struct entry){v[i], (uintptr_t)i, 1};
-		CHECK_EQ(insert(&entries[i], &shape), 0);
-	}
+	insert_colliding(v, 10, &shape, 10);
 	struct af_ptab *t = current();
 	unsigned h = af_ptab_hash(v[0], 8);
 	for (int i = 0; i < 10; i++) {
@@ -147,11 +154,7 @@ static void test_probes_exhausted(void)
 {
 	static const struct af_ptab_shape shape = {8, 9, 4, NULL};
 	uintptr_t v[5];
-	CHECK_EQ(colliding(v, 5, 8), 5);
-	for (int i = 0; i < 5; i++) {
-		entries[i] = (struct entry){v[i], (uintptr_t)i, 1};
-		CHECK_EQ(insert(&entries[i], &shape), 0);
-	}
+	insert_colliding(v, 5, &shape, 5);
 	struct af_ptab *t = current();
 	CHECK_EQ(t->bits, 9);
 	for (int i = 0; i < 5; i++)
@@ -163,11 +166,7 @@ static void test_probes_exhausted_at_max(void)
 {
 	static const struct af_ptab_shape shape = {8, 8, 4, NULL};
 	uintptr_t v[5];
-	CHECK_EQ(colliding(v, 5, 8), 5);
-	for (int i = 0; i < 5; i++) {
-		entries[i] = (struct entry){v[i], (uintptr_t)i, 1};
-		CHECK_EQ(insert(&entries[i], &shape), i < 4 ? 0 : -1);
-	}
+	insert_colliding(v, 5, &shape, 4);
 	CHECK_EQ(current()->used, 4);
 }
 
