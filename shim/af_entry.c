@@ -124,30 +124,52 @@ static inline void *counted(void *p, size_t n, void *ra)
    calloc go on the same way: X_other tests quick_hit() with no frame and
    jumps to X_go (the backend, then the count) or X_rest (all of quick(),
    then the backend or the slow path). */
-static __attribute__((noinline)) void *malloc_rest(size_t n, void *ra, void *cfa)
+
+/* malloc's and calloc's backend call (fn a constant: folded) */
+static inline __attribute__((always_inline)) void *zalloc(int fn, size_t n)
 {
-	if (quick(AF_FN_MALLOC, n, ra, cfa, NULL)) {
-		void *p = afje_malloc(af_min16(n));
+	return fn == AF_FN_CALLOC ? afje_calloc(1, af_min16(n)) : afje_malloc(af_min16(n));
+}
+
+/* X_go: quick_hit() said plain */
+static inline __attribute__((always_inline)) void *go(int fn, size_t n, void *ra, void *cfa)
+{
+	void *p = zalloc(fn, n);
+	if (AF_LIKELY(p != NULL))
+		return counted(p, n, ra);
+	return af_slow(fn, n, 0, fn == AF_FN_CALLOC, NULL, ra, cfa);
+}
+
+/* X_rest: all of quick(), then the backend or the slow path */
+static inline __attribute__((always_inline)) void *rest(int fn, size_t n, void *ra, void *cfa)
+{
+	if (quick(fn, n, ra, cfa, NULL)) {
+		void *p = zalloc(fn, n);
 		if (AF_LIKELY(p != NULL))
 			return counted(p, n, ra);
 	}
-	return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, ra, cfa);
+	return af_slow(fn, n, 0, fn == AF_FN_CALLOC, NULL, ra, cfa);
 }
 
-static __attribute__((noinline)) void *malloc_go(size_t n, void *ra, void *cfa)
-{
-	void *p = afje_malloc(af_min16(n));
-	if (AF_LIKELY(p != NULL))
-		return counted(p, n, ra);
-	return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, ra, cfa);
-}
-
-static __attribute__((noinline)) void *malloc_other(size_t n, void *ra, void *cfa)
-{
-	if (AF_LIKELY(quick_hit(AF_FN_MALLOC, n, ra)))
-		return malloc_go(n, ra, cfa);
-	return malloc_rest(n, ra, cfa);
-}
+/* X_go, X_rest and X_other of malloc and calloc: functions of their own
+   (a tail call's target each), so a macro */
+#define QUICK_ENTRY(x, FN)                                                              \
+	static __attribute__((noinline)) void *x##_go(size_t n, void *ra, void *cfa)    \
+	{                                                                               \
+		return go(FN, n, ra, cfa);                                              \
+	}                                                                               \
+	static __attribute__((noinline)) void *x##_rest(size_t n, void *ra, void *cfa)  \
+	{                                                                               \
+		return rest(FN, n, ra, cfa);                                            \
+	}                                                                               \
+	static __attribute__((noinline)) void *x##_other(size_t n, void *ra, void *cfa) \
+	{                                                                               \
+		if (AF_LIKELY(quick_hit(FN, n, ra)))                                    \
+			return x##_go(n, ra, cfa);                                      \
+		return x##_rest(n, ra, cfa);                                            \
+	}
+QUICK_ENTRY(malloc, AF_FN_MALLOC)
+QUICK_ENTRY(calloc, AF_FN_CALLOC)
 
 AF_EXPORT void *malloc(size_t n)
 {
@@ -158,31 +180,6 @@ AF_EXPORT void *malloc(size_t n)
 		return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA, CFA);
 	}
 	return malloc_other(n, RA, CFA);
-}
-
-static __attribute__((noinline)) void *calloc_rest(size_t n, void *ra, void *cfa)
-{
-	if (quick(AF_FN_CALLOC, n, ra, cfa, NULL)) {
-		void *p = afje_calloc(1, af_min16(n));
-		if (AF_LIKELY(p != NULL))
-			return counted(p, n, ra);
-	}
-	return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, ra, cfa);
-}
-
-static __attribute__((noinline)) void *calloc_go(size_t n, void *ra, void *cfa)
-{
-	void *p = afje_calloc(1, af_min16(n));
-	if (AF_LIKELY(p != NULL))
-		return counted(p, n, ra);
-	return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, ra, cfa);
-}
-
-static __attribute__((noinline)) void *calloc_other(size_t n, void *ra, void *cfa)
-{
-	if (AF_LIKELY(quick_hit(AF_FN_CALLOC, n, ra)))
-		return calloc_go(n, ra, cfa);
-	return calloc_rest(n, ra, cfa);
 }
 
 AF_EXPORT void *calloc(size_t nmemb, size_t size)
