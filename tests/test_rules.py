@@ -192,6 +192,17 @@ def probability_seed():
     check(a != trig("fail caller=one probability=30%", 40, ALLOCFAIL_SEED="12"), "trig: another seed, other calls")
 
 
+# a fail rule that can never fire again (nth= past its count, times= used
+# up) still decides what it matches: no later rule is consulted, on the
+# quick path too (past the 1000 slow allocations after an injection)
+@case
+def spent_rule_still_decides():
+    for rule in ("fail caller=one times=2; fail caller=one probability=50%",
+                 "fail caller=one nth=2; fail caller=one probability=50%"):
+        want = "2" if "times" in rule else "1"
+        eq(trig(rule, 5000, ALLOCFAIL_SEED="3"), want, f"trig 5000: {rule}")
+
+
 # a library unloaded and another loaded at the same address: the rules see
 # the new one, not what was cached of the old
 twin_a, twin_b = (os.path.join(BUILD, "tests", f"libtwin{t}.so") for t in "ab")
