@@ -180,4 +180,22 @@ def stacks():
           "--stacks 2: the call site and its caller", out)
 
 
+# a report does not depend on the order in which parallel runs ended:
+# the sites in the order the reference run reached them (their error paths
+# and calling contexts after, by key), the findings by site and reproducer
+@case
+def report_order_stable():
+    def order(doc):
+        return ([(s["site"], s["depth"], tuple(s["chain"] or [])) for s in doc["sites"]],
+                [(f["class"], f["injection_site"], f["reproducer"]) for f in doc["findings"]])
+    for args in (["--jobs", "2", "--", OUT, "five"], ["--jobs", "2", "--", prog("wrapper")],
+                 ["--jobs", "2", "--no-fork", "--", prog("nested"), "abort"]):
+        seen = [order(explore_json(*args)[1]) for _ in range(3)]
+        name = " ".join(os.path.basename(a) for a in args)
+        check(len(seen[0][0]) > 1 and len(seen[0][1]) > 0, f"{name}: sites and findings to order",
+              seen[0])
+        eq(seen[1], seen[0], f"{name}: the second report in the order of the first")
+        eq(seen[2], seen[0], f"{name}: the third too")
+
+
 main()

@@ -38,6 +38,10 @@ struct siteres {
 	char *reproducer;
 	double secs;
 	char *test;    /* explore --tests: the test it was explored in */
+	long order;    /* where the reference run reached it (its task's, or
+			  for a calling context its call site's, place in the
+			  queue); -1: found by other runs, whose order depends
+			  on when they ended */
 };
 
 /* An outcome other than handled at one injection site (and crash site). */

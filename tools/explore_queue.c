@@ -46,6 +46,7 @@ static struct siteres *site_entry(struct explore *x, const struct task *t, const
 	s->module = t->module ? xstrdup(t->module) : NULL;
 	s->runtime = t->runtime;
 	s->depth = t->depth;
+	s->order = t->depth ? -1 : t->root; /* a context: its plain site's */
 	s->chain = t->depth ? xmalloc(sizeof *s->chain * (size_t)t->depth) : NULL;
 	for (int i = 0; i < t->depth; i++)
 		s->chain[i] = xstrdup(t->chain[i]);

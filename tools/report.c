@@ -264,13 +264,43 @@ static char *finding_key(const struct finding *f)
 	return key;
 }
 
-static int cmp_int_depth(const void *a, const void *b, void *arg)
+static int cmp_opt(const char *a, const char *b)
 {
-	const struct finding *f = arg;
-	const struct finding *x = &f[*(const int *)a], *y = &f[*(const int *)b];
+	return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
+}
+
+/* A total order of findings, so that a report does not depend on the
+   order in which parallel runs ended: error paths after their parents,
+   then by injection site, test, reproducer (unique to a run's failure). */
+static int cmp_finding(const void *a, const void *b)
+{
+	const struct finding *x = a, *y = b;
+	int d;
 	if (x->depth != y->depth)
 		return x->depth - y->depth;
-	return strcmp(x->inj_site, y->inj_site);
+	if ((d = strcmp(x->inj_site, y->inj_site)) || (d = cmp_opt(x->test, y->test)) ||
+	    (d = cmp_opt(x->reproducer, y->reproducer)) || (d = x->cls - y->cls))
+		return d;
+	return cmp_opt(x->detail, y->detail);
+}
+
+/* Sites in the order the reference run reached them, then those that
+   other runs found (error paths, calling contexts) by their keys: a report
+   does not depend on the order in which parallel runs ended. */
+static int cmp_site(const void *a, const void *b)
+{
+	const struct siteres *x = a, *y = b;
+	int d;
+	if ((d = cmp_opt(x->test, y->test)) || (d = x->depth - y->depth))
+		return d;
+	if (x->order >= 0 && y->order >= 0 && x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	if ((x->order < 0) != (y->order < 0))
+		return x->order < 0 ? 1 : -1;
+	for (int i = 0; i < x->depth; i++)
+		if ((d = strcmp(x->chain[i], y->chain[i])))
+			return d;
+	return strcmp(x->site, y->site);
 }
 
 static int cmp_group(const void *a, const void *b)
@@ -298,16 +328,13 @@ static void groups_free(struct report *r)
 void report_group(struct report *r)
 {
 	groups_free(r);
+	qsort(r->sites, (size_t)r->nsites, sizeof *r->sites, cmp_site);
 	if (!r->nf)
 		return;
 	/* parents before the error paths they lead to */
-	int *order = xmalloc(sizeof *order * (size_t)r->nf);
-	for (int i = 0; i < r->nf; i++)
-		order[i] = i;
-	qsort_r(order, (size_t)r->nf, sizeof *order, cmp_int_depth, r->f);
+	qsort(r->f, (size_t)r->nf, sizeof *r->f, cmp_finding);
 	char **keys = xmalloc(sizeof *keys * (size_t)r->nf);
-	for (int k = 0; k < r->nf; k++) {
-		int i = order[k];
+	for (int i = 0; i < r->nf; i++) {
 		struct finding *f = &r->f[i];
 		keys[i] = NULL;
 		/* an error path that only repeats its parent's outcome is the
@@ -322,8 +349,7 @@ void report_group(struct report *r)
 			keys[i] = finding_key(f);
 	}
 	r->g = xmalloc(sizeof *r->g * (size_t)r->nf);
-	for (int k = 0; k < r->nf; k++) {
-		int i = order[k];
+	for (int i = 0; i < r->nf; i++) {
 		struct finding *f = &r->f[i];
 		struct group *g = NULL;
 		for (int j = 0; j < r->ng && !g; j++)
@@ -351,7 +377,6 @@ void report_group(struct report *r)
 	for (int i = 0; i < r->nf; i++)
 		free(keys[i]);
 	free(keys);
-	free(order);
 	qsort(r->g, (size_t)r->ng, sizeof *r->g, cmp_group);
 	for (int j = 0; j < r->ng; j++)
 		for (int k = 0; k < r->g[j].n; k++)
