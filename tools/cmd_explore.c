@@ -528,7 +528,13 @@ int cmd_explore(int argc, char **argv)
 
 	fill_queue(x);
 	if (x->o.fork) {
-		explore_fork(x);
+		int contexts_from = x->ntasks;
+		explore_fork(x, x->next_task);
+		/* the calling contexts the forked children queued, in forking
+		   runs of their own; those queued later (after runs of their
+		   own) get runs of their own too */
+		if (x->o.mode != MODE_NTH && !explore_stopping)
+			explore_fork(x, contexts_from);
 		if (!x->ref_confirmed && !explore_stopping) { /* the second reference run after all */
 			int e = reference_run(x, 1, &ref[1]);
 			if (e)

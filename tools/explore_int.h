@@ -141,7 +141,8 @@ void explore_workers(struct explore *x);
 int explore_tests_wanted(int argc, char **argv);
 int explore_tests(int argc, char **argv);
 
-/* explore_fork.c: the forking runs, before the runs of their own */
-void explore_fork(struct explore *x);
+/* explore_fork.c: the forking runs, before the runs of their own, for
+   the depth-0 tasks from index from on that no child has decided */
+void explore_fork(struct explore *x, int from);
 
 #endif

@@ -79,8 +79,9 @@ int write_json(const char *path, const struct report *r)
 		r->nondeterministic ? "true" : "false", r->runs, r->forked, r->secs, r->budget_hit,
 		r->has_baseline ? "true" : "false", report_bugs(r));
 	fprintf(f, "\"contexts\":{\"wrappers\":%d,\"found\":%d,\"explored\":%d,\"kept\":%d,"
-		   "\"cut\":%d},",
-		r->wrappers, r->contexts_found, r->contexts_explored, r->contexts_kept, r->contexts_cut);
+		   "\"cut\":%d,\"forked\":%d},",
+		r->wrappers, r->contexts_found, r->contexts_explored, r->contexts_kept, r->contexts_cut,
+		r->contexts_forked);
 	fprintf(f, "\"not_forked\":{");
 	for (int k = 0, n = 0; k < NF_COUNT; k++)
 		if (r->not_forked[k])
@@ -419,6 +420,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->contexts_explored += (int)json_int(cx, "explored", 0);
 	r->contexts_kept += (int)json_int(cx, "kept", 0);
 	r->contexts_cut += (int)json_int(cx, "cut", 0);
+	r->contexts_forked += (int)json_int(cx, "forked", 0);
 	double to = json_get(v, "timeout") ? json_get(v, "timeout")->num : 0;
 	if (to > r->timeout)
 		r->timeout = to;
