@@ -38,10 +38,10 @@ def same_as_on_their_own(name, args):
     eq(outcomes(fk), outcomes(own), f"{name}: forking, each site and context as on its own")
     eq(outcomes(fk, False), outcomes(own, False), f"{name}: forking, the same error paths")
     eq(findings(fk), findings(own), f"{name}: forking, the same findings")
-    eq((own["forked"], own["contexts"].get("forked", 0), own["not_forked"]), (0, 0, {}),
+    eq((own["forked"], own.get("forked_contexts", 0), own["not_forked"]), (0, 0, {}),
        f"{name} --no-fork: nothing forked")
     check(contexts(own) > 0, f"{name}: calling contexts explored", contexts(own))
-    check(fk["contexts"].get("forked", 0) > 0, f"{name}: some contexts failed in forked children",
+    check(fk.get("forked_contexts", 0) > 0, f"{name}: some contexts failed in forked children",
           fk["contexts"])
     # every plain site is offered to the first forking runs, every context
     # (queued once all plain sites are decided) to the next
@@ -59,7 +59,7 @@ def wrapper_contexts():
         # the careful callers' contexts are forked (careful_a's is the plain
         # site's own run); the careless ones crash in the child, and runs of
         # their own confirm them
-        eq(fk["contexts"].get("forked", 0), 2, f"wrapper --mode {mode}: careful_b's and careful_c's forked")
+        eq(fk.get("forked_contexts", 0), 2, f"wrapper --mode {mode}: careful_b's and careful_c's forked")
         check(fk["not_forked"].get("unhandled", 0) >= 3,
               f"wrapper --mode {mode}: the careless contexts confirmed on their own", fk["not_forked"])
 
@@ -74,7 +74,7 @@ def contexts_after_threads():
         # early_b's context forked (early_a's is the plain site's run,
         # early_careless's crashes: unhandled); late_c's and late_careless's
         # reached with the idle thread running
-        eq(fk["contexts"].get("forked", 0), 1, f"ctxthreads --mode {mode}: early_b's context forked")
+        eq(fk.get("forked_contexts", 0), 1, f"ctxthreads --mode {mode}: early_b's context forked")
         eq(fk["not_forked"].get("threads"), 2,
            f"ctxthreads --mode {mode}: the two late contexts not forked: more than one thread")
         check("2 reached with more than one thread" in fk["fork_note"],
@@ -87,7 +87,7 @@ def contexts_after_threads():
 def python_contexts():
     py = need("python3")
     fk = same_as_on_their_own("python3 -c pass", ["--jobs", "2", "--", py, "-c", "pass"])
-    check(fk["contexts"].get("forked", 0) > 100, "python3 -c pass: most of its contexts forked",
+    check(fk.get("forked_contexts", 0) > 100, "python3 -c pass: most of its contexts forked",
           fk["contexts"])
 
 

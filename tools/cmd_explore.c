@@ -530,7 +530,7 @@ int cmd_explore(int argc, char **argv)
 	x->task_end = -1;
 	int plain_end = x->ntasks;
 	if (x->o.fork) {
-		explore_fork(x, x->next_task);
+		explore_fork(x, x->next_task, "fork");
 		if (!x->ref_confirmed && !explore_stopping) { /* the second reference run after all */
 			int e = reference_run(x, 1, &ref[1]);
 			if (e)
@@ -547,7 +547,7 @@ int cmd_explore(int argc, char **argv)
 			explore_workers(x);
 			x->task_end = -1;
 			if (!explore_stopping)
-				explore_fork(x, plain_end);
+				explore_fork(x, plain_end, "fork-contexts");
 		}
 	}
 	explore_workers(x);

@@ -218,7 +218,7 @@ static int offered(const struct explore *x, int from, int i)
 	return i >= from && !x->tasks[i].depth && !x->tasks[i].forked;
 }
 
-void explore_fork(struct explore *x, int from)
+void explore_fork(struct explore *x, int from, const char *name)
 {
 	/* the budget: the forking runs are runs, and so is each child */
 	long room = x->o.budget_runs ? x->o.budget_runs - x->runs_done : -1;
@@ -247,7 +247,7 @@ void explore_fork(struct explore *x, int from)
 	for (int k = 0; k < nd; k++) {
 		dv[k].x = x;
 		dv[k].stop = stop;
-		dv[k].dir = xasprintf("%s/fork-%d-%d", x->o.tmp, from, k + 1);
+		dv[k].dir = xasprintf("%s/%s-%d", x->o.tmp, name, k + 1);
 		dv[k].idx = xmalloc(sizeof(int) * (size_t)total);
 		char *sp = xasprintf("%s/sites", dv[k].dir);
 		FILE *f = written && mkdir(dv[k].dir, 0700) == 0 ? fopen(sp, "w") : NULL;

@@ -144,7 +144,7 @@ int explore_tests(int argc, char **argv);
 
 /* explore_fork.c: the forking runs, before the runs of their own, for
    the depth-0 tasks from index from on that no child has decided (call
-   sites, calling contexts or allocations) */
-void explore_fork(struct explore *x, int from);
+   sites, calling contexts or allocations); name: their directories' */
+void explore_fork(struct explore *x, int from, const char *name);
 
 #endif

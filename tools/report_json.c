@@ -73,15 +73,16 @@ int write_json(const char *path, const struct report *r)
 	fprintf(f, ",\"mode\":");
 	put_opt_str(f, r->mode);
 	fprintf(f, ",\"shard\":[%d,%d],\"abort_is_bug\":%s,\"reference_status\":%d,"
-		   "\"nondeterministic\":%s,\"runs\":%ld,\"forked\":%d,\"seconds\":%.3f,"
+		   "\"nondeterministic\":%s,\"runs\":%ld,\"forked\":%d,\"forked_contexts\":%d,"
+		   "\"seconds\":%.3f,"
 		   "\"unexplored\":%d,\"baseline\":%s,\"new_bugs\":%d,",
 		r->shard_k, r->shard_n, r->abort_is_bug ? "true" : "false", r->ref_status,
-		r->nondeterministic ? "true" : "false", r->runs, r->forked, r->secs, r->budget_hit,
+		r->nondeterministic ? "true" : "false", r->runs, r->forked, r->contexts_forked, r->secs,
+		r->budget_hit,
 		r->has_baseline ? "true" : "false", report_bugs(r));
 	fprintf(f, "\"contexts\":{\"wrappers\":%d,\"found\":%d,\"explored\":%d,\"kept\":%d,"
-		   "\"cut\":%d,\"forked\":%d},",
-		r->wrappers, r->contexts_found, r->contexts_explored, r->contexts_kept, r->contexts_cut,
-		r->contexts_forked);
+		   "\"cut\":%d},",
+		r->wrappers, r->contexts_found, r->contexts_explored, r->contexts_kept, r->contexts_cut);
 	fprintf(f, "\"not_forked\":{");
 	for (int k = 0, n = 0; k < NF_COUNT; k++)
 		if (r->not_forked[k])
@@ -409,6 +410,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->shard_n_read = sn;
 	r->runs += json_int(v, "runs", 0);
 	r->forked += (int)json_int(v, "forked", 0);
+	r->contexts_forked += (int)json_int(v, "forked_contexts", 0);
 	double secs = json_get(v, "seconds") ? json_get(v, "seconds")->num : 0;
 	if (secs > r->secs)
 		r->secs = secs; /* shards run side by side */
@@ -420,7 +422,6 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->contexts_explored += (int)json_int(cx, "explored", 0);
 	r->contexts_kept += (int)json_int(cx, "kept", 0);
 	r->contexts_cut += (int)json_int(cx, "cut", 0);
-	r->contexts_forked += (int)json_int(cx, "forked", 0);
 	double to = json_get(v, "timeout") ? json_get(v, "timeout")->num : 0;
 	if (to > r->timeout)
 		r->timeout = to;
