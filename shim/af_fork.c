@@ -76,6 +76,7 @@ struct af_fork_group {
 	struct af_policy pol;    /* its one rule */
 	const struct af_rule *rule;
 	char **keys;             /* the rule's sites' keys, as listed */
+	int nkeys;
 	_Atomic unsigned char *met; /* each, once met in this process */
 	_Atomic int left;        /* not met yet */
 };
@@ -104,8 +105,8 @@ static struct af_fork_group **group_slot(const char *site, size_t len)
 }
 
 /* The listed keys with a calling context, by call site, each site's as the
-   sites of one rule. A site whose rule does not parse gets no group: its
-   contexts are then not reached here, and their runs of their own say
+   sites of one rule. A site whose rule does not parse is left with none:
+   its contexts are then not reached here, and their runs of their own say
    what is wrong. n: the keys listed. */
 static int group_contexts(int n, const char **why)
 {
@@ -118,65 +119,69 @@ static int group_contexts(int n, const char **why)
 	while (cap < 2u * (unsigned)n + 2)
 		cap *= 2;
 	groups = af_imalloc(sizeof *groups * cap);
-	if (!groups) {
-		*why = "out of memory";
-		return -1;
-	}
+	if (!groups)
+		goto oom;
 	memset(groups, 0, sizeof *groups * cap);
 	groups_mask = cap - 1;
+	/* the groups, with their contexts counted in left */
 	for (unsigned i = 0; i <= sites_mask; i++) {
 		const char *k = sites[i], *lt = k ? strchr(k, '<') : NULL;
 		if (!lt)
 			continue;
-		struct af_fork_group **slot = group_slot(k, (size_t)(lt - k)), *g = *slot;
-		if (g)
-			continue; /* its site's contexts are gathered already */
-		/* the site's contexts, and the rule text naming them */
-		int nk = 0;
-		size_t text = sizeof "fail site=";
-		for (unsigned j = 0; j <= sites_mask; j++)
-			if (sites[j] && !strncmp(sites[j], k, (size_t)(lt - k) + 1)) {
-				nk++;
-				text += strlen(sites[j]) + 1;
-			}
-		g = af_imalloc(sizeof *g);
-		char *site = af_imalloc((size_t)(lt - k) + 1), *rule = af_imalloc(text);
-		char **keys = af_imalloc(sizeof *keys * (size_t)nk);
-		if (!g || !site || !rule || !keys) {
-			*why = "out of memory";
-			return -1;
+		struct af_fork_group **slot = group_slot(k, (size_t)(lt - k));
+		if (!*slot) {
+			struct af_fork_group *g = af_imalloc(sizeof *g);
+			char *site = af_imalloc((size_t)(lt - k) + 1);
+			if (!g || !site)
+				goto oom;
+			memset(g, 0, sizeof *g);
+			memcpy(site, k, (size_t)(lt - k));
+			site[lt - k] = 0;
+			g->site = site;
+			*slot = g;
 		}
-		memset(g, 0, sizeof *g);
-		memcpy(site, k, (size_t)(lt - k));
-		site[lt - k] = 0;
-		size_t at = af_fmt(rule, text, "fail site=");
-		for (unsigned j = 0, m = 0; j <= sites_mask; j++)
-			if (sites[j] && !strncmp(sites[j], k, (size_t)(lt - k) + 1)) {
-				keys[m++] = sites[j];
-				at += af_fmt(rule + at, text - at, "%s%s", m > 1 ? "," : "", sites[j]);
-			}
+		(*slot)->left++;
+	}
+	for (unsigned i = 0; i <= groups_mask; i++) {
+		struct af_fork_group *g = groups[i];
+		if (g && !(g->keys = af_imalloc(sizeof *g->keys * (size_t)g->left)))
+			goto oom;
+	}
+	/* their keys (left counts them again), and each group's rule */
+	for (unsigned i = 0; i <= sites_mask; i++) {
+		const char *k = sites[i], *lt = k ? strchr(k, '<') : NULL;
+		if (lt) {
+			struct af_fork_group *g = *group_slot(k, (size_t)(lt - k));
+			g->keys[g->nkeys++] = sites[i];
+		}
+	}
+	for (unsigned i = 0; i <= groups_mask; i++) {
+		struct af_fork_group *g = groups[i];
+		if (!g)
+			continue;
+		size_t cap_text = sizeof "fail site=";
+		for (int j = 0; j < g->nkeys; j++)
+			cap_text += strlen(g->keys[j]) + 1;
+		char *rule = af_imalloc(cap_text);
+		g->met = af_imalloc((size_t)g->nkeys);
+		if (!rule || !g->met)
+			goto oom;
+		memset((void *)g->met, 0, (size_t)g->nkeys);
+		size_t at = af_fmt(rule, cap_text, "fail site=");
+		for (int j = 0; j < g->nkeys; j++)
+			at += af_fmt(rule + at, cap_text - at, "%s%s", j ? "," : "", g->keys[j]);
 		struct af_error err;
 		af_policy_init(&g->pol);
-		if (af_policy_parse_text(&g->pol, rule, at, "ALLOCFAIL_FORK", &err) < 0 ||
-		    g->pol.nrules != 1 || g->pol.rules[0]->nsites != nk) {
-			/* its contexts stay unmet: not forked here */
-			af_ifree(rule);
-			continue;
-		}
+		int ok = af_policy_parse_text(&g->pol, rule, at, "ALLOCFAIL_FORK", &err) == 0 &&
+			 g->pol.nrules == 1 && g->pol.rules[0]->nsites == g->nkeys;
 		af_ifree(rule);
-		g->site = site;
-		g->rule = g->pol.rules[0];
-		g->keys = keys;
-		g->met = af_imalloc((size_t)nk);
-		if (!g->met) {
-			*why = "out of memory";
-			return -1;
-		}
-		memset((void *)g->met, 0, (size_t)nk);
-		atomic_store(&g->left, nk);
-		*slot = g;
+		g->rule = ok ? g->pol.rules[0] : NULL;
+		atomic_store(&g->left, ok ? g->nkeys : 0); /* none: a plain site here */
 	}
 	return 0;
+oom:
+	*why = "out of memory";
+	return -1;
 }
 
 struct af_fork_group *af_fork_group(struct af_site *site)

@@ -4,6 +4,7 @@ are forked at too, each at its first hit, with the outcome a run of its
 own gives it; where a context cannot be forked, a run of its own and the
 reason counted."""
 import re
+import tempfile
 from aftest import *
 
 
@@ -89,6 +90,19 @@ def python_contexts():
     fk = same_as_on_their_own("python3 -c pass", ["--jobs", "2", "--", py, "-c", "pass"])
     check(fk.get("forked_contexts", 0) > 100, "python3 -c pass: most of its contexts forked",
           fk["contexts"])
+
+
+# the shim's side: a listed context that its rule's parser refuses, or that
+# no stack matches, is never forked at, and the program runs as it would
+@case
+def contexts_not_matched():
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "sites"), "w") as f:
+            f.write("wrapper+0x1<not a frame\nwrapper+0x2<wrapper+0x3<wrapper+0x4\n")
+        r = run([prog("wrapper")], preload=True, ALLOCFAIL_CENSUS=os.path.join(d, "census"),
+                ALLOCFAIL_FORK=f"5000:first:0:{d}")
+        eq((r.returncode, r.stdout, r.stderr), (0, b"ok\n", b""), "wrapper runs as it would")
+        eq(os.path.exists(os.path.join(d, "results")), False, "nothing forked, nothing recorded")
 
 
 main()
