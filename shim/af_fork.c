@@ -1,7 +1,9 @@
 /* af_fork.c - explore's forking runs (`allocfail explore`, by default).
    ALLOCFAIL_FORK=MS:MODE:STOP:DIR. The program runs once as the reference
    would; at each key listed in DIR/sites the shim forks: in --mode first
-   and every a key is a call site, forked at its first hit; in --mode nth
+   and every a key is a call site, forked at its first hit, or a call
+   site's calling context (SITE<RA<RA..., as rules name it), forked at the
+   first hit of the site from that context; in --mode nth
    it is the count k of the rule that counts as a run of its own's
    `fail nth=K` does (AF_FORK_NTH_COUNTER), forked at allocation k. The
    child fails that allocation (and in --mode every each later hit of the
@@ -44,6 +46,8 @@
 #include "af_log.h"
 #include "af_fmt.h"
 #include "af_proc.h"
+#include "af_sites.h"
+#include "af_walk.h"
 
 extern char __libc_single_threaded __attribute__((weak));
 /* glibc 2.34's fork without the atfork handlers */
@@ -60,6 +64,24 @@ static int in_child;
 static int every;         /* --mode every: the child fails each hit */
 int af_fork_nth;
 static struct af_site *failing; /* the site an --mode every child fails */
+static const struct af_fork_group *failing_group; /* and its context, when */
+static int failing_ctx;                            /* it was forked at one */
+
+/* The listed contexts of one call site, as the sites of one rule
+   (`fail site=CTX1,CTX2,...`, parsed by the rules' parser): the slow path
+   matches a hit's stack against them as it matches a rule's site=, and
+   the contexts are forked at, each at its first hit. */
+struct af_fork_group {
+	const char *site;        /* the plain key, SITE */
+	struct af_policy pol;    /* its one rule */
+	const struct af_rule *rule;
+	char **keys;             /* the rule's sites' keys, as listed */
+	int nkeys;
+	_Atomic unsigned char *met; /* each, once met in this process */
+	_Atomic int left;        /* not met yet */
+};
+static struct af_fork_group **groups; /* a hash set by site key */
+static unsigned groups_mask;
 static pid_t top_pid;     /* the process explore started, or 0 */
 static char out_paths[2][2100]; /* the child's log and census */
 
@@ -69,6 +91,124 @@ static unsigned hash_key(const char *k)
 	for (; *k; k++)
 		h = (h ^ (unsigned char)*k) * 16777619u;
 	return h;
+}
+
+static struct af_fork_group **group_slot(const char *site, size_t len)
+{
+	unsigned h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)site[i]) * 16777619u;
+	for (h &= groups_mask; groups[h]; h = (h + 1) & groups_mask)
+		if (!strncmp(groups[h]->site, site, len) && !groups[h]->site[len])
+			return &groups[h];
+	return &groups[h];
+}
+
+/* The listed keys with a calling context, by call site, each site's as the
+   sites of one rule. A site whose rule does not parse is left with none:
+   its contexts are then not reached here, and their runs of their own say
+   what is wrong. n: the keys listed. */
+static int group_contexts(int n, const char **why)
+{
+	int any = 0;
+	for (unsigned i = 0; i <= sites_mask && !any; i++)
+		any = sites[i] && strchr(sites[i], '<');
+	if (!any)
+		return 0;
+	unsigned cap = 16;
+	while (cap < 2u * (unsigned)n + 2)
+		cap *= 2;
+	groups = af_imalloc(sizeof *groups * cap);
+	if (!groups)
+		goto oom;
+	memset(groups, 0, sizeof *groups * cap);
+	groups_mask = cap - 1;
+	/* the groups, with their contexts counted in left */
+	for (unsigned i = 0; i <= sites_mask; i++) {
+		const char *k = sites[i], *lt = k ? strchr(k, '<') : NULL;
+		if (!lt)
+			continue;
+		struct af_fork_group **slot = group_slot(k, (size_t)(lt - k));
+		if (!*slot) {
+			struct af_fork_group *g = af_imalloc(sizeof *g);
+			char *site = af_imalloc((size_t)(lt - k) + 1);
+			if (!g || !site)
+				goto oom;
+			memset(g, 0, sizeof *g);
+			memcpy(site, k, (size_t)(lt - k));
+			site[lt - k] = 0;
+			g->site = site;
+			*slot = g;
+		}
+		(*slot)->left++;
+	}
+	for (unsigned i = 0; i <= groups_mask; i++) {
+		struct af_fork_group *g = groups[i];
+		if (g && !(g->keys = af_imalloc(sizeof *g->keys * (size_t)g->left)))
+			goto oom;
+	}
+	/* their keys (left counts them again), and each group's rule */
+	for (unsigned i = 0; i <= sites_mask; i++) {
+		const char *k = sites[i], *lt = k ? strchr(k, '<') : NULL;
+		if (lt) {
+			struct af_fork_group *g = *group_slot(k, (size_t)(lt - k));
+			g->keys[g->nkeys++] = sites[i];
+		}
+	}
+	for (unsigned i = 0; i <= groups_mask; i++) {
+		struct af_fork_group *g = groups[i];
+		if (!g)
+			continue;
+		size_t cap_text = sizeof "fail site=";
+		for (int j = 0; j < g->nkeys; j++)
+			cap_text += strlen(g->keys[j]) + 1;
+		char *rule = af_imalloc(cap_text);
+		g->met = af_imalloc((size_t)g->nkeys);
+		if (!rule || !g->met)
+			goto oom;
+		memset((void *)g->met, 0, (size_t)g->nkeys);
+		size_t at = af_fmt(rule, cap_text, "fail site=");
+		for (int j = 0; j < g->nkeys; j++)
+			at += af_fmt(rule + at, cap_text - at, "%s%s", j ? "," : "", g->keys[j]);
+		struct af_error err;
+		af_policy_init(&g->pol);
+		int ok = af_policy_parse_text(&g->pol, rule, at, "ALLOCFAIL_FORK", &err) == 0 &&
+			 g->pol.nrules == 1 && g->pol.rules[0]->nsites == g->nkeys;
+		af_ifree(rule);
+		g->rule = ok ? g->pol.rules[0] : NULL;
+		atomic_store(&g->left, ok ? g->nkeys : 0); /* none: a plain site here */
+	}
+	return 0;
+oom:
+	*why = "out of memory";
+	return -1;
+}
+
+struct af_fork_group *af_fork_group(struct af_site *site)
+{
+	if (!groups || af_site_forked(site)) /* the table's overflow site too */
+		return NULL;
+	char key[512];
+	af_site_key(site, key, sizeof key);
+	struct af_fork_group *g = *group_slot(key, strlen(key));
+	return g && atomic_load_explicit(&g->left, memory_order_relaxed) ? g : NULL;
+}
+
+int af_fork_context(struct af_fork_group *g, struct af_site *site, struct ctx *c, int from,
+		    char *key, size_t cap)
+{
+	int i = from;
+	while ((i = af_ctx_site_match(c, g->rule, i)) >= 0) {
+		if (!atomic_exchange_explicit(&g->met[i], 1, memory_order_relaxed)) {
+			af_fmt(key, cap, "%s", g->keys[i]);
+			/* every context met: the quick path takes the site */
+			if (atomic_fetch_sub(&g->left, 1) == 1)
+				af_site_fork_once(site);
+			return i;
+		}
+		i++;
+	}
+	return -1;
 }
 
 /* Reads MS:MODE:STOP:DIR and DIR/sites (one key a line); -1 on an error. */
@@ -165,7 +305,7 @@ int af_fork_init(const char *spec, const char **why)
 			break;
 		p = nl + 1;
 	}
-	return 0;
+	return group_contexts(n, why);
 }
 
 static int listed(const char *key)
@@ -231,9 +371,10 @@ int af_fork_wanted(const char *key, int in_runtime)
 	return 0;
 }
 
-int af_fork_fails(struct af_site *s)
+int af_fork_fails(struct af_site *s, struct ctx *c)
 {
-	return failing && s == failing;
+	return failing && s == failing &&
+	       (!failing_group || af_ctx_site_match(c, failing_group->rule, failing_ctx) == failing_ctx);
 }
 
 /* The child's copy of fd: a new file under DIR holding what was written to
@@ -404,7 +545,7 @@ static int wait_child(pid_t pid, int *status)
 	return killed;
 }
 
-int af_fork_at(const char *key, struct af_site *site)
+int af_fork_at(const char *key, struct af_site *site, const struct af_fork_group *g, int ctx)
 {
 	struct scratch *x = af_imalloc(sizeof *x);
 	if (!x)
@@ -454,6 +595,8 @@ int af_fork_at(const char *key, struct af_site *site)
 			   allocation from here on, as the rule `fail site=` of a
 			   run of its own would */
 			failing = site;
+			failing_group = g;
+			failing_ctx = ctx;
 			af_g.quick = 0;
 			af_thread_update(&af_t);
 		}

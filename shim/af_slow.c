@@ -80,6 +80,22 @@ void *af_attempt(const struct af_req *rq, size_t align, int force)
 
 /* ---- the slow path ---------------------------------------------------- */
 
+/* Forks at the listed key when this process can: 1 in the child, which
+   fails the request. Only where the program itself called the allocator:
+   inside the C runtime (setlocale, say) a lock may be held whose owner is
+   a thread id, which the child does not have. g, i: the calling context
+   the key names, or NULL, -1. */
+static int fork_here(struct ctx *c, const char *key, struct af_site *site,
+		     const struct af_fork_group *g, int i)
+{
+	if (!af_fork_wanted(key, passes_up(af_addr_get((uintptr_t)c->rq->ra))))
+		return 0;
+	/* what the child's log will look up, looked up once here */
+	af_ctx_stack(c);
+	af_resolve_frames(c->frames, c->nframes);
+	return af_fork_at(key, site, g, i);
+}
+
 void *af_alloc_slow(struct af_req *rq)
 {
 	struct af_thread *t = &af_t;
@@ -158,37 +174,44 @@ void *af_alloc_slow(struct af_req *rq)
 
 	if (AF_UNLIKELY(af_g.mode & AF_M_FORK) && !inject && !shielded) {
 		struct af_site *site = af_site_get(af_ctx_callsite(&c), rq);
-		/* at its first hit (the quick path serves it from then on) */
-		int first = af_site_fork_once(site);
+		/* a site with calling contexts listed stays here until each has
+		   been met; any other at its first hit (the quick path serves it
+		   from then on) */
+		struct af_fork_group *g = af_fork_group(site);
+		int first = !g && af_site_fork_once(site);
 		char key[512];
 		key[0] = 0;
-		if (af_fork_fails(site)) {
+		if (af_fork_fails(site, &c)) {
 			inject = 1;
-			rule = AF_RULE_FORK;
 		} else if (af_fork_nth) {
 			/* the allocation the counting rule just counted */
 			if (rule >= 0 && action == AF_ACT_FAIL &&
 			    af_g.pol.rules[rule]->nth == AF_FORK_NTH_COUNTER)
 				af_fmt(key, sizeof key, "%llu",
 				       (unsigned long long)atomic_load(&af_g.pol.state[rule].nth_count));
+			inject = key[0] && fork_here(&c, key, site, NULL, -1);
+		} else if (g) {
+			/* the contexts are matched on the whole stack, not the
+			   few frames af_slow took for the rules */
+			if (rq->frames) {
+				rq->frames = NULL;
+				c.have_stack = 0;
+				c.csaddr = NULL;
+			}
+			/* each listed context this allocation is at, at its first
+			   hit, as `fail site=CTX nth=1` of a run of its own */
+			for (int i = 0; !inject && (i = af_fork_context(g, site, &c, i, key, sizeof key)) >= 0; i++)
+				inject = fork_here(&c, key, site, g, i);
 		} else if (first) {
 			af_site_key(site, key, sizeof key);
+			inject = fork_here(&c, key, site, NULL, -1);
 		}
-		/* only where the program itself called the allocator: inside the
-		   C runtime (setlocale, say) a lock may be held whose owner is
-		   a thread id, which the child does not have */
-		if (key[0] && af_fork_wanted(key, passes_up(af_addr_get((uintptr_t)rq->ra)))) {
-			/* what the child's log will look up, looked up once here */
-			af_ctx_stack(&c);
-			af_resolve_frames(c.frames, c.nframes);
-			if (af_fork_at(key, site)) {
-				/* the child: in --mode nth its counting rule has done
-				   what a run's `fail nth=K` does, which is then spent */
-				if (af_fork_nth && rule >= 0)
-					af_rule_mark_spent(rule);
-				inject = 1;
-				rule = AF_RULE_FORK;
-			}
+		if (inject) {
+			/* the child: in --mode nth its counting rule has done what
+			   a run's `fail nth=K` does, which is then spent */
+			if (af_fork_nth && rule >= 0)
+				af_rule_mark_spent(rule);
+			rule = AF_RULE_FORK;
 		}
 	}
 

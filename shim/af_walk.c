@@ -146,17 +146,14 @@ static int frame_is(struct af_addr *a, const struct af_siteref *ref)
 	return af_glob(ref->module, strchr(ref->module, '/') ? a->mod->path : a->mod->base);
 }
 
-/* site=A<B<C: some site of r is the call site with the frames above it
-   as its context names them (a site without a context: the call site
-   alone). */
-static int contexts_ok(struct ctx *c, const struct af_rule *r)
+int af_ctx_site_match(struct ctx *c, const struct af_rule *r, int from)
 {
 	struct af_thread *t = &af_t;
 	af_ctx_stack(c);
 	if (c->cs >= c->nframes)
-		return 0;
+		return -1;
 	struct af_addr *cs = frame_addr(t, c->frames[c->cs]);
-	for (int i = 0; i < r->nsites; i++) {
+	for (int i = from; i < r->nsites; i++) {
 		const struct af_siteref *ref = &r->sites[i];
 		if (!frame_is(cs, ref) || c->cs + ref->nctx >= c->nframes)
 			continue;
@@ -164,15 +161,15 @@ static int contexts_ok(struct ctx *c, const struct af_rule *r)
 		while (k < ref->nctx && frame_is(frame_addr(t, c->frames[c->cs + 1 + k]), &ref->ctx[k]))
 			k++;
 		if (k == ref->nctx)
-			return 1;
+			return i;
 	}
-	return 0;
+	return -1;
 }
 
 int af_cb_stack_ok(void *p, const struct af_rule *r)
 {
 	struct ctx *c = p;
-	if (r->has_context && !contexts_ok(c, r))
+	if (r->has_context && af_ctx_site_match(c, r, 0) < 0)
 		return 0;
 	af_ctx_stack(c);
 	int depth = r->depth ? r->depth : af_g.pol.set.depth;

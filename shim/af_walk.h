@@ -158,6 +158,10 @@ uintptr_t af_ctx_callsite_pc(struct ctx *c);
 /* The matcher's callbacks (af_match.h's struct af_query). */
 const uint64_t *af_cb_site_mask(void *p);
 int af_cb_stack_ok(void *p, const struct af_rule *r);
+/* site=A<B<C: the first of r's sites, from index from on, that is the
+   call site with the frames above it as its context names them (a site
+   without a context: the call site alone); -1 if none. */
+int af_ctx_site_match(struct ctx *c, const struct af_rule *r, int from);
 int af_cb_thread_ok(void *p, const struct af_rule *r);
 
 #endif

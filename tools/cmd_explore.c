@@ -527,8 +527,10 @@ int cmd_explore(int argc, char **argv)
 		runres_free(&ref[1]);
 
 	fill_queue(x);
+	x->task_end = -1;
+	int plain_end = x->ntasks;
 	if (x->o.fork) {
-		explore_fork(x);
+		explore_fork(x, x->next_task, "fork");
 		if (!x->ref_confirmed && !explore_stopping) { /* the second reference run after all */
 			int e = reference_run(x, 1, &ref[1]);
 			if (e)
@@ -536,6 +538,16 @@ int cmd_explore(int argc, char **argv)
 			rep->nondeterministic = ref[0].out_hash != ref[1].out_hash ||
 						ref[0].out_len != ref[1].out_len;
 			runres_free(&ref[1]);
+		}
+		/* the calling contexts: once every plain site is decided (the
+		   rest by runs of their own) all are queued, and are offered to
+		   forking runs of their own; only plain sites queue contexts */
+		if (x->o.mode != MODE_NTH && !explore_stopping) {
+			x->task_end = plain_end;
+			explore_workers(x);
+			x->task_end = -1;
+			if (!explore_stopping)
+				explore_fork(x, plain_end, "fork-contexts");
 		}
 	}
 	explore_workers(x);

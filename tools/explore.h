@@ -129,6 +129,8 @@ struct report {
 	   because the site's own code ends the process on failure (an
 	   xmalloc: every context would end alike), and those over the cap */
 	int wrappers, contexts_found, contexts_explored, contexts_kept, contexts_cut;
+	int contexts_forked; /* of those explored, decided by forked children
+				(counted in forked too) */
 	char *hint;      /* a note for the table (not in the JSON), or NULL */
 	int nondeterministic; /* the reference output changes between runs */
 	int *shards_read;     /* merge: the K of each report read */

@@ -1,7 +1,10 @@
 /* explore_fork.c - the forking runs: runs of the program, each as the
    reference, in which the shim forks at each key of its share of the queue
-   (a call site's first hit; in --mode nth, allocation k) and the child
-   takes the failure (shim/af_fork.c). A forking run's children run one
+   (a call site's first hit, or a calling context's; in --mode nth,
+   allocation k) and the child takes the failure (shim/af_fork.c). Explore
+   calls it twice: for the call sites, then for the calling contexts that
+   their forked children queued (a plain site's failure came back out of a
+   wrapper). A forking run's children run one
    after another, so with --jobs N the depth-0 keys are dealt to up to N
    forking runs that run in parallel (at least 4 keys each: every one is a
    program start). A run's children count only if the run itself then
@@ -141,6 +144,7 @@ static int child_result(struct explore *x, const struct driver *d, int ti, const
 			x->tasks[ti].forked = 1;
 			pthread_mutex_lock(&x->mu);
 			x->rep.forked++;
+			x->rep.contexts_forked += strchr(copy.site ? copy.site : "", '<') != NULL;
 			explore_record(x, &copy, &res);
 			pthread_mutex_unlock(&x->mu);
 		}
@@ -207,13 +211,20 @@ static void driver_collect(struct explore *x, const struct driver *d)
 	free(child);
 }
 
-void explore_fork(struct explore *x)
+/* Whether task i is one for a forking run that starts at from: a call
+   site, a calling context or an allocation, not an error path. */
+static int offered(const struct explore *x, int from, int i)
+{
+	return i >= from && !x->tasks[i].depth && !x->tasks[i].forked;
+}
+
+void explore_fork(struct explore *x, int from, const char *name)
 {
 	/* the budget: the forking runs are runs, and so is each child */
 	long room = x->o.budget_runs ? x->o.budget_runs - x->runs_done : -1;
 	int avail = 0;
-	for (int i = x->next_task; i < x->ntasks; i++)
-		avail += !x->tasks[i].depth;
+	for (int i = from; i < x->ntasks; i++)
+		avail += offered(x, from, i);
 	int nd = x->o.jobs < avail / 4 ? x->o.jobs : avail / 4;
 	if (nd < 1)
 		nd = 1;
@@ -236,15 +247,15 @@ void explore_fork(struct explore *x)
 	for (int k = 0; k < nd; k++) {
 		dv[k].x = x;
 		dv[k].stop = stop;
-		dv[k].dir = xasprintf("%s/fork-%d", x->o.tmp, k + 1);
+		dv[k].dir = xasprintf("%s/%s-%d", x->o.tmp, name, k + 1);
 		dv[k].idx = xmalloc(sizeof(int) * (size_t)total);
 		char *sp = xasprintf("%s/sites", dv[k].dir);
 		FILE *f = written && mkdir(dv[k].dir, 0700) == 0 ? fopen(sp, "w") : NULL;
 		/* the keys dealt in turn, so that each run's share spans the
 		   program */
 		char buf[32];
-		for (int i = x->next_task, dealt = 0; f && i < x->ntasks && dealt < total; i++)
-			if (!x->tasks[i].depth && dealt++ % nd == k) {
+		for (int i = from, dealt = 0; f && i < x->ntasks && dealt < total; i++)
+			if (offered(x, from, i) && dealt++ % nd == k) {
 				fprintf(f, "%s\n", task_key(x, &x->tasks[i], buf, sizeof buf));
 				dv[k].idx[dv[k].listed++] = i;
 			}
@@ -279,7 +290,7 @@ void explore_fork(struct explore *x)
 		memset(x->rep.not_forked, 0, sizeof x->rep.not_forked);
 	/* two runs without injection, the same output; a forking run that
 	   differed calls for a second reference run, which judges */
-	x->ref_confirmed = all_ok;
+	x->ref_confirmed |= all_ok;
 	for (int k = 0; k < nd; k++) {
 		free(dv[k].dir);
 		free(dv[k].idx);

@@ -89,6 +89,7 @@ struct explore {
 	pthread_cond_t cv;
 	struct task *tasks;
 	int ntasks, captasks, next_task, inflight;
+	int task_end; /* the workers take the tasks before it only; -1: all */
 	long runs_done;
 	double t_start;
 	struct report rep;
@@ -141,7 +142,9 @@ void explore_workers(struct explore *x);
 int explore_tests_wanted(int argc, char **argv);
 int explore_tests(int argc, char **argv);
 
-/* explore_fork.c: the forking runs, before the runs of their own */
-void explore_fork(struct explore *x);
+/* explore_fork.c: the forking runs, before the runs of their own, for
+   the depth-0 tasks from index from on that no child has decided (call
+   sites, calling contexts or allocations); name: their directories' */
+void explore_fork(struct explore *x, int from, const char *name);
 
 #endif

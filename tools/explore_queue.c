@@ -247,14 +247,20 @@ static void extend_nth(struct explore *x)
 				 x->tasks[x->ntasks - 1].nth + (x->o.shard_n ? x->o.shard_n : 1), -1);
 }
 
+/* The end of the tasks this pass of the workers takes. */
+static int pass_end(const struct explore *x)
+{
+	return x->task_end >= 0 && x->task_end < x->ntasks ? x->task_end : x->ntasks;
+}
+
 static void *worker(void *arg)
 {
 	struct explore *x = arg;
 	pthread_mutex_lock(&x->mu);
 	for (;;) {
-		while (x->next_task >= x->ntasks && x->inflight > 0 && budget_left(x))
+		while (x->next_task >= pass_end(x) && x->inflight > 0 && budget_left(x))
 			pthread_cond_wait(&x->cv, &x->mu);
-		if (x->next_task >= x->ntasks || !budget_left(x))
+		if (x->next_task >= pass_end(x) || !budget_left(x))
 			break;
 		struct task *t = &x->tasks[x->next_task];
 		int id = x->next_task++;

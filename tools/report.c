@@ -63,6 +63,8 @@ char *fork_note(const struct report *r)
 	size_t len = 0;
 	FILE *m = open_memstream(&out, &len);
 	fprintf(m, "%d of %d %s failed in forked children", r->forked, offered, unit);
+	if (r->contexts_forked)
+		fprintf(m, " (%d of them calling contexts)", r->contexts_forked);
 	if (own)
 		fprintf(m, "; %d got runs of their own:", own);
 	for (int k = 0, n = 0; k < NF_UNHANDLED; k++) {

@@ -73,10 +73,12 @@ int write_json(const char *path, const struct report *r)
 	put_opt_field(f, "program", r->program);
 	put_opt_field(f, "mode", r->mode);
 	fprintf(f, ",\"shard\":[%d,%d],\"abort_is_bug\":%s,\"reference_status\":%d,"
-		   "\"nondeterministic\":%s,\"runs\":%ld,\"forked\":%d,\"seconds\":%.3f,"
+		   "\"nondeterministic\":%s,\"runs\":%ld,\"forked\":%d,\"forked_contexts\":%d,"
+		   "\"seconds\":%.3f,"
 		   "\"unexplored\":%d,\"baseline\":%s,\"new_bugs\":%d,",
 		r->shard_k, r->shard_n, r->abort_is_bug ? "true" : "false", r->ref_status,
-		r->nondeterministic ? "true" : "false", r->runs, r->forked, r->secs, r->budget_hit,
+		r->nondeterministic ? "true" : "false", r->runs, r->forked, r->contexts_forked, r->secs,
+		r->budget_hit,
 		r->has_baseline ? "true" : "false", report_bugs(r));
 	fprintf(f, "\"contexts\":{\"wrappers\":%d,\"found\":%d,\"explored\":%d,\"kept\":%d,"
 		   "\"cut\":%d},",
@@ -405,6 +407,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->shard_n_read = sn;
 	r->runs += json_int(v, "runs", 0);
 	r->forked += (int)json_int(v, "forked", 0);
+	r->contexts_forked += (int)json_int(v, "forked_contexts", 0);
 	double secs = num_of(v, "seconds");
 	if (secs > r->secs)
 		r->secs = secs; /* shards run side by side */
