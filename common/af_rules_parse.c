@@ -1,6 +1,9 @@
 /* af_rules_parse.c - rule files and --rule texts into a struct af_policy:
-   the line scanner, key=value parsing and validation, `set` lines and
-   include (the values' own syntax is af_rules_values.c's). */
+   each line's first word, a rule's keys checked against each other and
+   the rule added to the policy, include, and the public entry points
+   (the scanner is af_rules_scan.c's, `set` lines af_rules_set.c's, each
+   key's value af_rules_keys.c's, the values' own syntax
+   af_rules_values.c's). */
 #define _GNU_SOURCE
 #include "af_rules.h"
 
@@ -13,7 +16,6 @@
 #include <unistd.h>
 
 #include "af_fmt.h"
-#include "af_glob.h"
 #include "af_math.h"
 #include "af_trigger.h"
 #include "af_rules_scan.h"
@@ -31,54 +33,16 @@ static const char *const key_names[AF_K_COUNT] = {
     "thread", "depth", "nth", "times", "space", "interval", "probability",
 };
 
-const char *const af_setting_names[AF_S_COUNT] = {
-    "costly_order", "page_size", "small", "retry_warn", "retry_timeout",
-    "oom",          "limit",     "seed",  "depth",      "log",
-};
-
-/* The keys and settings whose value is an integer in a range, the range
-   (hi 0: not an integer key). */
-struct int_range {
-	int64_t lo, hi;
-};
 static const struct int_range key_ranges[AF_K_COUNT] = {
     [AF_K_DEPTH] = {1, 128},
     [AF_K_NTH] = {1, INT64_MAX},
     [AF_K_TIMES] = {-1, INT64_MAX},
     [AF_K_INTERVAL] = {1, INT64_MAX},
 };
-static const struct int_range setting_ranges[AF_S_COUNT] = {
-    [AF_S_COSTLY_ORDER] = {0, 20},
-    [AF_S_RETRY_WARN] = {1, 1000000000},
-    [AF_S_DEPTH] = {1, 128},
-};
-
-/* The settings whose value is one of a few words, the words (the value is
-   the word's index) and the error's list of them. */
-static const char *const small_words[] = {"retry", "noretry"}; /* small_noretry */
-static const char *const oom_words[] = {"abort", "fail", "wait"}; /* enum af_oom */
-struct word_choice {
-	const char *const *words;
-	int n;
-	const char *expected;
-};
-static const struct word_choice setting_words[AF_S_COUNT] = {
-    [AF_S_SMALL] = {small_words, 2, "retry or noretry"},
-    [AF_S_OOM] = {oom_words, 3, "abort, fail or wait"},
-};
 
 static const char *const line_words[] = {"fail", "nofail", "noretry", "set", "include"};
 
-
-/* ---- small helpers ---------------------------------------------------- */
-
-char *af_rules_dupn(const char *s, size_t n)
-{
-	char *d = af_mem_alloc(n + 1);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
+/* ---- the policy's strings --------------------------------------------- */
 
 static const char *intern(struct af_policy *p, const char *s)
 {
@@ -103,208 +67,7 @@ static const char *intern(struct af_policy *p, const char *s)
 	return d;
 }
 
-/* ---- the line scanner ------------------------------------------------- */
-
-
-__attribute__((format(printf, 3, 4))) int af_rules_fail_at(struct scan *s, const char *at,
-							  const char *fmt, ...)
-{
-	struct af_buf b;
-	af_buf_init(&b, s->err->msg, sizeof s->err->msg);
-	af_buf_fmt(&b, "%s:%d:%d: ", s->file, s->line, (int)(at - s->bol) + 1);
-	va_list ap;
-	va_start(ap, fmt);
-	size_t room = b.cap - b.len;
-	size_t n = af_vfmt(b.p + b.len, room, fmt, ap);
-	va_end(ap);
-	(void)n;
-	return -1;
-}
-
-static int is_eol(struct scan *s, const char *q)
-{
-	return q >= s->end || *q == '\n' || (s->inline_text && *q == ';');
-}
-
-static void skip_ws(struct scan *s)
-{
-	while (!is_eol(s, s->p) && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r'))
-		s->p++;
-}
-
-static int at_comment(struct scan *s)
-{
-	return !is_eol(s, s->p) && *s->p == '#';
-}
-
-/* A bare word [A-Za-z0-9_-]+; returns its length. */
-static size_t word_len(struct scan *s, const char *q)
-{
-	size_t n = 0;
-	while (!is_eol(s, q + n) && (q[n] == '_' || q[n] == '-' || (q[n] >= 'a' && q[n] <= 'z') ||
-				       (q[n] >= 'A' && q[n] <= 'Z') || (q[n] >= '0' && q[n] <= '9')))
-		n++;
-	return n;
-}
-
-/* Reads a value: up to whitespace, where "..." segments (with \" and \\)
-   may hold spaces, '#' and ';'. Segments concatenate, as in a shell. No
-   length limit but the line's: a value never outgrows the line it is read
-   from, so the normalized form of any rule (sizes spelled out, as
-   af_rule_format prints them) parses again. */
-static int read_value(struct scan *s, char **out, const char **at)
-{
-	*at = s->p;
-	const char *q = s->p;
-	const char *eol = memchr(q, '\n', (size_t)(s->end - q));
-	char *buf = af_mem_alloc((size_t)((eol ? eol : s->end) - q) + 1);
-	if (!buf)
-		return af_rules_fail_at(s, *at, "out of memory");
-	size_t n = 0;
-	while (!is_eol(s, q) && *q != ' ' && *q != '\t' && *q != '\r') {
-		if (*q == '"') {
-			const char *open = q++;
-			while (q < s->end && *q != '\n' && *q != '"') {
-				if (*q == '\\' && q + 1 < s->end && (q[1] == '"' || q[1] == '\\'))
-					q++;
-				if ((unsigned char)*q < 0x20 || *q == 0x7f) {
-					af_mem_free(buf);
-					return af_rules_fail_at(s, q, "control character 0x%02x in a value",
-						       (unsigned char)*q);
-				}
-				buf[n++] = *q++;
-			}
-			if (q >= s->end || *q != '"') {
-				af_mem_free(buf);
-				return af_rules_fail_at(s, open, "unterminated quoted value");
-			}
-			q++;
-			continue;
-		}
-		if ((unsigned char)*q < 0x20 || *q == 0x7f) {
-			af_mem_free(buf);
-			return af_rules_fail_at(s, q, "control character 0x%02x in a value", (unsigned char)*q);
-		}
-		buf[n++] = *q++;
-	}
-	buf[n] = 0;
-	s->p = q;
-	*out = buf;
-	return 0;
-}
-
-/* Splits a comma list; empty items are an error. */
-int af_rules_split_list(struct scan *s, const char *at, const char *key, const char *v,
-		      struct af_list *l)
-{
-	int n = 1;
-	for (const char *q = v; *q; q++)
-		n += *q == ',';
-	l->v = af_mem_alloc(sizeof(char *) * (size_t)n);
-	if (!l->v)
-		return af_rules_fail_at(s, at, "out of memory");
-	const char *start = v;
-	for (const char *q = v;; q++) {
-		if (*q == ',' || *q == 0) {
-			if (q == start)
-				return af_rules_fail_at(s, at, "empty item in %s= (a comma list needs a value "
-						      "between commas)",
-					       key);
-			char *item = af_rules_dupn(start, (size_t)(q - start));
-			if (!item)
-				return af_rules_fail_at(s, at, "out of memory");
-			l->v[l->n++] = item;
-			start = q + 1;
-			if (*q == 0)
-				break;
-		}
-	}
-	return 0;
-}
-
-void af_rules_free_list(struct af_list *l)
-{
-	for (int i = 0; i < l->n; i++)
-		af_mem_free(l->v[i]);
-	af_mem_free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static int find_word(const char *w, size_t n, const char *const *words, int count)
-{
-	for (int i = 0; i < count; i++)
-		if (strlen(words[i]) == n && strncmp(words[i], w, n) == 0)
-			return i;
-	return -1;
-}
-
-/* The error for a word that is none of words (what: "key", "setting",
-   "action"): the nearest one as a suggestion, else what may stand there. */
-static int fail_unknown(struct scan *s, const char *at, const char *what, const char *w,
-			const char *const *words, int count, const char *expected)
-{
-	const char *sug = af_suggest(w, words, count);
-	if (sug)
-		return af_rules_fail_at(s, at, "unknown %s '%s' (did you mean '%s'?)", what, w, sug);
-	return af_rules_fail_at(s, at, "unknown %s '%s': %s", what, w, expected);
-}
-
-/* "invalid KEY 'v': expected ..."; -1. */
-static int fail_invalid(struct scan *s, const char *at, const char *key, const char *v,
-			const char *expected)
-{
-	return af_rules_fail_at(s, at, "invalid %s '%s': expected %s", key, v, expected);
-}
-
-/* The index of v among c's words, or -1 with the error set. */
-static int pick_word(struct scan *s, const char *at, const char *key, const char *v,
-		     const struct word_choice *c)
-{
-	for (int i = 0; i < c->n; i++)
-		if (strcmp(v, c->words[i]) == 0)
-			return i;
-	return fail_invalid(s, at, key, v, c->expected);
-}
-
-/* The key of a key=value pair at s->p: its index in names, or -1 with the
-   scanner's error set (not a key=value; a setting on a rule line where
-   names are the rule keys; an unknown key). */
-static int read_key(struct scan *s, const char *const *names, int count, const char *what,
-		    const char *expected)
-{
-	const char *at = s->p;
-	size_t kl = word_len(s, s->p);
-	if (kl == 0 || is_eol(s, s->p + kl) || s->p[kl] != '=') {
-		const char *q = s->p;
-		while (!is_eol(s, q) && *q != ' ' && *q != '\t')
-			q++;
-		return af_rules_fail_at(s, at, "expected key=value, got '%.*s'", (int)(q - at), at);
-	}
-	int k = find_word(s->p, kl, names, count);
-	if (k < 0) {
-		char w[64];
-		af_fmt(w, sizeof w, "%.*s", (int)kl, s->p);
-		if (names != af_setting_names && find_word(w, kl, af_setting_names, AF_S_COUNT) >= 0)
-			return af_rules_fail_at(s, at, "'%s' is a setting: write it on a `set` line", w);
-		return fail_unknown(s, at, what, w, names, count, expected);
-	}
-	return k;
-}
-
-/* The value after "key=" (s->p at the '='): 0 with *v in af_mem memory
-   and *vat its place, or -1 with the error set (an empty value is one). */
-static int read_pair_value(struct scan *s, const char *key, char **v, const char **vat)
-{
-	s->p++;
-	if (read_value(s, v, vat) < 0)
-		return -1;
-	if (!**v) {
-		af_mem_free(*v);
-		return af_rules_fail_at(s, *vat, "empty value for '%s'", key);
-	}
-	return 0;
-}
+/* ---- rules ------------------------------------------------------------ */
 
 static void rule_free(struct af_rule *r)
 {
@@ -345,13 +108,13 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 	const char *key_at[AF_K_COUNT] = {0};
 
 	for (;;) {
-		skip_ws(s);
-		if (is_eol(s, s->p) || at_comment(s))
+		af_rules_skip_ws(s);
+		if (af_rules_is_eol(s, s->p) || af_rules_at_comment(s))
 			break;
 		const char *at = s->p;
-		int k = read_key(s, key_names, AF_K_COUNT, "key",
-				 "expected fn, size, caller, in, notin, module, site, thread, depth, "
-				 "nth, times, space, interval or probability");
+		int k = af_rules_read_key(s, key_names, AF_K_COUNT, "key",
+					  "expected fn, size, caller, in, notin, module, site, "
+					  "thread, depth, nth, times, space, interval or probability");
 		if (k < 0)
 			goto fail;
 		if (r->given & (1u << k)) {
@@ -366,7 +129,7 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 		s->p += strlen(key_names[k]);
 		const char *vat;
 		char *v;
-		if (read_pair_value(s, key_names[k], &v, &vat) < 0)
+		if (af_rules_read_pair_value(s, key_names[k], &v, &vat) < 0)
 			goto fail;
 		r->given |= 1u << k;
 		key_at[k] = at;
@@ -391,8 +154,9 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 		case AF_K_INTERVAL: r->interval = (uint64_t)x; break;
 		case AF_K_SPACE:
 			if (af_parse_size(v, &u) < 0 || u > (uint64_t)INT64_MAX)
-				rc = fail_invalid(s, vat, "space", v,
-						  "a size in bytes (K, M, G suffixes are powers of 1024)");
+				rc = af_rules_fail_invalid(s, vat, "space", v,
+							   "a size in bytes (K, M, G suffixes are "
+							   "powers of 1024)");
 			r->space = u;
 			break;
 		case AF_K_PROBABILITY: rc = af_rules_key_probability(s, vat, v, r); break;
@@ -448,110 +212,6 @@ static int parse_rule(struct scan *s, int action, const char *action_at)
 fail:
 	rule_free(r);
 	return -1;
-}
-
-/* ---- settings --------------------------------------------------------- */
-
-static int apply_setting(struct scan *s, const char *at, int k, const char *v)
-{
-	struct af_settings *st = &s->pol->set;
-	uint64_t u;
-	int64_t x = 0;
-	int w = 0;
-	const struct int_range *range = &setting_ranges[k];
-	if (range->hi && af_rules_key_int_range(s, at, af_setting_names[k], v, range->lo, range->hi,
-						&x) < 0)
-		return -1;
-	if (setting_words[k].n && (w = pick_word(s, at, af_setting_names[k], v, &setting_words[k])) < 0)
-		return -1;
-	switch (k) {
-	case AF_S_COSTLY_ORDER:
-		st->costly_order = (unsigned)x;
-		break;
-	case AF_S_PAGE_SIZE:
-		if (af_parse_size(v, &u) < 0 || u < 256 || u > (1ull << 30) || (u & (u - 1)))
-			return fail_invalid(s, at, "page_size", v, "a power of two from 256 to 1G");
-		st->page_size = u;
-		break;
-	case AF_S_SMALL:
-		st->small_noretry = w;
-		break;
-	case AF_S_RETRY_WARN:
-		st->retry_warn = (unsigned)x;
-		break;
-	case AF_S_RETRY_TIMEOUT:
-		if (af_parse_duration(v, &u) < 0)
-			return fail_invalid(s, at, "retry_timeout", v,
-					    "a duration such as 10s, 500ms or 2m");
-		st->retry_timeout_ns = u;
-		break;
-	case AF_S_OOM:
-		st->oom = (enum af_oom)w;
-		break;
-	case AF_S_LIMIT:
-		if (af_parse_size(v, &u) < 0 || u > (uint64_t)INT64_MAX)
-			return fail_invalid(s, at, "limit", v,
-					    "a size in bytes, 0 for none (K, M, G suffixes are powers "
-					    "of 1024)");
-		st->limit = u;
-		break;
-	case AF_S_SEED:
-		if (af_parse_u64(v, &u) < 0)
-			return fail_invalid(s, at, "seed", v, "an unsigned 64-bit integer");
-		st->seed = u;
-		break;
-	case AF_S_DEPTH:
-		st->depth = (int)x;
-		break;
-	case AF_S_LOG:
-		af_mem_free(st->log);
-		st->log = af_rules_dupn(v, strlen(v));
-		if (!st->log)
-			return af_rules_fail_at(s, at, "out of memory");
-		break;
-	}
-	st->given |= 1u << k;
-	st->origin_file[k] = s->file;
-	st->origin_line[k] = s->line;
-	return 0;
-}
-
-static int parse_set_pair(struct scan *s)
-{
-	const char *at = s->p;
-	int k = read_key(s, af_setting_names, AF_S_COUNT, "setting",
-			 "expected costly_order, page_size, small, retry_warn, retry_timeout, "
-			 "oom, limit, seed, depth or log");
-	if (k < 0)
-		return -1;
-	struct af_settings *st = &s->pol->set;
-	if ((st->given & (1u << k)) && st->origin_file[k] == s->file)
-		return af_rules_fail_at(s, at, "setting '%s' is already set at %s:%d", af_setting_names[k],
-			       st->origin_file[k], st->origin_line[k]);
-	s->p += strlen(af_setting_names[k]);
-	const char *vat;
-	char *v;
-	if (read_pair_value(s, af_setting_names[k], &v, &vat) < 0)
-		return -1;
-	int rc = apply_setting(s, vat, k, v);
-	af_mem_free(v);
-	return rc;
-}
-
-static int parse_set(struct scan *s, const char *at)
-{
-	int n = 0;
-	for (;;) {
-		skip_ws(s);
-		if (is_eol(s, s->p) || at_comment(s))
-			break;
-		if (parse_set_pair(s) < 0)
-			return -1;
-		n++;
-	}
-	if (!n)
-		return af_rules_fail_at(s, at, "set needs at least one key=value");
-	return 0;
 }
 
 /* ---- files and include ------------------------------------------------ */
@@ -637,15 +297,15 @@ static const char *read_error(int e)
 
 static int do_include(struct scan *s, const char *at)
 {
-	skip_ws(s);
-	if (is_eol(s, s->p) || at_comment(s))
+	af_rules_skip_ws(s);
+	if (af_rules_is_eol(s, s->p) || af_rules_at_comment(s))
 		return af_rules_fail_at(s, at, "include needs a file name");
 	const char *vat;
 	char *name;
-	if (read_value(s, &name, &vat) < 0)
+	if (af_rules_read_value(s, &name, &vat) < 0)
 		return -1;
-	skip_ws(s);
-	if (!is_eol(s, s->p) && !at_comment(s)) {
+	af_rules_skip_ws(s);
+	if (!af_rules_is_eol(s, s->p) && !af_rules_at_comment(s)) {
 		af_mem_free(name);
 		return af_rules_fail_at(s, s->p, "unexpected text after the include file name");
 	}
@@ -683,29 +343,30 @@ static int do_include(struct scan *s, const char *at)
 
 static int parse_line(struct scan *s)
 {
-	skip_ws(s);
-	if (is_eol(s, s->p) || at_comment(s))
+	af_rules_skip_ws(s);
+	if (af_rules_is_eol(s, s->p) || af_rules_at_comment(s))
 		return 0;
 	const char *at = s->p;
-	size_t n = word_len(s, s->p);
-	int w = n ? find_word(s->p, n, line_words, 5) : -1;
+	size_t n = af_rules_word_len(s, s->p);
+	int w = n ? af_rules_find_word(s->p, n, line_words, 5) : -1;
 	if (w < 0) {
 		const char *q = s->p;
-		while (!is_eol(s, q) && *q != ' ' && *q != '\t')
+		while (!af_rules_is_eol(s, q) && *q != ' ' && *q != '\t')
 			q++;
 		char word[64];
 		af_fmt(word, sizeof word, "%.*s", (int)(q - at), at);
-		return fail_unknown(s, at, "action", word, line_words, 5,
-				    "a line starts with fail, nofail, noretry, set or include");
+		return af_rules_fail_unknown(s, at, "action", word, line_words, 5,
+					     "a line starts with fail, nofail, noretry, set or "
+					     "include");
 	}
 	s->p += n;
-	if (!is_eol(s, s->p) && *s->p != ' ' && *s->p != '\t' && *s->p != '\r' && *s->p != '#')
+	if (!af_rules_is_eol(s, s->p) && *s->p != ' ' && *s->p != '\t' && *s->p != '\r' && *s->p != '#')
 		return af_rules_fail_at(s, s->p, "expected whitespace after '%.*s'", (int)n, at);
 	switch (w) {
 	case 0: return parse_rule(s, AF_ACT_FAIL, at);
 	case 1: return parse_rule(s, AF_ACT_NOFAIL, at);
 	case 2: return parse_rule(s, AF_ACT_NORETRY, at);
-	case 3: return parse_set(s, at);
+	case 3: return af_rules_parse_set(s, at);
 	default: return do_include(s, at);
 	}
 }
@@ -726,7 +387,7 @@ static int parse_buffer(struct af_policy *p, const char *text, size_t len, const
 		if (parse_line(&s) < 0)
 			return -1;
 		/* advance to the end of the line (or ';') */
-		while (s.p < s.end && !is_eol(&s, s.p))
+		while (s.p < s.end && !af_rules_is_eol(&s, s.p))
 			s.p++;
 		if (s.p < s.end) {
 			if (*s.p == '\n')
@@ -813,13 +474,13 @@ int af_policy_parse_text(struct af_policy *p, const char *text, size_t len, cons
 int af_policy_set(struct af_policy *p, const char *kv, const char *origin, struct af_error *err)
 {
 	struct scan s = {p, intern(p, origin), 1, kv, kv, kv + strlen(kv), 0, err};
-	skip_ws(&s);
-	if (is_eol(&s, s.p))
+	af_rules_skip_ws(&s);
+	if (af_rules_is_eol(&s, s.p))
 		return af_rules_fail_at(&s, s.p, "expected key=value");
-	if (parse_set_pair(&s) < 0)
+	if (af_rules_parse_set_pair(&s) < 0)
 		return -1;
-	skip_ws(&s);
-	if (!is_eol(&s, s.p))
+	af_rules_skip_ws(&s);
+	if (!af_rules_is_eol(&s, s.p))
 		return af_rules_fail_at(&s, s.p, "unexpected text after the value");
 	return 0;
 }
