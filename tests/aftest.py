@@ -11,7 +11,7 @@ Each test script is one meson test made of cases: functions marked
 A check prints one line that names its case; a case that raises is a
 failed check of that case and the others still run. The script ends with
 main(): exit 0 when all passed, 1 when one failed, 77 when every case it
-ran was skipped (need() inside a case skips that case), 2 for an unknown
+ran was skipped (need() or skip(why) inside a case skips that case), 2 for an unknown
 case name.
 """
 import json
@@ -34,7 +34,12 @@ _failed_cases = []
 
 
 class Skip(Exception):
-    """need() inside a case: this case cannot run here."""
+    """need() or skip() inside a case: this case cannot run here."""
+
+
+def skip(why):
+    """Ends the running case as skipped, saying why."""
+    raise Skip(why)
 
 
 def prog(name):
