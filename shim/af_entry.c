@@ -68,18 +68,23 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
 
 /* quick()'s common case alone, with no call in it: the memo holds a plain
    verdict for this request, or a probability rule's whose draw does not
-   fire now (then the stream has been stepped). 0 changes nothing: quick()
-   then decides. It lets an entry point hand the request on by tail calls
-   to a function that only calls the backend, which keeps three registers
-   across that call (the size, the call site and the CFA, for the slow
-   path should the backend fail) where quick() with its calls kept six. */
+   fire now (then the stream has been stepped). 1: serve it as the plain
+   path does; 2: serve it and count it (the census, the summary: X_go);
+   0 changes nothing: quick() then decides (X_rest). With no call, it
+   needs only the registers a call clobbers anyway, so malloc and calloc
+   test it inline after the plain flag and share the plain path's call of
+   the backend, which keeps only the size across it (the call site and
+   the CFA are the entry point's own, read from its frame should the
+   backend fail): quick() with its calls in one function with the
+   backend's call had to keep six registers. */
 static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, void *ra)
 {
 	struct af_thread *t = &af_t;
 	struct af_walks *w = t->walks;
 	if (!t->quick || AF_UNLIKELY(!w))
 		return 0;
-	if (t->qcount && (uint64_t)t->sample_left < n)
+	int qcount = t->qcount; /* once: the stream's store may alias it */
+	if (qcount && (uint64_t)t->sample_left < n)
 		return 0;
 	if (AF_UNLIKELY(n < t->iv_lo || n >= t->iv_hi))
 		return 0;
@@ -87,10 +92,12 @@ static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, voi
 	if (AF_UNLIKELY(q->key != af_qkey((uintptr_t)ra, fn, t->iv_k) ||
 			q->gen != atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed)))
 		return 0;
-	if (AF_LIKELY(q->verdict == AF_Q_PLAIN))
-		return 1;
-	struct af_stream *st = q->stream;
-	return q->verdict == AF_Q_DRAW && AF_LIKELY(st != NULL) && af_stream_skip(st);
+	if (AF_UNLIKELY(q->verdict != AF_Q_PLAIN)) {
+		struct af_stream *st = q->stream;
+		if (q->verdict != AF_Q_DRAW || AF_UNLIKELY(st == NULL) || !af_stream_skip(st))
+			return 0;
+	}
+	return qcount ? 2 : 1;
 }
 
 /* After quick() said yes and the allocation succeeded: the census's and
@@ -118,12 +125,12 @@ static inline void *counted(void *p, size_t n, void *ra)
 
 
 /* The entry points test the plain path first and leave everything else to
-   a function of its own, by a tail call: the quick path needs registers,
-   and sharing a function with it cost the plain path five pushes and pops
-   (measured: 1.22x jemalloc per malloc/free pair before). malloc and
-   calloc go on the same way: X_other tests quick_hit() with no frame and
-   jumps to X_go (the backend, then the count) or X_rest (all of quick(),
-   then the backend or the slow path). */
+   a function of its own, by a tail call: quick() needs registers, and
+   sharing a function with it cost the plain path five pushes and pops
+   (measured: 1.22x jemalloc per malloc/free pair before). quick_hit(),
+   which calls nothing, is the exception (see there): malloc and calloc
+   leave only for X_go (the backend, then the count) and X_rest (all of
+   quick(), then the backend or the slow path). */
 
 /* malloc's and calloc's backend call (fn a constant: folded) */
 static inline __attribute__((always_inline)) void *zalloc(int fn, size_t n)
@@ -131,7 +138,7 @@ static inline __attribute__((always_inline)) void *zalloc(int fn, size_t n)
 	return fn == AF_FN_CALLOC ? afje_calloc(1, af_min16(n)) : afje_malloc(af_min16(n));
 }
 
-/* X_go: quick_hit() said plain */
+/* X_go: quick_hit() said serve it, and count it */
 static inline __attribute__((always_inline)) void *go(int fn, size_t n, void *ra, void *cfa)
 {
 	void *p = zalloc(fn, n);
@@ -151,8 +158,8 @@ static inline __attribute__((always_inline)) void *rest(int fn, size_t n, void *
 	return af_slow(fn, n, 0, fn == AF_FN_CALLOC, NULL, ra, cfa);
 }
 
-/* X_go, X_rest and X_other of malloc and calloc: functions of their own
-   (a tail call's target each), so a macro */
+/* X_go and X_rest of malloc and calloc: functions of their own (a tail
+   call's target each), so a macro */
 #define QUICK_ENTRY(x, FN)                                                              \
 	static __attribute__((noinline)) void *x##_go(size_t n, void *ra, void *cfa)    \
 	{                                                                               \
@@ -161,25 +168,20 @@ static inline __attribute__((always_inline)) void *rest(int fn, size_t n, void *
 	static __attribute__((noinline)) void *x##_rest(size_t n, void *ra, void *cfa)  \
 	{                                                                               \
 		return rest(FN, n, ra, cfa);                                            \
-	}                                                                               \
-	static __attribute__((noinline)) void *x##_other(size_t n, void *ra, void *cfa) \
-	{                                                                               \
-		if (AF_LIKELY(quick_hit(FN, n, ra)))                                    \
-			return x##_go(n, ra, cfa);                                      \
-		return x##_rest(n, ra, cfa);                                            \
 	}
 QUICK_ENTRY(malloc, AF_FN_MALLOC)
 QUICK_ENTRY(calloc, AF_FN_CALLOC)
 
 AF_EXPORT void *malloc(size_t n)
 {
-	if (AF_LIKELY(plain())) {
+	int h = 1;
+	if (AF_LIKELY(plain()) || (h = quick_hit(AF_FN_MALLOC, n, RA)) == 1) {
 		void *p = afje_malloc(af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
 		return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA, CFA);
 	}
-	return malloc_other(n, RA, CFA);
+	return h ? malloc_go(n, RA, CFA) : malloc_rest(n, RA, CFA);
 }
 
 AF_EXPORT void *calloc(size_t nmemb, size_t size)
@@ -189,13 +191,14 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (AF_LIKELY(plain())) {
+	int h = 1;
+	if (AF_LIKELY(plain()) || (h = quick_hit(AF_FN_CALLOC, n, RA)) == 1) {
 		void *p = afje_calloc(1, af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
 		return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA, CFA);
 	}
-	return calloc_other(n, RA, CFA);
+	return h ? calloc_go(n, RA, CFA) : calloc_rest(n, RA, CFA);
 }
 
 /* The quick path with the sampler (the census, the summary; no limit,
