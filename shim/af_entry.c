@@ -77,14 +77,14 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
    the CFA are the entry point's own, read from its frame should the
    backend fail): quick() with its calls in one function with the
    backend's call had to keep six registers. */
-static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, void *ra)
+static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, void *ra, void *old)
 {
 	struct af_thread *t = &af_t;
 	struct af_walks *w = t->walks;
 	if (!t->quick || AF_UNLIKELY(!w))
 		return 0;
 	int qcount = t->qcount; /* once: the stream's store may alias it */
-	if (qcount && (uint64_t)t->sample_left < n)
+	if (qcount && ((uint64_t)t->sample_left < n || (old && af_maybe_sampled(old))))
 		return 0;
 	if (AF_UNLIKELY(n < t->iv_lo || n >= t->iv_hi))
 		return 0;
@@ -175,7 +175,7 @@ QUICK_ENTRY(calloc, AF_FN_CALLOC)
 AF_EXPORT void *malloc(size_t n)
 {
 	int h = 1;
-	if (AF_LIKELY(plain()) || (h = quick_hit(AF_FN_MALLOC, n, RA)) == 1) {
+	if (AF_LIKELY(plain()) || (h = quick_hit(AF_FN_MALLOC, n, RA, NULL)) == 1) {
 		void *p = afje_malloc(af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
@@ -192,7 +192,7 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 		return NULL;
 	}
 	int h = 1;
-	if (AF_LIKELY(plain()) || (h = quick_hit(AF_FN_CALLOC, n, RA)) == 1) {
+	if (AF_LIKELY(plain()) || (h = quick_hit(AF_FN_CALLOC, n, RA, NULL)) == 1) {
 		void *p = afje_calloc(1, af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
@@ -230,33 +230,53 @@ AF_EXPORT void cfree(void *p)
 	free(p);
 }
 
-static inline void *do_realloc(void *p, size_t n, int fn, void *ra, void *cfa)
+/* realloc's backend call; realloc(NULL, n) is malloc's */
+static inline __attribute__((always_inline)) void *re_alloc(void *p, size_t n)
 {
-	if (p == NULL) {
-		int pl = plain();
-		if (pl || quick(fn, n, ra, cfa, NULL)) {
-			void *q = afje_malloc(af_min16(n));
-			if (AF_LIKELY(q != NULL))
-				return pl ? q : counted(q, n, ra);
-		}
-		return af_slow(fn, n, 0, 0, NULL, ra, cfa);
-	}
-	if (n == 0) { /* glibc: realloc(p, 0) frees p and returns NULL */
-		free(p);
-		return NULL;
-	}
-	int pl = plain();
-	if (pl || quick(fn, n, ra, cfa, p)) {
-		void *q = afje_realloc(p, af_min16(n));
+	return p ? afje_realloc(p, af_min16(n)) : afje_malloc(af_min16(n));
+}
+
+/* realloc's X_go and X_rest (see malloc's) */
+static __attribute__((noinline)) void *realloc_go(void *p, size_t n, int fn, void *ra, void *cfa)
+{
+	void *q = re_alloc(p, n);
+	if (AF_LIKELY(q != NULL))
+		return counted(q, n, ra);
+	return af_slow(fn, n, 0, 0, p, ra, cfa);
+}
+
+static __attribute__((noinline)) void *realloc_rest(void *p, size_t n, int fn, void *ra, void *cfa)
+{
+	if (quick(fn, n, ra, cfa, p)) {
+		void *q = re_alloc(p, n);
 		if (AF_LIKELY(q != NULL))
-			return pl ? q : counted(q, n, ra);
+			return counted(q, n, ra);
 	}
 	return af_slow(fn, n, 0, 0, p, ra, cfa);
 }
 
+/* realloc and reallocarray, as malloc goes: the plain path and
+   quick_hit() in the entry point itself (inlined into it, so RA and CFA
+   are the entry point's own) */
+static inline __attribute__((always_inline)) void *do_realloc(void *p, size_t n, int fn)
+{
+	if (p != NULL && n == 0) { /* glibc: realloc(p, 0) frees p and returns NULL */
+		free(p);
+		return NULL;
+	}
+	int h = 1;
+	if (AF_LIKELY(plain()) || (h = quick_hit(fn, n, RA, p)) == 1) {
+		void *q = re_alloc(p, n);
+		if (AF_LIKELY(q != NULL))
+			return q;
+		return af_slow(fn, n, 0, 0, p, RA, CFA);
+	}
+	return h ? realloc_go(p, n, fn, RA, CFA) : realloc_rest(p, n, fn, RA, CFA);
+}
+
 AF_EXPORT void *realloc(void *p, size_t n)
 {
-	return do_realloc(p, n, AF_FN_REALLOC, RA, CFA);
+	return do_realloc(p, n, AF_FN_REALLOC);
 }
 
 AF_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
@@ -266,7 +286,7 @@ AF_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return do_realloc(p, n, AF_FN_REALLOCARRAY, RA, CFA);
+	return do_realloc(p, n, AF_FN_REALLOCARRAY);
 }
 
 /* glibc 2.36 memalign semantics, which aligned_alloc shares: a
