@@ -70,6 +70,7 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
    verdict for this request, or a probability rule's whose draw does not
    fire now (then the stream has been stepped). 1: serve it as the plain
    path does; 2: serve it and count it (the census, the summary: X_go);
+   -1: the memo says the slow path decides (a stack rule, a counter);
    0 changes nothing: quick() then decides (X_rest). With no call, it
    needs only the registers a call clobbers anyway, so malloc and calloc
    test it inline after the plain flag and share the plain path's call of
@@ -94,6 +95,8 @@ static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, voi
 		return 0;
 	if (AF_UNLIKELY(q->verdict != AF_Q_PLAIN)) {
 		struct af_stream *st = q->stream;
+		if (q->verdict == AF_Q_SLOW)
+			return -1;
 		if (q->verdict != AF_Q_DRAW || AF_UNLIKELY(st == NULL) || !af_stream_skip(st))
 			return 0;
 	}
@@ -181,6 +184,8 @@ AF_EXPORT void *malloc(size_t n)
 			return p;
 		return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA, CFA);
 	}
+	if (h < 0)
+		return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA, CFA);
 	return h ? malloc_go(n, RA, CFA) : malloc_rest(n, RA, CFA);
 }
 
@@ -198,6 +203,8 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 			return p;
 		return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA, CFA);
 	}
+	if (h < 0)
+		return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA, CFA);
 	return h ? calloc_go(n, RA, CFA) : calloc_rest(n, RA, CFA);
 }
 
@@ -271,6 +278,8 @@ static inline __attribute__((always_inline)) void *do_realloc(void *p, size_t n,
 			return q;
 		return af_slow(fn, n, 0, 0, p, RA, CFA);
 	}
+	if (h < 0)
+		return af_slow(fn, n, 0, 0, p, RA, CFA);
 	return h ? realloc_go(p, n, fn, RA, CFA) : realloc_rest(p, n, fn, RA, CFA);
 }
 
