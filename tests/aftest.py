@@ -157,10 +157,19 @@ def stderr_lines(r):
     return r.stderr.decode(errors="replace").splitlines()
 
 
-def json_lines(path):
+def json_lines(path, torn_tail=False):
+    """The events of a log, one JSON object a line. torn_tail: a last line
+    without its newline is dropped: a process killed by a signal while
+    another of its threads was writing (the kernel cuts a write short when
+    a fatal signal is pending) leaves the tail of that line unwritten."""
     out = []
     with open(path, "rb") as f:
-        for line in f.read().decode().splitlines():
+        data = f.read().decode(errors="replace")
+    lines = data.split("\n")
+    if lines and lines[-1] and torn_tail:
+        lines.pop()
+    for line in lines:
+        if line:
             out.append(json.loads(line))
     return out
 
