@@ -69,7 +69,8 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
 /* quick()'s common case alone, with no call in it: the memo holds a plain
    verdict for this request, or a probability rule's whose draw does not
    fire now (then the stream has been stepped). 1: serve it as the plain
-   path does; 2: serve it and count it (the census, the summary: X_go);
+   path does (the census's count made); 2: serve it and count it after
+   (X_go);
    -1: the memo says the slow path decides (a stack rule, a counter);
    0 changes nothing: quick() then decides (X_rest). With no call, it
    needs only the registers a call clobbers anyway, so malloc and calloc
@@ -78,6 +79,26 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
    the CFA are the entry point's own, read from its frame should the
    backend fail): quick() with its calls in one function with the
    backend's call had to keep six registers. */
+/* The census's (or the summary's) count of a request quick_hit() serves,
+   made before the backend's call with the memo's entry at hand: 0 when
+   this thread's table holds another site in the slot, or none yet (then
+   the count waits for the allocation: X_go, count_quick). */
+static inline __attribute__((always_inline)) int count_ahead(struct af_thread *t,
+							   const struct af_qsite *q, size_t n)
+{
+	struct af_tcounts *c = t->counts;
+	struct af_site *s = q->site;
+	if (AF_UNLIKELY(c == NULL))
+		return 0;
+	struct af_tc_slot *e = af_tc_slot_of(c, s);
+	if (AF_UNLIKELY(atomic_load_explicit(&e->site, memory_order_relaxed) != s))
+		return 0;
+	t->sample_left -= (int64_t)n;
+	af_own_add(&e->bytes, n);
+	af_own_add(n > af_g.threshold ? &e->costly : &e->small, 1);
+	return 1;
+}
+
 static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, void *ra, void *old)
 {
 	struct af_thread *t = &af_t;
@@ -100,8 +121,43 @@ static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, voi
 		if (q->verdict != AF_Q_DRAW || AF_UNLIKELY(st == NULL) || !af_stream_skip(st))
 			return 0;
 	}
-	return qcount ? 2 : 1;
+	return !qcount || count_ahead(t, q, n) ? 1 : 2;
 }
+
+/* What count_ahead() counted, taken back when the backend refused the
+   request: the slow path then serves it, and counts what it serves. The
+   memo's entry is found again by the call site; had a signal handler's
+   call taken it meanwhile, what cannot be found stays counted (a count
+   too many, never an underflow). */
+static __attribute__((noinline)) void uncount_quick(size_t n, void *ra)
+{
+	struct af_thread *t = &af_t;
+	struct af_tcounts *c = t->counts;
+	struct af_site *s = t->walks ? af_qslot(t->walks, (uintptr_t)ra)->site : NULL;
+	if (!c || !s)
+		return;
+	struct af_tc_slot *e = af_tc_slot_of(c, s);
+	_Atomic uint64_t *k = n > af_g.threshold ? &e->costly : &e->small;
+	if (atomic_load_explicit(&e->site, memory_order_relaxed) != s ||
+	    atomic_load_explicit(&e->bytes, memory_order_relaxed) < n ||
+	    atomic_load_explicit(k, memory_order_relaxed) < 1)
+		return;
+	af_own_add(&e->bytes, -(uint64_t)n);
+	af_own_add(k, -(uint64_t)1);
+	t->sample_left += (int64_t)n;
+}
+
+/* The backend refused what the plain path or quick_hit() served: the slow
+   path's turn, with the census's count taken back first. Out of line: the
+   plain path keeps nothing for it across the backend's call. */
+static __attribute__((noinline)) void *refused(int fn, size_t n, int zero, void *old, void *ra,
+					       void *cfa)
+{
+	if (AF_UNLIKELY(af_t.qcount))
+		uncount_quick(n, ra);
+	return af_slow(fn, n, 0, zero, old, ra, cfa);
+}
+#define REFUSED(fn, n, align, zero, old) refused(fn, n, zero, old, RA, CFA)
 
 /* After quick() said yes and the allocation succeeded: the census's and
    the summary's count, in this thread's own table (af_sites.c). Out of
@@ -182,7 +238,7 @@ AF_EXPORT void *malloc(size_t n)
 		void *p = afje_malloc(af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
-		return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA, CFA);
+		return REFUSED(AF_FN_MALLOC, n, 0, 0, NULL);
 	}
 	if (h < 0)
 		return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA, CFA);
@@ -201,7 +257,7 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 		void *p = afje_calloc(1, af_min16(n));
 		if (AF_LIKELY(p != NULL))
 			return p;
-		return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA, CFA);
+		return REFUSED(AF_FN_CALLOC, n, 0, 1, NULL);
 	}
 	if (h < 0)
 		return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA, CFA);
@@ -276,7 +332,7 @@ static inline __attribute__((always_inline)) void *do_realloc(void *p, size_t n,
 		void *q = re_alloc(p, n);
 		if (AF_LIKELY(q != NULL))
 			return q;
-		return af_slow(fn, n, 0, 0, p, RA, CFA);
+		return REFUSED(fn, n, 0, 0, p);
 	}
 	if (h < 0)
 		return af_slow(fn, n, 0, 0, p, RA, CFA);

@@ -352,6 +352,24 @@ def sampler_after_oom():
         eq(listed, ["site_fill", "site_hold"], f"{label}: the sampler lists what is held, not what was freed")
 
 
+# a request the quick path counted before jemalloc refused it (a real
+# out-of-memory, no retrying) is neither counted twice nor left counted:
+# site_fill's calls in the census are the allocations that succeeded
+@case
+def census_exact_after_real_oom():
+    named = {s["function"]: s["site"] for s in livesample_census()["sites"] if s["function"]}
+    with tempfile.TemporaryDirectory() as d:
+        cen = os.path.join(d, "census")
+        r = run([prog("livesample")], preload=True, ALLOCFAIL_CENSUS=cen)
+        m = re.match(r"NULL after (\d+)", r.stdout.decode())
+        check(r.returncode == 3 and m, "livesample: the real out-of-memory returns NULL at site_fill",
+              (r.returncode, r.stdout))
+        calls = [e["calls"] for e in json_lines(cen)
+                 if e.get("ev") == "count" and e.get("site") == named["site_fill"]]
+        eq(calls, [int(m.group(1))] if m else None,
+           "census: site_fill's calls are the allocations that succeeded")
+
+
 # seeds are printed exactly, above 2^53 and 2^63 too: "ALLOCFAIL_SEED
 # repeats the run" must name the seed that does
 @case
