@@ -35,9 +35,9 @@ static inline int plain(void)
 /* The quick path: no rule can match this request (a per-thread memo by
    call site, entry point and size interval). With the census or the
    summary the memo also holds the call site, which counted() counts
-   after the allocation succeeded; an allocation the sampler takes, or a
-   realloc of a sampled block, goes the slow way. A failure takes the
-   slow path. */
+   after the allocation succeeded (quick_hit()'s callers count before);
+   an allocation the sampler takes, or a realloc of a sampled block, goes
+   the slow way. A failure takes the slow path. */
 static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *ra, void *cfa, void *old)
 {
 	struct af_thread *t = &af_t;
