@@ -206,19 +206,9 @@ static inline __attribute__((always_inline)) void *go(int fn, size_t n, void *ra
 	return af_slow(fn, n, 0, fn == AF_FN_CALLOC, NULL, ra, cfa);
 }
 
-/* X_rest: all of quick(), then the backend or the slow path */
-static inline __attribute__((always_inline)) void *rest(int fn, size_t n, void *ra, void *cfa)
-{
-	if (quick(fn, n, ra, cfa, NULL)) {
-		void *p = zalloc(fn, n);
-		if (AF_LIKELY(p != NULL))
-			return counted(p, n, ra);
-	}
-	return af_slow(fn, n, 0, fn == AF_FN_CALLOC, NULL, ra, cfa);
-}
-
-/* X_go and X_rest of malloc and calloc: functions of their own (a tail
-   call's target each), so a macro */
+/* X_go and X_rest (all of quick(), then X_go or the slow path) of malloc
+   and calloc: functions of their own (a tail call's target each), so a
+   macro */
 #define QUICK_ENTRY(x, FN)                                                              \
 	static __attribute__((noinline)) void *x##_go(size_t n, void *ra, void *cfa)    \
 	{                                                                               \
@@ -226,23 +216,35 @@ static inline __attribute__((always_inline)) void *rest(int fn, size_t n, void *
 	}                                                                               \
 	static __attribute__((noinline)) void *x##_rest(size_t n, void *ra, void *cfa)  \
 	{                                                                               \
-		return rest(FN, n, ra, cfa);                                            \
+		if (quick(FN, n, ra, cfa, NULL))                                        \
+			return x##_go(n, ra, cfa);                                      \
+		return af_slow(FN, n, 0, FN == AF_FN_CALLOC, NULL, ra, cfa);            \
 	}
 QUICK_ENTRY(malloc, AF_FN_MALLOC)
 QUICK_ENTRY(calloc, AF_FN_CALLOC)
 
-AF_EXPORT void *malloc(size_t n)
+/* malloc and calloc themselves, inlined into each (RA and CFA are the
+   entry point's) */
+static inline __attribute__((always_inline)) void *alloc_entry(int fn, size_t n)
 {
+	int zero = fn == AF_FN_CALLOC;
 	int h = 1;
-	if (AF_LIKELY(plain()) || (h = quick_hit(AF_FN_MALLOC, n, RA, NULL)) == 1) {
-		void *p = afje_malloc(af_min16(n));
+	if (AF_LIKELY(plain()) || (h = quick_hit(fn, n, RA, NULL)) == 1) {
+		void *p = zalloc(fn, n);
 		if (AF_LIKELY(p != NULL))
 			return p;
-		return REFUSED(AF_FN_MALLOC, n, 0, 0, NULL);
+		return REFUSED(fn, n, 0, zero, NULL);
 	}
 	if (h < 0)
-		return af_slow(AF_FN_MALLOC, n, 0, 0, NULL, RA, CFA);
-	return h ? malloc_go(n, RA, CFA) : malloc_rest(n, RA, CFA);
+		return af_slow(fn, n, 0, zero, NULL, RA, CFA);
+	if (h)
+		return zero ? calloc_go(n, RA, CFA) : malloc_go(n, RA, CFA);
+	return zero ? calloc_rest(n, RA, CFA) : malloc_rest(n, RA, CFA);
+}
+
+AF_EXPORT void *malloc(size_t n)
+{
+	return alloc_entry(AF_FN_MALLOC, n);
 }
 
 AF_EXPORT void *calloc(size_t nmemb, size_t size)
@@ -252,16 +254,7 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	int h = 1;
-	if (AF_LIKELY(plain()) || (h = quick_hit(AF_FN_CALLOC, n, RA, NULL)) == 1) {
-		void *p = afje_calloc(1, af_min16(n));
-		if (AF_LIKELY(p != NULL))
-			return p;
-		return REFUSED(AF_FN_CALLOC, n, 0, 1, NULL);
-	}
-	if (h < 0)
-		return af_slow(AF_FN_CALLOC, n, 0, 1, NULL, RA, CFA);
-	return h ? calloc_go(n, RA, CFA) : calloc_rest(n, RA, CFA);
+	return alloc_entry(AF_FN_CALLOC, n);
 }
 
 /* The quick path with the sampler (the census, the summary; no limit,
@@ -310,11 +303,8 @@ static __attribute__((noinline)) void *realloc_go(void *p, size_t n, int fn, voi
 
 static __attribute__((noinline)) void *realloc_rest(void *p, size_t n, int fn, void *ra, void *cfa)
 {
-	if (quick(fn, n, ra, cfa, p)) {
-		void *q = re_alloc(p, n);
-		if (AF_LIKELY(q != NULL))
-			return counted(q, n, ra);
-	}
+	if (quick(fn, n, ra, cfa, p))
+		return realloc_go(p, n, fn, ra, cfa);
 	return af_slow(fn, n, 0, 0, p, ra, cfa);
 }
 
