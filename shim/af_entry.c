@@ -1,11 +1,12 @@
 /* af_entry.c - the exported malloc family. Built with -fno-builtin so the
    compiler does not rewrite these into each other, and without a frame
-   pointer: the plain path is a handful of instructions, and every other
-   path leaves by a tail call, so the slow path's frames (which keep theirs)
-   link straight to the caller for frame-pointer unwinders like ASan's.
-   The plain path (nothing configured, jemalloc backend) tests one
-   thread-local flag and calls jemalloc; everything else, and every
-   failure, goes to af_alloc_slow (af_slow.c). */
+   pointer: the plain path is a handful of instructions. The plain path
+   (nothing configured, jemalloc backend) tests one thread-local flag and
+   calls jemalloc; the quick path's common case (quick_hit()) is tested
+   inline too and shares that call; everything else leaves for a function
+   of its own, and every failure goes to af_alloc_slow (af_slow.c), which
+   is handed the call site and the entry point's CFA: its walks start from
+   the program's frame whatever frames of the shim lie in between. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
