@@ -7,8 +7,6 @@
 
 /* ---- diagnostics (af_log.c) ------------------------------------------- */
 
-void af_log_open(const char *path);
-void af_log_line(const char *json, size_t n); /* one whole line */
 void af_log_atfork_child(void);
 void af_crash_atfork_child(void);
 void af_api_atfork_child(void);
