@@ -134,15 +134,7 @@ void *af_alloc_slow(struct af_req *rq)
 	if (AF_UNLIKELY(atomic_load_explicit(&af_crash_armed, memory_order_relaxed) && !t->altstack))
 		af_crash_thread(t);
 
-	struct ctx c;
-	c.rq = rq;
-	c.frames = NULL;
-	c.old_usable = t->resv && rq->old ? af_be_usable(rq->old) : 0;
-	c.have_stack = 0;
-	c.nframes = 0;
-	c.cs = 0;
-	c.csaddr = NULL;
-	c.have_name = 0;
+	struct ctx c = {.rq = rq, .old_usable = t->resv && rq->old ? af_be_usable(rq->old) : 0};
 
 	int rule = -1, action = -1;
 	if (rq->decided >= 0) { /* af_slow drew and decided */
@@ -317,15 +309,7 @@ void *af_alloc_slow(struct af_req *rq)
 static void *medium(struct af_req *rq)
 {
 	struct af_thread *t = &af_t;
-	struct ctx c;
-	c.rq = rq;
-	c.frames = NULL;
-	c.old_usable = 0;
-	c.have_stack = 0;
-	c.nframes = 0;
-	c.cs = 0;
-	c.csaddr = NULL;
-	c.have_name = 0;
+	struct ctx c = {.rq = rq};
 	t->guard++; /* address lookups may load symbol tables */
 	struct af_query q = {rq->fn, rq->size, &c, af_cb_site_mask, af_cb_stack_ok, af_cb_thread_ok};
 	int rule = af_match_first(&af_g.match, &q);
