@@ -4,8 +4,8 @@
    (nothing configured, jemalloc backend) tests one thread-local flag and
    calls jemalloc; the quick path's common case (quick_hit()) is tested
    inline too and shares that call; everything else leaves for a function
-   of its own, and every failure goes to af_alloc_slow (af_slow.c), which
-   is handed the call site and the entry point's CFA: its walks start from
+   of its own, and every failure goes to af_slow (af_slow.c), which is
+   handed the call site and the entry point's CFA: its walks start from
    the program's frame whatever frames of the shim lie in between. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -67,19 +67,6 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
 	return af_quick_draw(t, q);
 }
 
-/* quick()'s common case alone, with no call in it: the memo holds a plain
-   verdict for this request, or a probability rule's whose draw does not
-   fire now (then the stream has been stepped). 1: serve it as the plain
-   path does (the census's count made); 2: serve it and count it after
-   (X_go);
-   -1: the memo says the slow path decides (a stack rule, a counter);
-   0 changes nothing: quick() then decides (X_rest). With no call, it
-   needs only the registers a call clobbers anyway, so malloc and calloc
-   test it inline after the plain flag and share the plain path's call of
-   the backend, which keeps only the size across it (the call site and
-   the CFA are the entry point's own, read from its frame should the
-   backend fail): quick() with its calls in one function with the
-   backend's call had to keep six registers. */
 /* The census's (or the summary's) count of a request quick_hit() serves,
    made before the backend's call with the memo's entry at hand: 0 when
    this thread's table holds another site in the slot, or none yet (then
@@ -100,6 +87,18 @@ static inline __attribute__((always_inline)) int count_ahead(struct af_thread *t
 	return 1;
 }
 
+/* quick()'s common case alone, with no call in it: the memo holds a plain
+   verdict for this request, or a probability rule's whose draw does not
+   fire now (then the stream has been stepped). 1: serve it as the plain
+   path does (the census's count made); 2: serve it and count it after
+   (X_go); -1: the memo says the slow path decides (a stack rule, a
+   counter); 0 changes nothing: quick() then decides (X_rest). With no
+   call, it needs only the registers a call clobbers anyway, so malloc
+   and calloc test it inline after the plain flag and share the plain
+   path's call of the backend, which keeps only the size across it (the
+   call site and the CFA are the entry point's own, read from its frame
+   should the backend fail): quick() with its calls in one function with
+   the backend's call had to keep six registers. */
 static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, void *ra, void *old)
 {
 	struct af_thread *t = &af_t;
@@ -158,7 +157,7 @@ static __attribute__((noinline)) void *refused(int fn, size_t n, int zero, void 
 		uncount_quick(n, ra);
 	return af_slow(fn, n, 0, zero, old, ra, cfa);
 }
-#define REFUSED(fn, n, align, zero, old) refused(fn, n, zero, old, RA, CFA)
+#define REFUSED(fn, n, zero, old) refused(fn, n, zero, old, RA, CFA)
 
 /* After quick() said yes and the allocation succeeded: the census's and
    the summary's count, in this thread's own table (af_sites.c). Out of
@@ -234,7 +233,7 @@ static inline __attribute__((always_inline)) void *alloc_entry(int fn, size_t n)
 		void *p = zalloc(fn, n);
 		if (AF_LIKELY(p != NULL))
 			return p;
-		return REFUSED(fn, n, 0, zero, NULL);
+		return REFUSED(fn, n, zero, NULL);
 	}
 	if (h < 0)
 		return af_slow(fn, n, 0, zero, NULL, RA, CFA);
@@ -323,7 +322,7 @@ static inline __attribute__((always_inline)) void *do_realloc(void *p, size_t n,
 		void *q = re_alloc(p, n);
 		if (AF_LIKELY(q != NULL))
 			return q;
-		return REFUSED(fn, n, 0, 0, p);
+		return REFUSED(fn, n, 0, p);
 	}
 	if (h < 0)
 		return af_slow(fn, n, 0, 0, p, RA, CFA);
