@@ -74,16 +74,9 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
 static inline __attribute__((always_inline)) int count_ahead(struct af_thread *t,
 							   const struct af_qsite *q, size_t n)
 {
-	struct af_tcounts *c = t->counts;
-	struct af_site *s = q->site;
-	if (AF_UNLIKELY(c == NULL))
-		return 0;
-	struct af_tc_slot *e = af_tc_slot_of(c, s);
-	if (AF_UNLIKELY(atomic_load_explicit(&e->site, memory_order_relaxed) != s))
+	if (AF_UNLIKELY(!af_tc_hit(t->counts, q->site, n, n > af_g.threshold)))
 		return 0;
 	t->sample_left -= (int64_t)n;
-	af_own_add(&e->bytes, n);
-	af_own_add(n > af_g.threshold ? &e->costly : &e->small, 1);
 	return 1;
 }
 

@@ -35,21 +35,29 @@ static inline void af_own_add(_Atomic uint64_t *c, uint64_t n)
 			      memory_order_relaxed);
 }
 
-/* af_site_count inline for the quick path: the site already holds this
-   thread's slot (as it does but for the first call, or after another
-   site took the slot), else the function's turn. */
+/* The count in table c (the thread's own, or NULL: none yet) when s
+   already holds its slot (as it does but for the first call, or after
+   another site took the slot): 1; else 0, and nothing counted. */
+static inline __attribute__((always_inline)) int af_tc_hit(struct af_tcounts *c,
+							  const struct af_site *s, size_t n,
+							  int costly)
+{
+	if (AF_UNLIKELY(c == NULL))
+		return 0;
+	struct af_tc_slot *e = af_tc_slot_of(c, s);
+	if (AF_UNLIKELY(atomic_load_explicit(&e->site, memory_order_relaxed) != s))
+		return 0;
+	af_own_add(&e->bytes, n);
+	af_own_add(costly ? &e->costly : &e->small, 1);
+	return 1;
+}
+
+/* af_site_count inline for the quick path: the slot's count, else the
+   function's turn. */
 static inline void af_site_count_quick(struct af_thread *t, struct af_site *s, size_t n, int costly)
 {
-	struct af_tcounts *c = t->counts;
-	if (AF_LIKELY(c != NULL)) {
-		struct af_tc_slot *e = af_tc_slot_of(c, s);
-		if (AF_LIKELY(atomic_load_explicit(&e->site, memory_order_relaxed) == s)) {
-			af_own_add(&e->bytes, n);
-			af_own_add(costly ? &e->costly : &e->small, 1);
-			return;
-		}
-	}
-	af_site_count(s, n, costly);
+	if (AF_UNLIKELY(!af_tc_hit(t->counts, s, n, costly)))
+		af_site_count(s, n, costly);
 }
 /* ALLOCFAIL_CONTEXT: frames[0] is s's call site, frames[1..n) the return
    addresses above it; a chain not seen before goes to the census. */
