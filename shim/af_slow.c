@@ -219,7 +219,7 @@ void *af_alloc_slow(struct af_req *rq)
 		t->slow |= AF_T_COUNT;
 		af_thread_update(t);
 		t->since_injection = 0;
-		if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY)) {
+		if (af_g.counting) {
 			struct af_site *site = af_site_get(af_ctx_callsite(&c), rq);
 			af_site_count(site, rq->size, af_req_costly(rq));
 			af_site_event(site, AF_EV_INJECT);
@@ -286,7 +286,7 @@ void *af_alloc_slow(struct af_req *rq)
 			   rq->size > AF_SAMPLE_INTERVAL ? rq->size : AF_SAMPLE_INTERVAL);
 	if (t->resv)
 		af_resv_use(t, (int64_t)af_be_usable(p) - (int64_t)c.old_usable);
-	if (af_g.mode & (AF_M_CENSUS | AF_M_SUMMARY)) {
+	if (af_g.counting) {
 		struct af_site *site = af_site_get(af_ctx_callsite(&c), rq);
 		af_site_count(site, rq->size, af_req_costly(rq));
 		if (af_g.context_depth) {
