@@ -4,22 +4,11 @@
    the call site for AF_Q_STACK verdicts; and the probability draws, a
    stream per thread, which the slow and medium paths share. */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/auxv.h>
-#include <sys/prctl.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "af.h"
 #include "af_addr.h"
 #include "af_limit.h"
 #include "af_sites.h"
-#include "af_cfi.h"
-#include "af_fmt.h"
-#include "af_glob.h"
 #include "af_slow.h"
 #include "af_walk.h"
 

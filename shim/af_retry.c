@@ -4,21 +4,15 @@
    requests that can never succeed fail at once whatever the action. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/auxv.h>
-#include <sys/prctl.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "af.h"
 #include "af_limit.h"
 #include "af_log.h"
 #include "af_sites.h"
-#include "af_cfi.h"
 #include "af_fmt.h"
-#include "af_glob.h"
 #include "af_slow.h"
 #include "af_walk.h"
 

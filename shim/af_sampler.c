@@ -3,19 +3,9 @@
    OOM report and the summary can name the call sites holding the most
    live memory (with a limit, the census or the summary). */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/auxv.h>
-#include <sys/prctl.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "af.h"
-#include "af_cfi.h"
-#include "af_fmt.h"
-#include "af_glob.h"
 #include "af_slow.h"
 #include "af_walk.h"
 

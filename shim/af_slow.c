@@ -9,13 +9,7 @@
    small to fail", af_retry.c). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
-#include <sys/prctl.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "af.h"
 #include "af_addr.h"
@@ -25,9 +19,7 @@
 #include "af_log.h"
 #include "af_resv.h"
 #include "af_sites.h"
-#include "af_cfi.h"
 #include "af_fmt.h"
-#include "af_glob.h"
 #include "af_slow.h"
 #include "af_walk.h"
 

@@ -2,20 +2,13 @@
    for the matcher (see af_walk.h): the thread's walk caches, frame rules
    learned once per address, and libunwind where they fail. */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/prctl.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "af.h"
 #include "af_addr.h"
 #include "af_limit.h"
 #include "af_cfi.h"
-#include "af_fmt.h"
 #include "af_glob.h"
 #include "af_slow.h"
 #include "af_walk.h"
