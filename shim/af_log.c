@@ -351,13 +351,7 @@ static __attribute__((noinline)) void context_key(struct af_buf *b, const struct
 		if (r->sites[i].nctx > depth)
 			depth = r->sites[i].nctx;
 	char key[768];
-	size_t used = 0;
-	key[0] = 0;
-	for (int k = 0; k <= depth && cs + k < n && used < sizeof key; k++) {
-		struct af_addr *a = af_addr_get(frames[cs + k]);
-		used += af_fmt(key + used, sizeof key - used, "%s%s+0x%lx", k ? "<" : "", a->mod->base,
-			       (unsigned long)(frames[cs + k] - a->mod->bias));
-	}
+	af_context_key(key, sizeof key, frames + cs, depth + 1 < n - cs ? depth + 1 : n - cs);
 	af_buf_puts(b, ",\"context\":");
 	af_buf_json(b, key);
 }

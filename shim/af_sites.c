@@ -146,6 +146,17 @@ static int ctx_new(uint64_t h)
 	}
 }
 
+void af_context_key(char *buf, size_t cap, const uintptr_t *frames, int n)
+{
+	size_t used = 0;
+	buf[0] = 0;
+	for (int i = 0; i < n && used < cap; i++) {
+		struct af_addr *a = af_addr_get(frames[i]);
+		used += af_fmt(buf + used, cap - used, "%s%s+0x%lx", i ? "<" : "", a->mod->base,
+			       (unsigned long)(frames[i] - a->mod->bias));
+	}
+}
+
 void af_site_context(struct af_site *s, const uintptr_t *frames, int n)
 {
 	if (s == &overflow || n < 1 || af_g.census_fd < 0)
@@ -165,13 +176,7 @@ void af_site_context(struct af_site *s, const uintptr_t *frames, int n)
 	af_site_key(s, key, sizeof key);
 	af_buf_json(&b, key);
 	char chain[1536];
-	size_t used = 0;
-	chain[0] = 0;
-	for (int i = 0; i < n && used < sizeof chain; i++) {
-		struct af_addr *a = af_addr_get(frames[i]);
-		used += af_fmt(chain + used, sizeof chain - used, "%s%s+0x%lx", i ? "<" : "",
-			       a->mod->base, (unsigned long)(frames[i] - a->mod->bias));
-	}
+	af_context_key(chain, sizeof chain, frames, n);
 	af_buf_puts(&b, ",\"context\":");
 	af_buf_json(&b, chain);
 	af_buf_puts(&b, "}\n");

@@ -62,6 +62,9 @@ static inline void af_site_count_quick(struct af_thread *t, struct af_site *s, s
 /* ALLOCFAIL_CONTEXT: frames[0] is s's call site, frames[1..n) the return
    addresses above it; a chain not seen before goes to the census. */
 void af_site_context(struct af_site *s, const uintptr_t *frames, int n);
+/* A calling context's key as site=A<B<C names it: frames[0..n) as
+   MODULE+0xOFF, joined by '<' (cut short at cap). */
+void af_context_key(char *buf, size_t cap, const uintptr_t *frames, int n);
 int af_site_forked(struct af_site *s); /* its first hit was seen (--fork) */
 void af_site_event(struct af_site *s, int what); /* AF_EV_* */
 enum { AF_EV_INJECT, AF_EV_RETRY, AF_EV_OOM };
