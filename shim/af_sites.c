@@ -354,8 +354,7 @@ static void census_counts(void)
 		char line[768], name[512];
 		struct af_buf b;
 		af_buf_init(&b, line, sizeof line - 1);
-		af_fmt(name, sizeof name, "%s+0x%lx", s->mod->base,
-		       (unsigned long)(s->pc - s->mod->bias));
+		af_site_key(s, name, sizeof name);
 		af_buf_fmt(&b, "{\"ev\":\"count\",\"pid\":%d,\"site\":", pid);
 		af_buf_json(&b, name);
 		af_buf_puts(&b, ",\"module\":");
