@@ -19,6 +19,7 @@
 Timing belongs here, never in pass/fail tests.
 """
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -174,7 +175,6 @@ def explore():
     target = os.path.join(B, "bench", "explore-target")
     spawn = os.path.join(B, "bench", "spawn-loop")
     print("### allocfail explore throughput\n")
-    import json
     d = tempfile.mkdtemp()
     out = os.path.join(d, "report.json")
 
@@ -239,7 +239,6 @@ def explore():
                 doc = json.load(f)
             print(f"| {name} | {'a run per site' if extra else 'forking'} | {len(doc['sites'])} | "
                   f"{doc['runs']} | {el:.2f} s | {len(doc['sites']) / el * 60:.0f} |")
-    # the mode table's lines: --no-fork is a run per site
     print(f"\n({NCPU} jobs.)\n")
     os.unlink(inp)
     shutil.rmtree(d)
@@ -262,7 +261,6 @@ def nth():
     if not shutil.which("sqlite3"):
         print("(nth: sqlite3 is not installed)\n")
         return
-    import json
     import resource
     d = tempfile.mkdtemp()
     script = os.path.join(d, "script.sql")

@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+static const char hex_lower[] = "0123456789abcdef", hex_upper[] = "0123456789ABCDEF";
+
 struct out {
 	char *buf;
 	size_t cap, len;
@@ -30,14 +32,12 @@ static void out_num(struct out *o, uint64_t v, const char *prefix, unsigned base
 {
 	char tmp[24];
 	int n = 0;
-	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	const char *digits = upper ? hex_upper : hex_lower;
 	do {
 		tmp[n++] = digits[v % base];
 		v /= base;
 	} while (v);
-	int len = n;
-	for (const char *p = prefix; *p; p++)
-		len++;
+	int len = n + (int)strlen(prefix);
 	if (!left && !zero)
 		out_pad(o, ' ', width - len);
 	while (*prefix)
@@ -255,7 +255,6 @@ static int printable_utf8(const unsigned char *p)
 
 void af_buf_text(struct af_buf *b, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	while (p && *p) {
 		int n = printable_utf8(p);
@@ -264,7 +263,7 @@ void af_buf_text(struct af_buf *b, const char *s)
 			p += n;
 			continue;
 		}
-		char e[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 15]};
+		char e[4] = {'\\', 'x', hex_lower[*p >> 4], hex_lower[*p & 15]};
 		af_buf_putn(b, e, 4);
 		p++;
 	}
@@ -272,7 +271,6 @@ void af_buf_text(struct af_buf *b, const char *s)
 
 const char *af_json_escape(unsigned char c, char *buf)
 {
-	static const char hex[] = "0123456789abcdef";
 	switch (c) {
 	case '"': return "\\\"";
 	case '\\': return "\\\\";
@@ -284,7 +282,7 @@ const char *af_json_escape(unsigned char c, char *buf)
 			return NULL;
 		/* \u00XX */
 		buf[0] = '\\', buf[1] = 'u', buf[2] = '0', buf[3] = '0';
-		buf[4] = hex[c >> 4], buf[5] = hex[c & 15], buf[6] = 0;
+		buf[4] = hex_lower[c >> 4], buf[5] = hex_lower[c & 15], buf[6] = 0;
 		return buf;
 	}
 }

@@ -29,12 +29,12 @@ struct af_match {
 	uint64_t *bounds;    /* starts of the size intervals, bounds[0] == 0 */
 	uint64_t *size_cand; /* nbounds x nwords */
 	uint64_t *site_rules;  /* rules with caller=, module= or site= */
-	uint64_t *stack_rules; /* rules with in= or notin= */
+	uint64_t *stack_rules; /* rules with in=, notin= or a calling context */
 	uint64_t *thread_rules;
 	int any_stack; /* some rule looks at the stack: capture it early */
 	int need_names; /* some matcher needs function names */
-	int max_depth;  /* frames any in/notin rule looks at */
-	/* per (fn, size interval): 1 when a rule with in=/notin= is a
+	int max_depth;  /* frames any of stack_rules looks at */
+	/* per (fn, size interval): 1 when one of stack_rules is a
 	   candidate, so the stack is worth capturing early */
 	unsigned char *stack_cand; /* AF_FN_COUNT x nbounds */
 };

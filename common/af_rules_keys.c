@@ -129,8 +129,7 @@ static void *split_with_array(struct scan *s, const char *at, const char *key, c
 		af_rules_fail_at(s, at, "out of memory");
 		return NULL;
 	}
-	memset(a, 0, size * (size_t)l->n);
-	return a;
+	return a; /* zeroed, as af_mem_alloc's memory is */
 }
 
 int af_rules_key_sizes(struct scan *s, const char *at, const char *v, struct af_rule *r)
@@ -233,7 +232,6 @@ int af_rules_key_sites(struct scan *s, const char *at, const char *v, struct af_
 				af_rules_free_list(&l);
 				return af_rules_fail_at(s, at, "out of memory");
 			}
-			memset(ref->ctx, 0, sizeof *ref->ctx * (size_t)(nparts - 1));
 		}
 		const char *p = item;
 		for (int k = 0; k < nparts; k++) {

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 BUILD = os.environ.get("AF_BUILD", os.path.join(os.path.dirname(__file__), "..", "build"))
 SRC = os.environ.get("AF_SRC", os.path.join(os.path.dirname(__file__), ".."))
@@ -172,6 +173,15 @@ def json_lines(path, torn_tail=False):
         if line:
             out.append(json.loads(line))
     return out
+
+
+def run_logged(argv, torn_tail=False, **extra):
+    """Run argv with the shim preloaded and ALLOCFAIL_LOG in a directory of
+    its own: the result and the log's events (see json_lines)."""
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "log")
+        r = run(argv, preload=True, ALLOCFAIL_LOG=log, **extra)
+        return r, json_lines(log, torn_tail)
 
 
 def injections(path):

@@ -78,29 +78,22 @@ def signal_handler_that_allocates():
 def one_crash_one_report():
     for mode in ("storm", "two"):
         for i in range(5):
-            with tempfile.TemporaryDirectory() as d:
-                log = os.path.join(d, "log")
-                r = run([prog("crashmany"), mode], preload=True, ALLOCFAIL_RULE="fail caller=worker",
-                        ALLOCFAIL_LOG=log)
-                err = r.stderr.decode()
-                events = [e["ev"] for e in json_lines(log, torn_tail=True)]
-                eq((r.returncode, err.count("allocfail: SIGSEGV"), err.count("allocfail:   crash stack: "),
-                    events.count("crash")), (-11, 1, 1, 1),
-                   f"crashmany {mode} (run {i + 1}): SIGSEGV, one whole block on stderr, one crash record")
+            r, log = run_logged([prog("crashmany"), mode], torn_tail=True, ALLOCFAIL_RULE="fail caller=worker")
+            err = r.stderr.decode()
+            events = [e["ev"] for e in log]
+            eq((r.returncode, err.count("allocfail: SIGSEGV"), err.count("allocfail:   crash stack: "),
+                events.count("crash")), (-11, 1, 1, 1),
+               f"crashmany {mode} (run {i + 1}): SIGSEGV, one whole block on stderr, one crash record")
 
 
 # A SIGSEGV the program handles (a guard page it opens, then returns) is
 # no crash, also after an injection has put the shim's handler in front.
 @case
 def handled_sigsegv_no_crash():
-    with tempfile.TemporaryDirectory() as d:
-        log = os.path.join(d, "log")
-        r = run([prog("crashmany"), "guard"], preload=True, ALLOCFAIL_RULE="fail caller=main size=100",
-                ALLOCFAIL_LOG=log)
-        events = [e["ev"] for e in json_lines(log)]
-        eq((r.returncode, r.stdout, events), (0, b"handled 3\n", ["inject", "exit"]),
-           "crashmany guard: the program's handler opens its guard page three times, no crash record")
-        eq(r.stderr, b"", "crashmany guard: nothing on stderr")
+    r, log = run_logged([prog("crashmany"), "guard"], ALLOCFAIL_RULE="fail caller=main size=100")
+    eq((r.returncode, r.stdout, [e["ev"] for e in log]), (0, b"handled 3\n", ["inject", "exit"]),
+       "crashmany guard: the program's handler opens its guard page three times, no crash record")
+    eq(r.stderr, b"", "crashmany guard: nothing on stderr")
 
 
 main()

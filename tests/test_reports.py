@@ -113,21 +113,18 @@ def stack_overflow():
 # still the program's frame, libunwind's and the shim's frames skipped
 @case
 def stack_overflow_in_walk():
-    with tempfile.TemporaryDirectory() as dd:
-        log = os.path.join(dd, "log")
-        r = run([prog("crashy"), "deepalloc"], preload=True, ALLOCFAIL_RULE="fail caller=deep_alloc",
-                ALLOCFAIL_LOG=log)
-        eq(r.returncode, -11, "deepalloc: SIGSEGV")
-        crash = [e for e in map(json.loads, open(log)) if e["ev"] == "crash"]
-        eq(len(crash), 1, "deepalloc: one crash record")
-        cs = crash[0]["stack"][crash[0]["crash_site"]] if crash else {}
-        eq((crash[0].get("overflow") if crash else None, cs.get("func"), os.path.basename(cs.get("module", ""))),
-           (True, "deep_alloc", "crashy"), "deepalloc: an overflow, at the program's frame")
-        check(crash and any("libunwind" in f.get("module", "") for f in crash[0]["stack"][:crash[0]["crash_site"]]),
-              "deepalloc: it happened in the shim's walk (libunwind's frames above the site)",
-              crash[0]["stack"][:8] if crash else None)
-        check(re.search(r"SIGSEGV \(stack overflow at 0x[0-9a-f]+\) in deep_alloc \(crashy\+0x",
-                        r.stderr.decode()), "deepalloc: the note names the program's frame", r.stderr)
+    r, log = run_logged([prog("crashy"), "deepalloc"], ALLOCFAIL_RULE="fail caller=deep_alloc")
+    eq(r.returncode, -11, "deepalloc: SIGSEGV")
+    crash = [e for e in log if e["ev"] == "crash"]
+    eq(len(crash), 1, "deepalloc: one crash record")
+    cs = crash[0]["stack"][crash[0]["crash_site"]] if crash else {}
+    eq((crash[0].get("overflow") if crash else None, cs.get("func"), os.path.basename(cs.get("module", ""))),
+       (True, "deep_alloc", "crashy"), "deepalloc: an overflow, at the program's frame")
+    check(crash and any("libunwind" in f.get("module", "") for f in crash[0]["stack"][:crash[0]["crash_site"]]),
+          "deepalloc: it happened in the shim's walk (libunwind's frames above the site)",
+          crash[0]["stack"][:8] if crash else None)
+    check(re.search(r"SIGSEGV \(stack overflow at 0x[0-9a-f]+\) in deep_alloc \(crashy\+0x",
+                    r.stderr.decode()), "deepalloc: the note names the program's frame", r.stderr)
 
 
 # abort after an injected failure
@@ -283,17 +280,15 @@ badfree_line = next(i + 1 for i, l in enumerate(src) if "free(p ? p : not_heap +
 
 @case
 def crash_inside_allocator():
-    with tempfile.TemporaryDirectory() as d:
-        log = os.path.join(d, "log")
-        r = run([prog("crashy"), "badfree"], preload=True, ALLOCFAIL_LOG=log, ALLOCFAIL_RULE="fail nth=4")
-        eq(r.returncode, -11, "badfree: SIGSEGV inside the allocator")
-        crash = [e for e in json_lines(log) if e["ev"] == "crash"]
-        eq(len(crash), 1, "badfree: one crash record")
-        if crash:
-            st, cs = crash[0]["stack"], crash[0]["crash_site"]
-            check(cs > 0 and all(f["module"].endswith("liballocfail.so") for f in st[:cs]),
-                  "badfree: the frames before the crash site are the shim's", st[:cs + 1])
-            eq(st[cs].get("func"), "main", "badfree: the crash site is the program's call of free")
+    r, log = run_logged([prog("crashy"), "badfree"], ALLOCFAIL_RULE="fail nth=4")
+    eq(r.returncode, -11, "badfree: SIGSEGV inside the allocator")
+    crash = [e for e in log if e["ev"] == "crash"]
+    eq(len(crash), 1, "badfree: one crash record")
+    if crash:
+        st, cs = crash[0]["stack"], crash[0]["crash_site"]
+        check(cs > 0 and all(f["module"].endswith("liballocfail.so") for f in st[:cs]),
+              "badfree: the frames before the crash site are the shim's", st[:cs + 1])
+        eq(st[cs].get("func"), "main", "badfree: the crash site is the program's call of free")
 
 
 @case

@@ -11,10 +11,9 @@ static uint64_t rng = 0x243f6a8885a308d3ull;
 
 static uint64_t next(void)
 {
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	uint64_t z = af_mix64(rng);
+	rng += 0x9e3779b97f4a7c15ull;
+	return z;
 }
 
 /* a double with a random mantissa and an exponent uniform in [lo, hi] */
