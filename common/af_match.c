@@ -203,15 +203,7 @@ int af_match_first(const struct af_match *m, struct af_query *q)
 		return -1;
 	int W = m->nwords;
 	const uint64_t *fc = m->fn_cand + q->fn * W;
-	int lo = 0, hi = m->nbounds - 1;
-	while (lo < hi) {
-		int mid = (lo + hi + 1) / 2;
-		if (m->bounds[mid] <= q->size)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	const uint64_t *sc = m->size_cand + lo * W;
+	const uint64_t *sc = m->size_cand + af_match_interval(m, q->size) * W;
 	const uint64_t *site = NULL;
 	int site_done = 0;
 	for (int w = 0; w < W; w++) {

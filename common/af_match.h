@@ -55,6 +55,20 @@ struct af_query {
 	int (*thread_ok)(void *ctx, const struct af_rule *r);
 };
 
+/* The size interval holding size: the last bound at or below it. */
+static inline int af_match_interval(const struct af_match *m, uint64_t size)
+{
+	int lo = 0, hi = m->nbounds - 1;
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+		if (m->bounds[mid] <= size)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
 int af_match_compile(struct af_match *m, const struct af_policy *p);
 void af_match_free(struct af_match *m);
 /* The first rule whose matchers all accept the query, or -1. */

@@ -102,14 +102,7 @@ static int quick_decide(int fn, int k, struct af_addr *a, int *rule)
 int af_quick_size_interval(struct af_thread *t, size_t size)
 {
 	const struct af_match *m = &af_g.match;
-	int lo = 0, hi = m->nbounds - 1;
-	while (lo < hi) {
-		int mid = (lo + hi + 1) / 2;
-		if (m->bounds[mid] <= size)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
+	int lo = af_match_interval(m, size);
 	t->iv_k = lo;
 	t->iv_lo = m->bounds[lo];
 	t->iv_hi = lo + 1 < m->nbounds ? m->bounds[lo + 1] : UINT64_MAX;
