@@ -128,18 +128,7 @@ void rm_rf(const char *dir)
 /* A frame of the log, said for people: "func (file:line)" or its pc. */
 static char *log_frame_where(const struct jv *fr, int exact)
 {
-	struct sym s = {json_str(fr, "func"), json_str(fr, "file"), (int)json_int(fr, "line", 0)};
-	struct sym d;
-	uint64_t off;
-	if ((!s.file || !s.func) && json_str(fr, "module") && site_offset(json_str(fr, "pc"), &off) == 0) {
-		symbolize(json_str(fr, "module"), off, exact, &d);
-		if (d.func)
-			s.func = d.func;
-		if (!s.file) {
-			s.file = d.file;
-			s.line = d.line;
-		}
-	}
+	struct sym s = sym_of_frame(fr, exact);
 	char buf[1024];
 	sym_where(&s, buf, sizeof buf);
 	if (!buf[0])
@@ -299,18 +288,7 @@ void explore_stack(const struct jv *a, struct stackv *st, int crash, int skip_ru
 		struct frame *fr = &st->f[st->n++];
 		fr->pc = xstrdup(json_str(x, "pc") ? json_str(x, "pc") : "?");
 		fr->module = json_str(x, "module") ? xstrdup(json_str(x, "module")) : NULL;
-		struct sym s = {json_str(x, "func"), json_str(x, "file"), (int)json_int(x, "line", 0)};
-		uint64_t off;
-		if ((!s.func || !s.file) && fr->module && site_offset(fr->pc, &off) == 0) {
-			struct sym d;
-			symbolize(fr->module, off, crash && i == 0, &d);
-			if (d.func)
-				s.func = d.func;
-			if (!s.file) {
-				s.file = d.file;
-				s.line = d.line;
-			}
-		}
+		struct sym s = sym_of_frame(x, crash && i == 0);
 		fr->func = s.func ? xstrdup(s.func) : NULL;
 		fr->file = s.file ? xstrdup(s.file) : NULL;
 		fr->line = s.line;

@@ -18,6 +18,7 @@
 #include "af_elf.h"
 #include "af_fmt.h"
 #include "af_tool.h"
+#include "json.h"
 
 struct entry {
 	char *module;
@@ -164,4 +165,22 @@ const char *sym_where(const struct sym *s, char *buf, size_t cap)
 		af_buf_fmt(&b, ":%d)", s->line);
 	}
 	return buf;
+}
+
+struct sym sym_of_frame(const struct jv *fr, int exact)
+{
+	struct sym s = {json_str(fr, "func"), json_str(fr, "file"), (int)json_int(fr, "line", 0)};
+	const char *module = json_str(fr, "module");
+	uint64_t off;
+	if ((!s.func || !s.file) && module && site_offset(json_str(fr, "pc"), &off) == 0) {
+		struct sym d;
+		symbolize(module, off, exact, &d);
+		if (d.func)
+			s.func = d.func;
+		if (!s.file) {
+			s.file = d.file;
+			s.line = d.line;
+		}
+	}
+	return s;
 }
