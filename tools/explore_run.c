@@ -153,16 +153,6 @@ static int is_unwinder(const char *module)
 	return base && !strncmp(base, "libunwind.so", 12);
 }
 
-/* "mod+0xoff (func)" -> "mod+0xoff" */
-static char *site_key(const char *logsite)
-{
-	size_t n = strcspn(logsite, " ");
-	char *d = xmalloc(n + 1);
-	memcpy(d, logsite, n);
-	d[n] = 0;
-	return d;
-}
-
 /* The command's argv, with its resolved path first (free the vector only). */
 char **explore_argv(const struct explore *x)
 {
@@ -320,11 +310,12 @@ static void read_log(const struct explore *x, const struct task *t, const char *
 			long at = (long)json_int(v, "err_at", -1);
 			if (at >= 0 && (lf->first_err_at < 0 || at < lf->first_err_at))
 				lf->first_err_at = at;
-			char *k = json_str(v, "site") ? site_key(json_str(v, "site")) : NULL;
-			/* a context task's site: its call site, the part before '<' */
+			/* the log's "mod+0xoff (func)" against the task's call site
+			   (a context task's: the part before '<') */
+			const char *k = json_str(v, "site");
 			size_t base = t->site ? strcspn(t->site, "<") : 0;
 			if (x->o.mode == MODE_NTH ||
-			    (k && t->site && strlen(k) == base && !strncmp(k, t->site, base))) {
+			    (k && t->site && strcspn(k, " ") == base && !strncmp(k, t->site, base))) {
 				lf->pids = xrealloc(lf->pids, sizeof *lf->pids * (size_t)(lf->npids + 1));
 				lf->pids[lf->npids++] = (long)json_int(v, "pid", 0);
 				if (!lf->inj) {
@@ -332,7 +323,6 @@ static void read_log(const struct explore *x, const struct task *t, const char *
 					v = NULL;
 				}
 			}
-			free(k);
 		} else if (ev && !strcmp(ev, "crash") && !lf->crash) {
 			lf->crash = v;
 			v = NULL;
