@@ -59,9 +59,8 @@ static void *driver_run(void *arg)
 	else
 		for (int i = 0; i < x->o.exclude.n; i++)
 			strv_addf(&rules, "nofail site=%s", x->o.exclude.v[i]);
-	static const char *const modes[] = {"first", "every", "nth"};
 	char *log = xasprintf("%s/driver.log", d->dir), *cen = xasprintf("%s/driver.census", d->dir);
-	char *fork = xasprintf("%ld:%s:%ld:%s", (long)(x->o.timeout * 1000), modes[x->o.mode],
+	char *fork = xasprintf("%ld:%s:%ld:%s", (long)(x->o.timeout * 1000), mode_names[x->o.mode],
 			       d->stop > 0 ? (long)(d->stop * 1000) + 1 : 0L, d->dir);
 	struct strv envc = explore_run_env(x, &rules, log, cen, fork);
 	strv_free(&rules);

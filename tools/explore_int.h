@@ -19,6 +19,8 @@
 #include "runner.h"
 
 enum { MODE_FIRST, MODE_EVERY, MODE_NTH };
+/* --mode's words, as ALLOCFAIL_FORK and the report say them too */
+extern const char *const mode_names[];
 
 /* Calling contexts of one site explored at most. */
 #define CONTEXTS_MAX 64
