@@ -120,7 +120,7 @@ static int child_result(struct explore *x, const struct driver *d, int ti, const
 	struct runres cr = {0};
 	cr.wstatus = (int)json_int(v, "wstatus", 0);
 	cr.timed_out = json_bool(v, "timed_out", 0);
-	cr.secs = json_get(v, "secs") ? json_get(v, "secs")->num : 0;
+	cr.secs = json_num(v, "secs", 0);
 	cr.pid = (long)json_int(v, "pid", 0);
 	int why = NF_SETUP;
 	/* stdout as the forking run hashed it (it removed the file); a child

@@ -187,11 +187,6 @@ static void keep_first(char **dst, const struct jv *x, const char *key)
 		*dst = dup_opt(json_str(x, key));
 }
 
-static double num_of(const struct jv *x, const char *key)
-{
-	return json_get(x, key) ? json_get(x, key)->num : 0;
-}
-
 /* An array of strings, copied (an item that is not a string as "?"). */
 static char **dup_strs(const struct jv *a, int *n)
 {
@@ -289,8 +284,8 @@ static void read_tests(struct report *r, const struct jv *v)
 		t->sites += (int)json_int(x, "sites", 0);
 		t->skipped += (int)json_int(x, "skipped", 0);
 		t->runs += json_int(x, "runs", 0);
-		double secs = num_of(x, "seconds");
-		double to = num_of(x, "timeout");
+		double secs = json_num(x, "seconds", 0);
+		double to = json_num(x, "timeout", 0);
 		t->secs = secs > t->secs ? secs : t->secs;
 		t->timeout = to > t->timeout ? to : t->timeout;
 	}
@@ -323,7 +318,7 @@ static void read_sites(struct report *r, const struct jv *sites)
 		s->status = (int)json_int(x, "status", 0);
 		s->detail = dup_opt(json_str(x, "detail"));
 		s->reproducer = dup_opt(json_str(x, "reproducer"));
-		s->secs = num_of(x, "seconds");
+		s->secs = json_num(x, "seconds", 0);
 		s->test = dup_opt(json_str(x, "test"));
 		int c = class_of(json_str(x, "outcome"));
 		s->outcome = c < 0 ? O_HANDLED : c;
@@ -408,7 +403,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->runs += json_int(v, "runs", 0);
 	r->forked += (int)json_int(v, "forked", 0);
 	r->contexts_forked += (int)json_int(v, "forked_contexts", 0);
-	double secs = num_of(v, "seconds");
+	double secs = json_num(v, "seconds", 0);
 	if (secs > r->secs)
 		r->secs = secs; /* shards run side by side */
 	r->budget_hit += (int)json_int(v, "unexplored", 0);
@@ -419,7 +414,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->contexts_explored += (int)json_int(cx, "explored", 0);
 	r->contexts_kept += (int)json_int(cx, "kept", 0);
 	r->contexts_cut += (int)json_int(cx, "cut", 0);
-	double to = num_of(v, "timeout");
+	double to = json_num(v, "timeout", 0);
 	if (to > r->timeout)
 		r->timeout = to;
 	r->excluded += (int)json_int(v, "excluded", 0);
