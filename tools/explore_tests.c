@@ -124,16 +124,6 @@ static int in_shard(const struct tx *x, int i)
 	return !o->shard_n || x->s.n < o->shard_n || i % o->shard_n == o->shard_k - 1;
 }
 
-static char *self_exe(void)
-{
-	char p[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", p, sizeof p - 1);
-	if (n <= 0)
-		return xstrdup("allocfail");
-	p[n] = 0;
-	return xstrdup(p);
-}
-
 static int may_start(const struct tx *x, int i)
 {
 	if (x->running >= x->o.jobs)
