@@ -154,6 +154,7 @@ int outcome_is_bug(const struct report *r, int cls);
 int outcome_rank(int cls);
 struct finding *report_add_finding(struct report *r, int cls, const char *inj, const char *crash);
 struct siteres *report_add_site(struct report *r, const char *site);
+struct testres *report_add_test(struct report *r, const char *name);
 /* Groups the findings (report.g) and sorts them worst first, the
    program's own before libraries. */
 void report_group(struct report *r);

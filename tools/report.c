@@ -159,6 +159,15 @@ struct siteres *report_add_site(struct report *r, const char *site)
 	return s;
 }
 
+struct testres *report_add_test(struct report *r, const char *name)
+{
+	r->tests = xrealloc(r->tests, sizeof *r->tests * (size_t)(r->ntests + 1));
+	struct testres *t = &r->tests[r->ntests++];
+	memset(t, 0, sizeof *t);
+	t->name = xstrdup(name);
+	return t;
+}
+
 const char *frame_where(const struct stackv *st, int i, char *buf, size_t cap)
 {
 	buf[0] = 0;

@@ -272,10 +272,7 @@ static void read_tests(struct report *r, const struct jv *v)
 			if (!strcmp(r->tests[k].name, name))
 				t = &r->tests[k];
 		if (!t) {
-			r->tests = xrealloc(r->tests, sizeof *r->tests * (size_t)(r->ntests + 1));
-			t = &r->tests[r->ntests++];
-			memset(t, 0, sizeof *t);
-			t->name = xstrdup(name);
+			t = report_add_test(r, name);
 			t->note = dup_opt(json_str(x, "note"));
 		} else if (!json_str(x, "note")) {
 			free(t->note);
