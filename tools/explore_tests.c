@@ -330,6 +330,7 @@ static void absorb(struct tx *x, int i, struct report *tr, struct testres *res)
 		f->group = -1;
 		if (f->reproducer) {
 			char *rp = in_test(x, t, f->reproducer);
+			free(f->reproducer);
 			f->reproducer = rp;
 		}
 	}
