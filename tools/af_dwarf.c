@@ -90,11 +90,6 @@ struct obj {
 static struct obj *objs;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-int af_dwarf_open(void)
-{
-	return 0;
-}
-
 static struct obj *object(const char *path)
 {
 	for (struct obj *o = objs; o; o = o->next)

@@ -10,8 +10,6 @@
 
 #include <stdint.h>
 
-/* 0: libdw is there (it is linked; kept for the callers' flow). */
-int af_dwarf_open(void);
 /* For the object at path and an ELF virtual address in it (for a return
    address, pass address - 1): file and line of the code. Strings stay
    valid until af_dwarf_close. 0 on success, -1 when unknown. */

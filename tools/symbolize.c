@@ -100,17 +100,12 @@ static void symbolize_locked(const char *module, uint64_t off, int exact, struct
 			*out = e->s;
 			return;
 		}
-	static int dw = -2;
-	if (dw == -2)
-		dw = af_dwarf_open();
 	uint64_t vaddr = exact || off == 0 ? off : off - 1;
 	const char *name = NULL, *file = NULL;
 	uint64_t foff;
 	int line = 0;
-	if (dw == 0) {
-		af_dwarf_func(module, vaddr, &name, &foff);
-		af_dwarf_srcline(module, vaddr, &file, &line);
-	}
+	af_dwarf_func(module, vaddr, &name, &foff);
+	af_dwarf_srcline(module, vaddr, &file, &line);
 	if (!name) {
 		const struct af_sym *s = af_symtab_find(symtab(module), vaddr);
 		if (s)
