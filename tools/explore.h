@@ -86,6 +86,9 @@ struct group {
 	int known;    /* in the baseline */
 };
 
+/* Calling contexts of one site explored at most. */
+#define CONTEXTS_MAX 64
+
 /* Why a key (a call site, or allocation k in --mode nth) offered to a
    forking run got a run of its own instead of a forked child. */
 enum {

@@ -22,9 +22,6 @@ enum { MODE_FIRST, MODE_EVERY, MODE_NTH };
 /* --mode's words, as ALLOCFAIL_FORK and the report say them too */
 extern const char *const mode_names[];
 
-/* Calling contexts of one site explored at most. */
-#define CONTEXTS_MAX 64
-
 struct explore_opts {
 	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, stacks;
 	int context; /* --context N: frames of calling context (0: plain sites) */
