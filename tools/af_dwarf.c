@@ -184,17 +184,3 @@ int af_dwarf_func(const char *path, uint64_t vaddr, const char **name, uint64_t 
 	struct func r = {name, off};
 	return with_object(path, vaddr, func_in, &r);
 }
-
-void af_dwarf_close(void)
-{
-	pthread_mutex_lock(&lock);
-	while (objs) {
-		struct obj *o = objs;
-		objs = o->next;
-		if (o->dwfl)
-			dwfl_end(o->dwfl);
-		af_mem_free(o->path);
-		af_mem_free(o);
-	}
-	pthread_mutex_unlock(&lock);
-}

@@ -12,10 +12,9 @@
 
 /* For the object at path and an ELF virtual address in it (for a return
    address, pass address - 1): file and line of the code. Strings stay
-   valid until af_dwarf_close. 0 on success, -1 when unknown. */
+   valid for the life of the process. 0 on success, -1 when unknown. */
 int af_dwarf_srcline(const char *path, uint64_t vaddr, const char **file, int *line);
 /* The function symbol containing vaddr and the offset into it. */
 int af_dwarf_func(const char *path, uint64_t vaddr, const char **name, uint64_t *off);
-void af_dwarf_close(void);
 
 #endif
