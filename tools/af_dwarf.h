@@ -4,7 +4,9 @@
    libdebuginfod and its network stack from its constructor (see
    common/af_dwline.c).
    Separate debug files (build-id or .gnu_debuglink under /usr/lib/debug)
-   are found by libdw's standard search. */
+   are found by libdw's standard search.
+   Not thread-safe (neither is a Dwfl, nor the cache of objects here):
+   its one caller, symbolize.c, calls it under its own lock. */
 #ifndef AF_DWARF_H
 #define AF_DWARF_H
 
