@@ -155,6 +155,8 @@ struct report {
 int outcome_is_bug(const struct report *r, int cls);
 /* Rank for "worst first". */
 int outcome_rank(int cls);
+/* Two strings that may be NULL are the same (both NULL, or equal). */
+int same_opt(const char *a, const char *b);
 struct finding *report_add_finding(struct report *r, int cls, const char *inj, const char *crash);
 struct siteres *report_add_site(struct report *r, const char *site);
 struct testres *report_add_test(struct report *r, const char *name);

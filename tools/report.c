@@ -122,7 +122,7 @@ char *shell_quote(const char *s)
 	return q;
 }
 
-static int same_opt(const char *a, const char *b)
+int same_opt(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }

@@ -245,11 +245,6 @@ static const char *mismatch(const struct report *r, const struct jv *v, int sk, 
 	return NULL;
 }
 
-static int same_test(const char *a, const char *b)
-{
-	return a && b ? !strcmp(a, b) : a == b;
-}
-
 static void read_tests(struct report *r, const struct jv *v)
 {
 	const struct jv *p = json_get(v, "programs");
@@ -300,7 +295,7 @@ static void read_sites(struct report *r, const struct jv *sites)
 		for (int k2 = 0; k2 < r->nsites && !dup; k2++) {
 			struct siteres *o = &r->sites[k2];
 			if (strcmp(o->site, site) || !chain || chain->t != J_ARR || o->depth != chain->n ||
-			    !same_test(o->test, json_str(x, "test")))
+			    !same_opt(o->test, json_str(x, "test")))
 				continue;
 			dup = 1;
 			for (int c = 0; c < o->depth; c++)
