@@ -261,15 +261,20 @@ done:
 	free(cwd);
 }
 
-/* skip_runtime: start at the call site (the first frame the log does not
-   mark as C runtime), as injection sites are reported. */
+int explore_call_site(const struct jv *stack)
+{
+	int cs = 0;
+	while (cs < stack->n && json_bool(&stack->items[cs], "runtime", 0))
+		cs++;
+	return cs;
+}
+
+/* skip_runtime: start at the call site, as injection sites are reported. */
 void explore_stack(const struct jv *a, struct stackv *st, int crash, int skip_runtime)
 {
 	if (!a || a->t != J_ARR)
 		return;
-	int from = 0;
-	while (skip_runtime && from < a->n && json_bool(&a->items[from], "runtime", 0))
-		from++;
+	int from = skip_runtime ? explore_call_site(a) : 0;
 	if (from == a->n)
 		from = 0;
 	st->f = xmalloc(sizeof *st->f * (size_t)(a->n ? a->n : 1));
@@ -399,9 +404,7 @@ static void how_far_back(const struct explore *x, const struct logfacts *lf, con
 	const struct jv *st = lf->inj ? json_get(lf->inj, "stack") : NULL;
 	if (!st || st->t != J_ARR)
 		return;
-	int cs = 0;
-	while (cs < st->n && json_bool(&st->items[cs], "runtime", 0))
-		cs++;
+	int cs = explore_call_site(st);
 	if (cs + 1 >= st->n)
 		return;
 	struct strv chain = {0};
