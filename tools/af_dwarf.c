@@ -1,11 +1,9 @@
 /* af_dwarf.c - libdw (see af_dwarf.h). One Dwfl per object file, reported
-   at its ELF addresses, cached by path; a mutex serializes everything,
-   since a Dwfl is not thread-safe. */
+   at its ELF addresses, cached by path. */
 #define _GNU_SOURCE
 #include "af_dwarf.h"
 
 #include <elfutils/libdwfl.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "af_rules.h"
@@ -88,12 +86,6 @@ struct obj {
 };
 
 static struct obj *objs;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
-int af_dwarf_open(void)
-{
-	return 0;
-}
 
 static struct obj *object(const char *path)
 {
@@ -127,79 +119,30 @@ static struct obj *object(const char *path)
 	return o;
 }
 
-/* fn on the object at path, given the address vaddr is at in it, under
-   the lock; -1 where the object cannot be read. */
-static int with_object(const char *path, uint64_t vaddr,
-		       int (*fn)(struct obj *o, Dwarf_Addr a, void *out), void *out)
+int af_dwarf_srcline(const char *path, uint64_t vaddr, const char **file, int *line)
 {
-	int rc = -1;
-	pthread_mutex_lock(&lock);
 	struct obj *o = object(path);
-	if (o)
-		rc = fn(o, vaddr + o->bias, out);
-	pthread_mutex_unlock(&lock);
-	return rc;
-}
-
-struct srcline {
-	const char **file;
-	int *line;
-};
-
-static int srcline_in(struct obj *o, Dwarf_Addr a, void *out)
-{
-	struct srcline *r = out;
-	Dwfl_Line *l = dwfl_module_getsrc(o->mod, a);
+	Dwfl_Line *l = o ? dwfl_module_getsrc(o->mod, vaddr + o->bias) : NULL;
 	int ln = 0, col = 0;
 	Dwarf_Addr at;
 	const char *f = l ? dwfl_lineinfo(l, &at, &ln, &col, NULL, NULL) : NULL;
 	if (!f || ln <= 0)
 		return -1;
-	*r->file = absolute(f[0] == '/' ? NULL : dwfl_line_comp_dir(l), f);
-	*r->line = ln;
-	return 0;
-}
-
-int af_dwarf_srcline(const char *path, uint64_t vaddr, const char **file, int *line)
-{
-	struct srcline r = {file, line};
-	return with_object(path, vaddr, srcline_in, &r);
-}
-
-struct func {
-	const char **name;
-	uint64_t *off;
-};
-
-static int func_in(struct obj *o, Dwarf_Addr a, void *out)
-{
-	struct func *r = out;
-	GElf_Off offset = 0;
-	GElf_Sym sym;
-	const char *n = dwfl_module_addrinfo(o->mod, a, &offset, &sym, NULL, NULL, NULL);
-	if (!n || !*n)
-		return -1;
-	*r->name = n;
-	*r->off = offset;
+	*file = absolute(f[0] == '/' ? NULL : dwfl_line_comp_dir(l), f);
+	*line = ln;
 	return 0;
 }
 
 int af_dwarf_func(const char *path, uint64_t vaddr, const char **name, uint64_t *off)
 {
-	struct func r = {name, off};
-	return with_object(path, vaddr, func_in, &r);
-}
-
-void af_dwarf_close(void)
-{
-	pthread_mutex_lock(&lock);
-	while (objs) {
-		struct obj *o = objs;
-		objs = o->next;
-		if (o->dwfl)
-			dwfl_end(o->dwfl);
-		af_mem_free(o->path);
-		af_mem_free(o);
-	}
-	pthread_mutex_unlock(&lock);
+	struct obj *o = object(path);
+	GElf_Off offset = 0;
+	GElf_Sym sym;
+	const char *n = o ? dwfl_module_addrinfo(o->mod, vaddr + o->bias, &offset, &sym, NULL, NULL, NULL)
+			  : NULL;
+	if (!n || !*n)
+		return -1;
+	*name = n;
+	*off = offset;
+	return 0;
 }

@@ -4,20 +4,19 @@
    libdebuginfod and its network stack from its constructor (see
    common/af_dwline.c).
    Separate debug files (build-id or .gnu_debuglink under /usr/lib/debug)
-   are found by libdw's standard search. */
+   are found by libdw's standard search.
+   Not thread-safe (neither is a Dwfl, nor the cache of objects here):
+   its one caller, symbolize.c, calls it under its own lock. */
 #ifndef AF_DWARF_H
 #define AF_DWARF_H
 
 #include <stdint.h>
 
-/* 0: libdw is there (it is linked; kept for the callers' flow). */
-int af_dwarf_open(void);
 /* For the object at path and an ELF virtual address in it (for a return
    address, pass address - 1): file and line of the code. Strings stay
-   valid until af_dwarf_close. 0 on success, -1 when unknown. */
+   valid for the life of the process. 0 on success, -1 when unknown. */
 int af_dwarf_srcline(const char *path, uint64_t vaddr, const char **file, int *line);
 /* The function symbol containing vaddr and the offset into it. */
 int af_dwarf_func(const char *path, uint64_t vaddr, const char **name, uint64_t *off);
-void af_dwarf_close(void);
 
 #endif

@@ -93,6 +93,9 @@ char *read_whole_or_say(const char *path, size_t *len, const char *what, char *e
 
 /* Resolve cmd through PATH; NULL if not found (errno set). */
 char *find_command(const char *cmd);
+/* This program's full path (malloc'ed); "allocfail" when it cannot be
+   told. */
+char *self_exe(void);
 /* How to call this command in a printed command line: 'allocfail' when
    PATH finds this very program, else its full path. */
 const char *self_command(void);

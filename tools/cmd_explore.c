@@ -81,7 +81,7 @@ static const char usage[] =
     "Exit status: 0 no new bug (crash, assert, hang, warned, silent, sanitizer);\n"
     "1 at least one; 2 usage error; 125 internal error.\n";
 
-static const char *const mode_names[] = {"first", "every", "nth"};
+const char *const mode_names[] = {"first", "every", "nth"};
 
 volatile sig_atomic_t explore_stopping;
 

@@ -20,24 +20,8 @@ static const char usage[] =
 
 static void frame_line(const struct jv *f, int first, int exact, const char *lead)
 {
-	const char *pc = json_str(f, "pc"), *module = json_str(f, "module");
-	struct sym s = {0};
-	s.func = json_str(f, "func");
-	s.file = json_str(f, "file");
-	s.line = (int)json_int(f, "line", 0);
-	if (!s.file || !s.func) {
-		uint64_t off;
-		if (module && site_offset(pc, &off) == 0) {
-			struct sym d;
-			symbolize(module, off, exact, &d);
-			if (d.func)
-				s.func = d.func;
-			if (!s.file && d.file) {
-				s.file = d.file;
-				s.line = d.line;
-			}
-		}
-	}
+	const char *pc = json_str(f, "pc");
+	struct sym s = sym_of_frame(f, exact);
 	char where[1024];
 	sym_where(&s, where, sizeof where);
 	printf("    %s %-60s %s%s\n", first ? lead : "  ", where[0] ? where : "?", pc ? tty(pc) : "?",

@@ -71,12 +71,11 @@ int contexts_of(char *const *chains, int n, int depth, int max, struct strv *out
 		int l = 1;
 		while (l - 1 < depth && l < v[i].n && continuations(v, n, &v[i], l) == 1)
 			l++;
-		if (l - 1 < depth && l < v[i].n && continuations(v, n, &v[i], l) >= 2) {
-			while (l - 1 < depth && l < v[i].n && continuations(v, n, &v[i], l) >= 2)
-				l++;
-		} else {
+		int plumbing = l;
+		while (l - 1 < depth && l < v[i].n && continuations(v, n, &v[i], l) >= 2)
+			l++;
+		if (l == plumbing)
 			l = 1; /* one caller all the way up: the plain site */
-		}
 		/* the context: the chain's first l frames */
 		size_t bytes = (size_t)(v[i].f[l - 1] - chains[i]) + v[i].len[l - 1];
 		char *ctx = strndup(chains[i], bytes);

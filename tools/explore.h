@@ -86,6 +86,9 @@ struct group {
 	int known;    /* in the baseline */
 };
 
+/* Calling contexts of one site explored at most. */
+#define CONTEXTS_MAX 64
+
 /* Why a key (a call site, or allocation k in --mode nth) offered to a
    forking run got a run of its own instead of a forked child. */
 enum {
@@ -152,8 +155,11 @@ struct report {
 int outcome_is_bug(const struct report *r, int cls);
 /* Rank for "worst first". */
 int outcome_rank(int cls);
+/* Two strings that may be NULL are the same (both NULL, or equal). */
+int same_opt(const char *a, const char *b);
 struct finding *report_add_finding(struct report *r, int cls, const char *inj, const char *crash);
 struct siteres *report_add_site(struct report *r, const char *site);
+struct testres *report_add_test(struct report *r, const char *name);
 /* Groups the findings (report.g) and sorts them worst first, the
    program's own before libraries. */
 void report_group(struct report *r);

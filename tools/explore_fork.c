@@ -59,9 +59,8 @@ static void *driver_run(void *arg)
 	else
 		for (int i = 0; i < x->o.exclude.n; i++)
 			strv_addf(&rules, "nofail site=%s", x->o.exclude.v[i]);
-	static const char *const modes[] = {"first", "every", "nth"};
 	char *log = xasprintf("%s/driver.log", d->dir), *cen = xasprintf("%s/driver.census", d->dir);
-	char *fork = xasprintf("%ld:%s:%ld:%s", (long)(x->o.timeout * 1000), modes[x->o.mode],
+	char *fork = xasprintf("%ld:%s:%ld:%s", (long)(x->o.timeout * 1000), mode_names[x->o.mode],
 			       d->stop > 0 ? (long)(d->stop * 1000) + 1 : 0L, d->dir);
 	struct strv envc = explore_run_env(x, &rules, log, cen, fork);
 	strv_free(&rules);
@@ -121,7 +120,7 @@ static int child_result(struct explore *x, const struct driver *d, int ti, const
 	struct runres cr = {0};
 	cr.wstatus = (int)json_int(v, "wstatus", 0);
 	cr.timed_out = json_bool(v, "timed_out", 0);
-	cr.secs = json_get(v, "secs") ? json_get(v, "secs")->num : 0;
+	cr.secs = json_num(v, "secs", 0);
 	cr.pid = (long)json_int(v, "pid", 0);
 	int why = NF_SETUP;
 	/* stdout as the forking run hashed it (it removed the file); a child

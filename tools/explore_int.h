@@ -19,9 +19,8 @@
 #include "runner.h"
 
 enum { MODE_FIRST, MODE_EVERY, MODE_NTH };
-
-/* Calling contexts of one site explored at most. */
-#define CONTEXTS_MAX 64
+/* --mode's words, as ALLOCFAIL_FORK and the report say them too */
+extern const char *const mode_names[];
 
 struct explore_opts {
 	int mode, jobs, isolate, abort_is_bug, max_depth, quiet, keep, stacks;
@@ -127,6 +126,9 @@ void explore_run_task(struct explore *x, const struct task *t, int id, struct re
 void explore_judge(struct explore *x, const struct task *t, struct result *res,
 		   const struct runres *rr, const char *files, const char *log, const char *cen);
 char *explore_reproducer(const struct explore *x, const struct task *t, int outcome);
+/* The call site's frame in a stack array of the log: the first it does
+   not mark as C runtime (stack->n when it marks them all). */
+int explore_call_site(const struct jv *stack);
 void explore_stack(const struct jv *a, struct stackv *st, int crash, int skip_runtime);
 void result_free(struct result *r);
 void rm_rf(const char *dir);

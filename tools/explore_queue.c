@@ -52,10 +52,7 @@ static struct siteres *site_entry(struct explore *x, const struct task *t, const
 		s->chain[i] = xstrdup(t->chain[i]);
 	const struct jv *st = res->inj ? json_get(res->inj, "stack") : NULL;
 	if (st && st->t == J_ARR && st->n) {
-		/* the call site frame: the first outside the C runtime */
-		int cs = 0;
-		while (cs < st->n && json_bool(&st->items[cs], "runtime", 0))
-			cs++;
+		int cs = explore_call_site(st);
 		const struct jv *fr = &st->items[cs == st->n ? 0 : cs];
 		s->func = json_str(fr, "func") ? xstrdup(json_str(fr, "func")) : NULL;
 		s->file = json_str(fr, "file") ? xstrdup(json_str(fr, "file")) : NULL;

@@ -128,18 +128,7 @@ void rm_rf(const char *dir)
 /* A frame of the log, said for people: "func (file:line)" or its pc. */
 static char *log_frame_where(const struct jv *fr, int exact)
 {
-	struct sym s = {json_str(fr, "func"), json_str(fr, "file"), (int)json_int(fr, "line", 0)};
-	struct sym d;
-	uint64_t off;
-	if ((!s.file || !s.func) && json_str(fr, "module") && site_offset(json_str(fr, "pc"), &off) == 0) {
-		symbolize(json_str(fr, "module"), off, exact, &d);
-		if (d.func)
-			s.func = d.func;
-		if (!s.file) {
-			s.file = d.file;
-			s.line = d.line;
-		}
-	}
+	struct sym s = sym_of_frame(fr, exact);
 	char buf[1024];
 	sym_where(&s, buf, sizeof buf);
 	if (!buf[0])
@@ -162,16 +151,6 @@ static int is_unwinder(const char *module)
 	const char *base = module ? strrchr(module, '/') : NULL;
 	base = base ? base + 1 : module;
 	return base && !strncmp(base, "libunwind.so", 12);
-}
-
-/* "mod+0xoff (func)" -> "mod+0xoff" */
-static char *site_key(const char *logsite)
-{
-	size_t n = strcspn(logsite, " ");
-	char *d = xmalloc(n + 1);
-	memcpy(d, logsite, n);
-	d[n] = 0;
-	return d;
 }
 
 /* The command's argv, with its resolved path first (free the vector only). */
@@ -282,15 +261,20 @@ done:
 	free(cwd);
 }
 
-/* skip_runtime: start at the call site (the first frame the log does not
-   mark as C runtime), as injection sites are reported. */
+int explore_call_site(const struct jv *stack)
+{
+	int cs = 0;
+	while (cs < stack->n && json_bool(&stack->items[cs], "runtime", 0))
+		cs++;
+	return cs;
+}
+
+/* skip_runtime: start at the call site, as injection sites are reported. */
 void explore_stack(const struct jv *a, struct stackv *st, int crash, int skip_runtime)
 {
 	if (!a || a->t != J_ARR)
 		return;
-	int from = 0;
-	while (skip_runtime && from < a->n && json_bool(&a->items[from], "runtime", 0))
-		from++;
+	int from = skip_runtime ? explore_call_site(a) : 0;
 	if (from == a->n)
 		from = 0;
 	st->f = xmalloc(sizeof *st->f * (size_t)(a->n ? a->n : 1));
@@ -299,18 +283,7 @@ void explore_stack(const struct jv *a, struct stackv *st, int crash, int skip_ru
 		struct frame *fr = &st->f[st->n++];
 		fr->pc = xstrdup(json_str(x, "pc") ? json_str(x, "pc") : "?");
 		fr->module = json_str(x, "module") ? xstrdup(json_str(x, "module")) : NULL;
-		struct sym s = {json_str(x, "func"), json_str(x, "file"), (int)json_int(x, "line", 0)};
-		uint64_t off;
-		if ((!s.func || !s.file) && fr->module && site_offset(fr->pc, &off) == 0) {
-			struct sym d;
-			symbolize(fr->module, off, crash && i == 0, &d);
-			if (d.func)
-				s.func = d.func;
-			if (!s.file) {
-				s.file = d.file;
-				s.line = d.line;
-			}
-		}
+		struct sym s = sym_of_frame(x, crash && i == 0);
 		fr->func = s.func ? xstrdup(s.func) : NULL;
 		fr->file = s.file ? xstrdup(s.file) : NULL;
 		fr->line = s.line;
@@ -342,11 +315,12 @@ static void read_log(const struct explore *x, const struct task *t, const char *
 			long at = (long)json_int(v, "err_at", -1);
 			if (at >= 0 && (lf->first_err_at < 0 || at < lf->first_err_at))
 				lf->first_err_at = at;
-			char *k = json_str(v, "site") ? site_key(json_str(v, "site")) : NULL;
-			/* a context task's site: its call site, the part before '<' */
+			/* the log's "mod+0xoff (func)" against the task's call site
+			   (a context task's: the part before '<') */
+			const char *k = json_str(v, "site");
 			size_t base = t->site ? strcspn(t->site, "<") : 0;
 			if (x->o.mode == MODE_NTH ||
-			    (k && t->site && strlen(k) == base && !strncmp(k, t->site, base))) {
+			    (k && t->site && strcspn(k, " ") == base && !strncmp(k, t->site, base))) {
 				lf->pids = xrealloc(lf->pids, sizeof *lf->pids * (size_t)(lf->npids + 1));
 				lf->pids[lf->npids++] = (long)json_int(v, "pid", 0);
 				if (!lf->inj) {
@@ -354,7 +328,6 @@ static void read_log(const struct explore *x, const struct task *t, const char *
 					v = NULL;
 				}
 			}
-			free(k);
 		} else if (ev && !strcmp(ev, "crash") && !lf->crash) {
 			lf->crash = v;
 			v = NULL;
@@ -431,9 +404,7 @@ static void how_far_back(const struct explore *x, const struct logfacts *lf, con
 	const struct jv *st = lf->inj ? json_get(lf->inj, "stack") : NULL;
 	if (!st || st->t != J_ARR)
 		return;
-	int cs = 0;
-	while (cs < st->n && json_bool(&st->items[cs], "runtime", 0))
-		cs++;
+	int cs = explore_call_site(st);
 	if (cs + 1 >= st->n)
 		return;
 	struct strv chain = {0};

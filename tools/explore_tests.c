@@ -124,16 +124,6 @@ static int in_shard(const struct tx *x, int i)
 	return !o->shard_n || x->s.n < o->shard_n || i % o->shard_n == o->shard_k - 1;
 }
 
-static char *self_exe(void)
-{
-	char p[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", p, sizeof p - 1);
-	if (n <= 0)
-		return xstrdup("allocfail");
-	p[n] = 0;
-	return xstrdup(p);
-}
-
 static int may_start(const struct tx *x, int i)
 {
 	if (x->running >= x->o.jobs)
@@ -340,6 +330,7 @@ static void absorb(struct tx *x, int i, struct report *tr, struct testres *res)
 		f->group = -1;
 		if (f->reproducer) {
 			char *rp = in_test(x, t, f->reproducer);
+			free(f->reproducer);
 			f->reproducer = rp;
 		}
 	}
@@ -357,11 +348,7 @@ static void absorb(struct tx *x, int i, struct report *tr, struct testres *res)
 
 static void reaped(struct tx *x, int i, int wst)
 {
-	struct report *r = &x->rep;
-	r->tests = xrealloc(r->tests, sizeof *r->tests * (size_t)(r->ntests + 1));
-	struct testres *res = &r->tests[r->ntests++];
-	memset(res, 0, sizeof *res);
-	res->name = xstrdup(x->s.t[i].name);
+	struct testres *res = report_add_test(&x->rep, x->s.t[i].name);
 	res->secs = mono_now() - x->r[i].t0;
 	int st = shell_status(wst);
 	char *js = xasprintf("%s/test-%d.json", x->tmp, i);
@@ -513,14 +500,10 @@ int explore_tests(int argc, char **argv)
 			}
 	}
 	for (int i = next; i < x->s.n; i++)
-		if (x->r[i].state == 0) { /* interrupted, or out of budget */
-			r->tests = xrealloc(r->tests, sizeof *r->tests * (size_t)(r->ntests + 1));
-			struct testres *res = &r->tests[r->ntests++];
-			memset(res, 0, sizeof *res);
-			res->name = xstrdup(x->s.t[i].name);
-			res->note = xstrdup(tests_stopping ? "not explored: interrupted"
-							   : "not explored: the budget ran out");
-		}
+		if (x->r[i].state == 0) /* interrupted, or out of budget */
+			report_add_test(r, x->s.t[i].name)->note =
+			    xstrdup(tests_stopping ? "not explored: interrupted"
+						   : "not explored: the budget ran out");
 	if (!x->o.quiet && isatty(2))
 		fputs("\r\033[K", stderr);
 	confirm(x);

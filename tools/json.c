@@ -314,6 +314,12 @@ long long json_int(const struct jv *o, const char *key, long long def)
 	return json_as_int(json_get(o, key), def);
 }
 
+double json_num(const struct jv *o, const char *key, double def)
+{
+	const struct jv *v = json_get(o, key);
+	return v && v->t == J_NUM ? v->num : def;
+}
+
 uint64_t json_u64(const struct jv *o, const char *key, uint64_t def)
 {
 	const struct jv *v = json_get(o, key);

@@ -33,6 +33,7 @@ const char *json_str(const struct jv *obj, const char *key);
    a fraction is truncated; def when not a number or out of range. */
 long long json_as_int(const struct jv *v, long long def);
 long long json_int(const struct jv *obj, const char *key, long long def);
+double json_num(const struct jv *obj, const char *key, double def);
 /* An unsigned 64-bit integer, exactly; def for anything else. */
 uint64_t json_u64(const struct jv *obj, const char *key, uint64_t def);
 int json_bool(const struct jv *obj, const char *key, int def);

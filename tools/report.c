@@ -122,7 +122,7 @@ char *shell_quote(const char *s)
 	return q;
 }
 
-static int same_opt(const char *a, const char *b)
+int same_opt(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
@@ -157,6 +157,15 @@ struct siteres *report_add_site(struct report *r, const char *site)
 	memset(s, 0, sizeof *s);
 	s->site = xstrdup(site);
 	return s;
+}
+
+struct testres *report_add_test(struct report *r, const char *name)
+{
+	r->tests = xrealloc(r->tests, sizeof *r->tests * (size_t)(r->ntests + 1));
+	struct testres *t = &r->tests[r->ntests++];
+	memset(t, 0, sizeof *t);
+	t->name = xstrdup(name);
+	return t;
 }
 
 const char *frame_where(const struct stackv *st, int i, char *buf, size_t cap)

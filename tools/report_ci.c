@@ -107,15 +107,13 @@ int write_junit(const char *path, const struct report *r)
 			tests++;
 			skipped += r->sites[i].outcome == O_UNREACHED;
 		}
-	char cmd[2048] = "";
-	size_t n = 0;
-	for (int i = 0; i < r->ncmd && n < sizeof cmd - 2; i++)
-		n += (size_t)snprintf(cmd + n, sizeof cmd - n, "%s%s", i ? " " : "", r->cmd[i]);
+	char *cmd = strv_join(r->cmd, r->ncmd, " ");
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<testsuites name=\"allocfail explore\" tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n",
 		tests, failures, r->secs);
 	fprintf(f, "  <testsuite name=\"allocfail explore: ");
 	xml(f, cmd);
+	free(cmd);
 	fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\" time=\"%.3f\">\n", tests,
 		failures, skipped, r->secs);
 	for (int i = 0; i < r->ng; i++)

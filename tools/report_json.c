@@ -187,11 +187,6 @@ static void keep_first(char **dst, const struct jv *x, const char *key)
 		*dst = dup_opt(json_str(x, key));
 }
 
-static double num_of(const struct jv *x, const char *key)
-{
-	return json_get(x, key) ? json_get(x, key)->num : 0;
-}
-
 /* An array of strings, copied (an item that is not a string as "?"). */
 static char **dup_strs(const struct jv *a, int *n)
 {
@@ -250,11 +245,6 @@ static const char *mismatch(const struct report *r, const struct jv *v, int sk, 
 	return NULL;
 }
 
-static int same_test(const char *a, const char *b)
-{
-	return a && b ? !strcmp(a, b) : a == b;
-}
-
 static void read_tests(struct report *r, const struct jv *v)
 {
 	const struct jv *p = json_get(v, "programs");
@@ -277,10 +267,7 @@ static void read_tests(struct report *r, const struct jv *v)
 			if (!strcmp(r->tests[k].name, name))
 				t = &r->tests[k];
 		if (!t) {
-			r->tests = xrealloc(r->tests, sizeof *r->tests * (size_t)(r->ntests + 1));
-			t = &r->tests[r->ntests++];
-			memset(t, 0, sizeof *t);
-			t->name = xstrdup(name);
+			t = report_add_test(r, name);
 			t->note = dup_opt(json_str(x, "note"));
 		} else if (!json_str(x, "note")) {
 			free(t->note);
@@ -289,8 +276,8 @@ static void read_tests(struct report *r, const struct jv *v)
 		t->sites += (int)json_int(x, "sites", 0);
 		t->skipped += (int)json_int(x, "skipped", 0);
 		t->runs += json_int(x, "runs", 0);
-		double secs = num_of(x, "seconds");
-		double to = num_of(x, "timeout");
+		double secs = json_num(x, "seconds", 0);
+		double to = json_num(x, "timeout", 0);
 		t->secs = secs > t->secs ? secs : t->secs;
 		t->timeout = to > t->timeout ? to : t->timeout;
 	}
@@ -308,7 +295,7 @@ static void read_sites(struct report *r, const struct jv *sites)
 		for (int k2 = 0; k2 < r->nsites && !dup; k2++) {
 			struct siteres *o = &r->sites[k2];
 			if (strcmp(o->site, site) || !chain || chain->t != J_ARR || o->depth != chain->n ||
-			    !same_test(o->test, json_str(x, "test")))
+			    !same_opt(o->test, json_str(x, "test")))
 				continue;
 			dup = 1;
 			for (int c = 0; c < o->depth; c++)
@@ -323,7 +310,7 @@ static void read_sites(struct report *r, const struct jv *sites)
 		s->status = (int)json_int(x, "status", 0);
 		s->detail = dup_opt(json_str(x, "detail"));
 		s->reproducer = dup_opt(json_str(x, "reproducer"));
-		s->secs = num_of(x, "seconds");
+		s->secs = json_num(x, "seconds", 0);
 		s->test = dup_opt(json_str(x, "test"));
 		int c = class_of(json_str(x, "outcome"));
 		s->outcome = c < 0 ? O_HANDLED : c;
@@ -408,7 +395,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->runs += json_int(v, "runs", 0);
 	r->forked += (int)json_int(v, "forked", 0);
 	r->contexts_forked += (int)json_int(v, "forked_contexts", 0);
-	double secs = num_of(v, "seconds");
+	double secs = json_num(v, "seconds", 0);
 	if (secs > r->secs)
 		r->secs = secs; /* shards run side by side */
 	r->budget_hit += (int)json_int(v, "unexplored", 0);
@@ -419,7 +406,7 @@ int read_json(const char *path, struct report *r, char *err, size_t errcap)
 	r->contexts_explored += (int)json_int(cx, "explored", 0);
 	r->contexts_kept += (int)json_int(cx, "kept", 0);
 	r->contexts_cut += (int)json_int(cx, "cut", 0);
-	double to = num_of(v, "timeout");
+	double to = json_num(v, "timeout", 0);
 	if (to > r->timeout)
 		r->timeout = to;
 	r->excluded += (int)json_int(v, "excluded", 0);

@@ -106,7 +106,8 @@ static void summary(FILE *out, const struct report *r)
 			snprintf(kept, sizeof kept, ", %d not (the site's own code ends the process on "
 				 "failure, alike in every context)", r->contexts_kept);
 		if (r->contexts_cut)
-			snprintf(cut, sizeof cut, ", %d over the limit of 64 a site", r->contexts_cut);
+			snprintf(cut, sizeof cut, ", %d over the limit of %d a site", r->contexts_cut,
+				 CONTEXTS_MAX);
 		fprintf(out, "note: %d call site%s reached from several callers: %d calling contexts, "
 			     "%d explored%s%s\n",
 			r->wrappers, r->wrappers == 1 ? "" : "s", r->contexts_found, r->contexts_explored,

@@ -18,6 +18,7 @@
 #include "af_elf.h"
 #include "af_fmt.h"
 #include "af_tool.h"
+#include "json.h"
 
 struct entry {
 	char *module;
@@ -99,17 +100,12 @@ static void symbolize_locked(const char *module, uint64_t off, int exact, struct
 			*out = e->s;
 			return;
 		}
-	static int dw = -2;
-	if (dw == -2)
-		dw = af_dwarf_open();
 	uint64_t vaddr = exact || off == 0 ? off : off - 1;
 	const char *name = NULL, *file = NULL;
 	uint64_t foff;
 	int line = 0;
-	if (dw == 0) {
-		af_dwarf_func(module, vaddr, &name, &foff);
-		af_dwarf_srcline(module, vaddr, &file, &line);
-	}
+	af_dwarf_func(module, vaddr, &name, &foff);
+	af_dwarf_srcline(module, vaddr, &file, &line);
 	if (!name) {
 		const struct af_sym *s = af_symtab_find(symtab(module), vaddr);
 		if (s)
@@ -164,4 +160,22 @@ const char *sym_where(const struct sym *s, char *buf, size_t cap)
 		af_buf_fmt(&b, ":%d)", s->line);
 	}
 	return buf;
+}
+
+struct sym sym_of_frame(const struct jv *fr, int exact)
+{
+	struct sym s = {json_str(fr, "func"), json_str(fr, "file"), (int)json_int(fr, "line", 0)};
+	const char *module = json_str(fr, "module");
+	uint64_t off;
+	if ((!s.func || !s.file) && module && site_offset(json_str(fr, "pc"), &off) == 0) {
+		struct sym d;
+		symbolize(module, off, exact, &d);
+		if (d.func)
+			s.func = d.func;
+		if (!s.file) {
+			s.file = d.file;
+			s.line = d.line;
+		}
+	}
+	return s;
 }

@@ -19,4 +19,9 @@ int site_offset(const char *site, uint64_t *off);
    last two components; names as tty() writes them. */
 const char *sym_where(const struct sym *s, char *buf, size_t cap);
 
+struct jv;
+/* A frame of the shim's log ("pc", "module", and "func", "file", "line"
+   where it named them): its names, those it left out from symbolize(). */
+struct sym sym_of_frame(const struct jv *fr, int exact);
+
 #endif

@@ -580,20 +580,27 @@ double opt_seconds(const char *cmd, const char *opt, const char *v)
 	return (double)ns / 1e9;
 }
 
+char *self_exe(void)
+{
+	char p[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", p, sizeof p - 1);
+	if (n <= 0)
+		return xstrdup("allocfail");
+	p[n] = 0;
+	return xstrdup(p);
+}
+
 const char *self_command(void)
 {
 	static char *name;
 	if (name)
 		return name;
-	char self[PATH_MAX], found[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
-		return name = xstrdup("allocfail");
-	self[n] = 0;
+	char found[PATH_MAX], *self = self_exe();
 	char *p = find_command("allocfail");
 	int same = p && realpath(p, found) && !strcmp(found, self);
 	free(p);
 	name = xstrdup(same ? "allocfail" : self);
+	free(self);
 	return name;
 }
 
