@@ -91,8 +91,10 @@ int af_match_compile(struct af_match *m, const struct af_policy *p)
 		m->nwords = 1;
 	int W = m->nwords;
 
-	/* size interval bounds */
-	int maxb = 1;
+	/* size interval bounds: the rules' sizes, and the costly threshold,
+	   so that an interval's requests are all small or all costly (the
+	   shim's memo entries count them on one counter) */
+	int maxb = 2;
 	for (int i = 0; i < p->nrules; i++)
 		maxb += 2 * p->rules[i]->nsizes;
 	m->bounds = af_mem_alloc(sizeof(uint64_t) * (size_t)maxb);
@@ -104,6 +106,9 @@ int af_match_compile(struct af_match *m, const struct af_policy *p)
 		return -1;
 	int nb = 0;
 	m->bounds[nb++] = 0;
+	uint64_t thr = af_policy_threshold(&p->set);
+	if (thr != UINT64_MAX)
+		m->bounds[nb++] = thr + 1;
 	for (int i = 0; i < p->nrules; i++)
 		for (int j = 0; j < p->rules[i]->nsizes; j++) {
 			const struct af_size *z = &p->rules[i]->sizes[j];

@@ -26,7 +26,8 @@ struct af_match {
 	int nrules, nwords;
 	uint64_t *fn_cand;   /* AF_FN_COUNT x nwords */
 	int nbounds;
-	uint64_t *bounds;    /* starts of the size intervals, bounds[0] == 0 */
+	uint64_t *bounds;    /* starts of the size intervals, bounds[0] == 0; none
+				straddles the costly threshold */
 	uint64_t *size_cand; /* nbounds x nwords */
 	uint64_t *site_rules;  /* rules with caller=, module= or site= */
 	uint64_t *stack_rules; /* rules with in=, notin= or a calling context */

@@ -29,6 +29,9 @@
 
 /* ---- per-thread state ------------------------------------------------- */
 
+struct af_site;
+struct af_tc_ctr; /* af_sites.h */
+
 /* A reservation (allocfail.h): a stack per thread. */
 struct af_resv {
 	long id;
@@ -54,14 +57,19 @@ struct af_walks {
 		unsigned gen;       /* af_g.mod_gen when decided: the verdict holds
 				       while no module has gone since (its own
 				       with it), checked without a pointer to chase */
+		int verdict;        /* AF_Q_* */
+		struct af_tc_ctr *ctr; /* af_g.counting, AF_Q_PLAIN or AF_Q_DRAW:
+					  this thread's counter of the site's
+					  small or costly calls (the interval
+					  decides which), where quick_hit()
+					  counts; NULL: count_quick()'s turn */
+		struct af_stream *stream; /* AF_Q_DRAW: this thread's stream of
+					     the rule (a decrement without
+					     finding it again) */
 		struct af_site *site; /* af_g.counting: its call site (ra), or
 					 for AF_Q_STACK the last call's */
-		int verdict;        /* AF_Q_* */
 		int rule;           /* AF_Q_DRAW: the rule that draws */
-		struct af_stream *stream; /* AF_Q_DRAW: this thread's stream of
-					     it, once drawn from (a decrement
-					     without finding it again) */
-	} qsite[AF_QSITES];
+	} __attribute__((aligned(64))) qsite[AF_QSITES]; /* an index is a shift */
 	/* frame addresses seen lately */
 	struct af_qframe {
 		uintptr_t pc;
@@ -110,8 +118,10 @@ struct af_thread {
 				   first allocation's slow path sets it */
 	int quick;              /* af_g.quick and nothing on this thread:
 				   the entry points try quick() first */
-	int qcount;             /* quick and af_g.counting: quick() also
-				   counts by call site and keeps the sampler */
+	int qcount;             /* af_g.quick and af_g.counting, and nothing on
+				   this thread but the count after an injection:
+				   quick() also counts by call site and keeps
+				   the sampler */
 	int free_plain;         /* free() needs nothing of the shim: no limit,
 				   reservation or sampler, the jemalloc backend */
 	/* the quick path's caches: the last size interval (and the verdicts,
@@ -198,10 +208,13 @@ extern struct af_global af_g;
 static inline void af_thread_update(struct af_thread *t)
 {
 	int ok = t->slow == 0;
+	/* counting the allocations after an injection leaves quick() on
+	   (af_entry.c's quick_after()) and free() plain */
+	int ok_after = (t->slow & ~AF_T_COUNT) == 0;
 	t->plain = af_g.fast && ok;
 	t->quick = af_g.quick && ok;
-	t->qcount = af_g.quick && af_g.counting && ok;
-	t->free_plain = (af_g.fast || (af_g.quick && !af_g.sampling)) && ok;
+	t->qcount = af_g.quick && af_g.counting && ok_after;
+	t->free_plain = (af_g.fast || (af_g.quick && !af_g.sampling)) && ok_after;
 }
 extern _Atomic int af_state; /* 0 new, 1 initializing, 2 ready */
 
@@ -280,6 +293,10 @@ int af_quick_stack(int fn, size_t n, uintptr_t ra, uintptr_t cfa);
 int af_quick_size_interval(struct af_thread *t, size_t size);
 int af_quick_draw(struct af_thread *t, struct af_qsite *q);
 int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra, size_t n);
+/* The thread's memo entries that count in slot e (all with e NULL) forget
+   it: it is another site's now. */
+struct af_tc_slot;
+void af_quick_forget(struct af_thread *t, const struct af_tc_slot *e);
 extern _Atomic uint64_t af_early_bytes;
 void af_free_slow(void *p);
 void af_sample_free(void *p);

@@ -39,11 +39,12 @@ static inline int plain(void)
    after the allocation succeeded (quick_hit()'s callers count before);
    an allocation the sampler takes, or a realloc of a sampled block, goes
    the slow way. A failure takes the slow path. */
-static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *ra, void *cfa, void *old)
+static inline __attribute__((always_inline)) int quick_memo(int fn, size_t n, void *ra, void *cfa,
+							    void *old)
 {
 	struct af_thread *t = &af_t;
 	struct af_walks *w = t->walks; /* the slow path allocates them */
-	if (!t->quick || AF_UNLIKELY(!w))
+	if (AF_UNLIKELY(!w))
 		return 0;
 	if (t->qcount && ((uint64_t)t->sample_left < n || (old && af_maybe_sampled(old))))
 		return 0;
@@ -67,31 +68,58 @@ static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *r
 	return af_quick_draw(t, q);
 }
 
-/* The census's (or the summary's) count of a request quick_hit() serves,
-   made before the backend's call with the memo's entry at hand: 0 when
-   this thread's table holds another site in the slot, or none yet (then
-   the count waits for the allocation: X_go, count_quick). */
-static inline __attribute__((always_inline)) int count_ahead(struct af_thread *t,
-							   const struct af_qsite *q, size_t n)
+/* The allocations after an injection (AF_T_COUNT, for the crash report)
+   are counted here when the quick path serves them: the slow path would
+   decide them as the memo does, at ten times the cost, for up to
+   AF_COUNT_MAX calls after each injection. quick_hit() and the plain path
+   still leave them (t->quick is 0), for quick(). 1: the quick path's
+   (counted); 0: the slow path's, which counts it. */
+static __attribute__((noinline)) int quick_after(int fn, size_t n, void *ra, void *cfa, void *old)
 {
-	if (AF_UNLIKELY(!af_tc_hit(t->counts, q->site, n, n > af_g.threshold)))
+	struct af_thread *t = &af_t;
+	if (t->slow != AF_T_COUNT || !af_g.quick || t->guard)
 		return 0;
-	t->sample_left -= (int64_t)n;
+	if (!quick_memo(fn, n, ra, cfa, old))
+		return 0;
+	if (++t->since_injection >= AF_COUNT_MAX) {
+		t->slow &= ~AF_T_COUNT;
+		af_thread_update(t);
+	}
 	return 1;
+}
+
+static inline __attribute__((always_inline)) int quick(int fn, size_t n, void *ra, void *cfa, void *old)
+{
+	if (AF_UNLIKELY(!af_t.quick))
+		return quick_after(fn, n, ra, cfa, old);
+	return quick_memo(fn, n, ra, cfa, old);
+}
+
+/* The backend refused what quick() served: the slow path's turn, which
+   counts the call after an injection that quick_after() counted already;
+   the one count is taken back first. */
+static __attribute__((noinline)) void *slow_after_quick(int fn, size_t n, size_t align, int zero,
+							void *old, void *ra, void *cfa)
+{
+	struct af_thread *t = &af_t;
+	if ((t->slow & AF_T_COUNT) && !t->guard && t->since_injection > 0)
+		t->since_injection--;
+	return af_slow(fn, n, align, zero, old, ra, cfa);
 }
 
 /* quick()'s common case alone, with no call in it: the memo holds a plain
    verdict for this request, or a probability rule's whose draw does not
    fire now (then the stream has been stepped). 1: serve it as the plain
-   path does (the census's count made); 2: serve it and count it after
-   (X_go); -1: the memo says the slow path decides (a stack rule, a
-   counter); 0 changes nothing: quick() then decides (X_rest). With no
-   call, it needs only the registers a call clobbers anyway, so malloc
-   and calloc test it inline after the plain flag and share the plain
-   path's call of the backend, which keeps only the size across it (the
-   call site and the CFA are the entry point's own, read from its frame
-   should the backend fail): quick() with its calls in one function with
-   the backend's call had to keep six registers. */
+   path does (the census's count made, before the backend's call, on the
+   counter the memo entry holds); 2: serve it and count it after (X_go:
+   the entry holds no counter); -1: the memo says the slow path decides (a
+   stack rule, a counter); 0 changes nothing: quick() then decides
+   (X_rest). With no call, it needs only the registers a call clobbers
+   anyway, so malloc and calloc test it inline after the plain flag and
+   share the plain path's call of the backend, which keeps only the size
+   across it (the call site and the CFA are the entry point's own, read
+   from its frame should the backend fail): quick() with its calls in one
+   function with the backend's call had to keep six registers. */
 static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, void *ra, void *old)
 {
 	struct af_thread *t = &af_t;
@@ -108,35 +136,37 @@ static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, voi
 			q->gen != atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed)))
 		return 0;
 	if (AF_UNLIKELY(q->verdict != AF_Q_PLAIN)) {
-		struct af_stream *st = q->stream;
-		if (q->verdict == AF_Q_SLOW)
-			return -1;
-		if (q->verdict != AF_Q_DRAW || AF_UNLIKELY(st == NULL) || !af_stream_skip(st))
+		if (q->verdict != AF_Q_DRAW)
+			return q->verdict == AF_Q_SLOW ? -1 : 0;
+		/* a probability rule: most calls are a decrement of the stream
+		   (af_quick_verdict() gives an AF_Q_DRAW entry its stream) */
+		if (!af_stream_skip(q->stream))
 			return 0;
 	}
-	return !qcount || count_ahead(t, q, n) ? 1 : 2;
+	if (!qcount)
+		return 1;
+	struct af_tc_ctr *c = q->ctr;
+	if (AF_UNLIKELY(c == NULL))
+		return 2;
+	af_tc_count(c, n);
+	t->sample_left -= (int64_t)n;
+	return 1;
 }
 
-/* What count_ahead() counted, taken back when the backend refused the
+/* What quick_hit() counted, taken back when the backend refused the
    request: the slow path then serves it, and counts what it serves. The
    memo's entry is found again by the call site; had a signal handler's
-   call taken it meanwhile, what cannot be found stays counted (a count
+   call changed it meanwhile, what cannot be found stays counted (a count
    too many, never an underflow). */
 static __attribute__((noinline)) void uncount_quick(size_t n, void *ra)
 {
 	struct af_thread *t = &af_t;
-	struct af_tcounts *c = t->counts;
-	struct af_site *s = t->walks ? af_qslot(t->walks, (uintptr_t)ra)->site : NULL;
-	if (!c || !s)
+	struct af_tc_ctr *c = t->walks ? af_qslot(t->walks, (uintptr_t)ra)->ctr : NULL;
+	if (!c || atomic_load_explicit(&c->bytes, memory_order_relaxed) < n ||
+	    atomic_load_explicit(&c->calls, memory_order_relaxed) < 1)
 		return;
-	struct af_tc_slot *e = af_tc_slot_of(c, s);
-	_Atomic uint64_t *k = n > af_g.threshold ? &e->costly : &e->small;
-	if (atomic_load_explicit(&e->site, memory_order_relaxed) != s ||
-	    atomic_load_explicit(&e->bytes, memory_order_relaxed) < n ||
-	    atomic_load_explicit(k, memory_order_relaxed) < 1)
-		return;
-	af_own_add(&e->bytes, -(uint64_t)n);
-	af_own_add(k, -(uint64_t)1);
+	af_own_add(&c->bytes, -(uint64_t)n);
+	af_own_add(&c->calls, -(uint64_t)1);
 	t->sample_left += (int64_t)n;
 }
 
@@ -196,7 +226,7 @@ static inline __attribute__((always_inline)) void *go(int fn, size_t n, void *ra
 	void *p = zalloc(fn, n);
 	if (AF_LIKELY(p != NULL))
 		return counted(p, n, ra);
-	return af_slow(fn, n, 0, fn == AF_FN_CALLOC, NULL, ra, cfa);
+	return slow_after_quick(fn, n, 0, fn == AF_FN_CALLOC, NULL, ra, cfa);
 }
 
 /* X_go and X_rest (all of quick(), then X_go or the slow path) of malloc
@@ -250,11 +280,12 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 	return alloc_entry(AF_FN_CALLOC, n);
 }
 
-/* The quick path with the sampler (the census, the summary; no limit,
-   free_plain says the rest): only the sampler's filter to test */
+/* The quick path with the sampler (the census, the summary, as qcount
+   says; no limit, free_plain says the rest): only the sampler's filter to
+   test */
 static __attribute__((noinline)) void free_other(void *p)
 {
-	if (AF_LIKELY(af_t.quick) && AF_LIKELY(!af_maybe_sampled(p))) {
+	if (AF_LIKELY(af_t.qcount) && AF_LIKELY(!af_maybe_sampled(p))) {
 		afje_free(p);
 		return;
 	}
@@ -291,7 +322,7 @@ static __attribute__((noinline)) void *realloc_go(void *p, size_t n, int fn, voi
 	void *q = re_alloc(p, n);
 	if (AF_LIKELY(q != NULL))
 		return counted(q, n, ra);
-	return af_slow(fn, n, 0, 0, p, ra, cfa);
+	return slow_after_quick(fn, n, 0, 0, p, ra, cfa);
 }
 
 static __attribute__((noinline)) void *realloc_rest(void *p, size_t n, int fn, void *ra, void *cfa)
@@ -360,6 +391,7 @@ static inline void *do_memalign(size_t align, size_t n, int fn, void *ra, void *
 		void *p = align ? af_be_aligned(align, n) : af_be_malloc(n);
 		if (AF_LIKELY(p != NULL))
 			return pl ? p : counted_as(p, n, align > n ? align : n, ra);
+		return slow_after_quick(fn, n, align, 0, NULL, ra, cfa);
 	}
 	return af_slow(fn, n, align, 0, NULL, ra, cfa);
 }

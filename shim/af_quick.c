@@ -126,30 +126,62 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 			 backend's, leaving the memo as the interrupted call does */
 		return AF_Q_SLOW;
 	t->guard++; /* af_addr_get and af_site_get may allocate (symbol tables) */
+	/* no key while the entry is rewritten: a signal handler's call finds
+	   no verdict in it rather than half of one */
+	q->key = 0;
+	atomic_signal_fence(memory_order_seq_cst);
 	/* the generation first: a module that goes after it makes it stale */
 	q->gen = atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed);
 	struct af_addr *a = af_addr_get(ra);
 	int outside = passes_up(a); /* the call site is further up */
-	q->key = key;
-	q->rule = 0;
+	int rule = 0, v;
+	q->ctr = NULL;
 	q->stream = NULL;
 	q->site = NULL;
 	t->walks->qchain[q - t->walks->qsite].n = 0; /* quick() found the caches */
-	q->verdict = quick_decide(fn, k, outside || !a->site ? NULL : a, &q->rule);
-	if (q->verdict == AF_Q_STACK && !outside)
-		q->verdict = AF_Q_SLOW; /* no masks for this address */
-	if (af_g.counting && q->verdict != AF_Q_SLOW) {
+	v = quick_decide(fn, k, outside || !a->site ? NULL : a, &rule);
+	if (v == AF_Q_STACK && !outside)
+		v = AF_Q_SLOW; /* no masks for this address */
+	if (v == AF_Q_DRAW) { /* quick_hit() steps the stream without a test */
+		struct af_stream *d = af_thread_draws(t);
+		if (d)
+			q->stream = &d[rule];
+		else
+			v = AF_Q_SLOW;
+	}
+	int keep = 1;
+	if (af_g.counting && v != AF_Q_SLOW) {
 		if (outside) {
-			q->verdict = AF_Q_STACK; /* counting it needs the call site */
+			v = AF_Q_STACK; /* counting it needs the call site */
 		} else if (!(q->site = quick_site(a, fn, n, ra))) {
-			q->verdict = AF_Q_SLOW; /* and kept only once the site is forked */
-			q->key = 0;
+			v = AF_Q_SLOW; /* and kept only once the site is forked */
+			keep = 0;
+		} else {
+			/* the interval lies on one side of the threshold */
+			q->ctr = af_tc_claim(t, q->site, n > af_g.threshold);
 		}
 	}
+	q->rule = rule;
+	q->verdict = v;
+	if (keep) {
+		atomic_signal_fence(memory_order_seq_cst);
+		q->key = key;
+	}
 	t->guard--;
-	return q->verdict;
+	return v;
 }
 
+void af_quick_forget(struct af_thread *t, const struct af_tc_slot *e)
+{
+	struct af_walks *w = t->walks;
+	if (!w)
+		return;
+	for (int i = 0; i < AF_QSITES; i++) {
+		struct af_tc_ctr *c = w->qsite[i].ctr;
+		if (c && (!e || (c >= e->c && c < e->c + 2)))
+			w->qsite[i].ctr = NULL;
+	}
+}
 
 /* quick()'s AF_Q_STACK case: find the call site a few frames up (NULL:
    deeper), decide with its rule masks, and with the census put its site in

@@ -208,18 +208,18 @@ static void add_to(_Atomic uint64_t *site, _Atomic uint64_t *slot, int take)
 	atomic_fetch_add_explicit(site, n, memory_order_relaxed);
 }
 
-/* The slot's counts into its site's; take: the slot is emptied (its owner
-   only), else left as it is. */
+/* The slot's counts into its site's; take: the slot's counters are
+   emptied (its owner only), else left as they are. The slot stays its
+   site's: the memo entries that count in it stay right. */
 static void tc_add(struct af_tc_slot *e, int take)
 {
 	struct af_site *s = atomic_load_explicit(&e->site, memory_order_relaxed);
 	if (!s)
 		return;
-	add_to(&s->bytes, &e->bytes, take);
-	add_to(&s->small, &e->small, take);
-	add_to(&s->costly, &e->costly, take);
-	if (take)
-		atomic_store_explicit(&e->site, NULL, memory_order_relaxed);
+	add_to(&s->bytes, &e->c[0].bytes, take);
+	add_to(&s->bytes, &e->c[1].bytes, take);
+	add_to(&s->small, &e->c[0].calls, take);
+	add_to(&s->costly, &e->c[1].calls, take);
 }
 
 void af_sites_thread_exit(struct af_thread *t)
@@ -240,9 +240,8 @@ void af_sites_thread_exit(struct af_thread *t)
 	af_ifree(c);
 }
 
-void af_site_count(struct af_site *s, size_t n, int costly)
+struct af_tc_ctr *af_tc_claim(struct af_thread *t, struct af_site *s, int costly)
 {
-	struct af_thread *t = &af_t;
 	struct af_tcounts *c = t->counts;
 	if (AF_UNLIKELY(!c) && !t->private_gone && (c = af_imalloc_own(sizeof *c))) {
 		pthread_mutex_lock(&af_lock);
@@ -252,18 +251,26 @@ void af_site_count(struct af_site *s, size_t n, int costly)
 		t->counts = c;
 		af_thread_register_exit(t);
 	}
-	if (AF_UNLIKELY(!c)) { /* past the thread's exit destructor */
+	if (AF_UNLIKELY(!c))
+		return NULL;
+	struct af_tc_slot *e = af_tc_slot_of(c, s);
+	if (AF_UNLIKELY(atomic_load_explicit(&e->site, memory_order_relaxed) != s)) {
+		af_quick_forget(t, e);
+		tc_add(e, 1);
+		atomic_store_explicit(&e->site, s, memory_order_relaxed);
+	}
+	return &e->c[costly];
+}
+
+void af_site_count(struct af_site *s, size_t n, int costly)
+{
+	struct af_tc_ctr *k = af_tc_claim(&af_t, s, costly);
+	if (AF_UNLIKELY(!k)) { /* past the thread's exit destructor */
 		atomic_fetch_add_explicit(&s->bytes, n, memory_order_relaxed);
 		atomic_fetch_add_explicit(costly ? &s->costly : &s->small, 1, memory_order_relaxed);
 		return;
 	}
-	struct af_tc_slot *e = af_tc_slot_of(c, s);
-	if (AF_UNLIKELY(atomic_load_explicit(&e->site, memory_order_relaxed) != s)) {
-		tc_add(e, 1);
-		atomic_store_explicit(&e->site, s, memory_order_relaxed);
-	}
-	af_own_add(&e->bytes, n);
-	af_own_add(costly ? &e->costly : &e->small, 1);
+	af_tc_count(k, n);
 }
 
 /* At process exit, before the counts are written. */
@@ -305,9 +312,10 @@ void af_sites_atfork_child(void)
 			af_ifree(c);
 	}
 	tables = mine;
-	if (mine) {
+	if (mine) { /* emptied; each slot stays its site's, as the memo has it */
 		mine->next = NULL;
-		memset(mine->slot, 0, sizeof mine->slot);
+		for (int i = 0; i < AF_TC_SLOTS; i++)
+			memset(mine->slot[i].c, 0, sizeof mine->slot[i].c);
 	}
 	/* the child counts its own allocations; the sites stay known */
 	for (struct af_site *s = atomic_load(&sites); s; s = s->all) {

@@ -13,12 +13,18 @@ int af_site_warn_once(struct af_site *s);
 void af_site_count(struct af_site *s, size_t n, int costly);
 
 /* A thread's census counts (af_sites.c): a slot per site hash, written by
-   its owner only, with plain loads and stores. */
+   its owner only, with plain loads and stores; a slot's counter of small
+   and of costly calls each, so that the quick path's memo entry, whose
+   size interval lies on one side of the threshold, can hold the one it
+   counts in (af_qsite.ctr). */
 #define AF_TC_SLOTS 64
+struct af_tc_ctr {
+	_Atomic uint64_t calls, bytes;
+};
 struct af_tcounts {
 	struct af_tc_slot {
 		struct af_site *_Atomic site;
-		_Atomic uint64_t bytes, small, costly;
+		struct af_tc_ctr c[2]; /* small, costly */
 	} slot[AF_TC_SLOTS];
 	struct af_tcounts *next; /* the live threads' tables (af_lock) */
 };
@@ -35,6 +41,13 @@ static inline void af_own_add(_Atomic uint64_t *c, uint64_t n)
 			      memory_order_relaxed);
 }
 
+/* One call of n bytes on counter k. */
+static inline __attribute__((always_inline)) void af_tc_count(struct af_tc_ctr *k, size_t n)
+{
+	af_own_add(&k->calls, 1);
+	af_own_add(&k->bytes, n);
+}
+
 /* The count in table c (the thread's own, or NULL: none yet) when s
    already holds its slot (as it does but for the first call, or after
    another site took the slot): 1; else 0, and nothing counted. */
@@ -47,10 +60,15 @@ static inline __attribute__((always_inline)) int af_tc_hit(struct af_tcounts *c,
 	struct af_tc_slot *e = af_tc_slot_of(c, s);
 	if (AF_UNLIKELY(atomic_load_explicit(&e->site, memory_order_relaxed) != s))
 		return 0;
-	af_own_add(&e->bytes, n);
-	af_own_add(costly ? &e->costly : &e->small, 1);
+	af_tc_count(&e->c[costly], n);
 	return 1;
 }
+
+/* The counter of s's small (costly 0) or costly calls in this thread's
+   table, its slot taken for s if another site held it (the memo entries
+   that pointed into that slot forget it: af_quick_forget); NULL when the
+   thread can have no table (past its exit destructor, out of memory). */
+struct af_tc_ctr *af_tc_claim(struct af_thread *t, struct af_site *s, int costly);
 
 /* af_site_count inline for the quick path: the slot's count, else the
    function's turn. */

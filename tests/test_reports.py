@@ -29,6 +29,27 @@ def deref_logged():
     return r, log
 
 
+# the allocations between an injection and a crash are counted exactly up
+# to 1000 (the crash record's "after"), on the quick path too: malloc,
+# calloc and realloc from one call site, which the memo serves
+@case
+def crash_counts_allocations_after():
+    d = tempfile.mkdtemp(prefix="af-reports-")
+    atexit.register(shutil.rmtree, d, True)
+    for n, census in ((0, False), (5, False), (700, False), (999, True), (700, True), (1500, False)):
+        log = os.path.join(d, f"log{n}{census}")
+        extra = {"ALLOCFAIL_CENSUS": os.path.join(d, "census")} if census else {}
+        r = run([prog("crashy"), "late", str(n)], preload=True, ALLOCFAIL_LOG=log,
+                ALLOCFAIL_RULE="fail caller=late_alloc", **extra)
+        eq(r.returncode, -11, f"late {n}: SIGSEGV")
+        crash = [e for e in json_lines(log) if e["ev"] == "crash"]
+        eq([c["after"] for c in crash], [min(n, 1000)], f"late {n} (census {census}): allocations after")
+        err = r.stderr.decode()
+        want = ("more than 1000 allocations after" if n >= 1000 else
+                f"{n} allocation{'' if n == 1 else 's'} after an injected failure")
+        check(want in err, f"late {n}: stderr says {want!r}", err)
+
+
 @case
 def injection_and_crash_logged():
     r, log = deref_logged()

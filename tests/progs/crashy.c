@@ -8,7 +8,10 @@
                      failure: the crash is inside the allocator
    crashy deepalloc  retries a failed allocation one level deeper, on a
                      256 KiB thread: with every attempt failed the stack
-                     runs out, most likely in the shim's walk of it */
+                     runs out, most likely in the shim's walk of it
+   crashy late N     late_alloc()'s malloc fails; N allocations and frees
+                     later (malloc, calloc, realloc in turn) it writes
+                     through NULL: SIGSEGV */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -64,6 +67,28 @@ static void *deep_thread(void *arg)
 	return NULL;
 }
 
+static NOINLINE char *late_alloc(void)
+{
+	return malloc(100);
+}
+
+/* N allocations after a failed one, then the planted bug */
+static NOINLINE int late(long n)
+{
+	char *p = late_alloc();
+	if (p) {
+		free(p);
+		return 0;
+	}
+	for (long i = 0; i < n; i++) {
+		size_t z = 24 + (size_t)(i % 100);
+		void *q = i % 3 == 0 ? malloc(z) : i % 3 == 1 ? calloc(1, z) : realloc(NULL, z);
+		free(q);
+	}
+	*(volatile char *)p = 1;
+	return 1;
+}
+
 static void own_handler(int sig)
 {
 	static const char msg[] = "crashy: own handler ran\n";
@@ -98,6 +123,8 @@ int main(int argc, char **argv)
 		pthread_join(t, NULL);
 		return 0;
 	}
+	if (strcmp(mode, "late") == 0)
+		return late(argc > 2 ? atol(argv[2]) : 0);
 	if (strcmp(mode, "abort") == 0) {
 		free(xmalloc(64));
 		return 0;
