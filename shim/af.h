@@ -128,6 +128,7 @@ struct af_thread {
 	   in walks) */
 	uint64_t iv_lo, iv_hi;
 	int iv_k;
+	uint64_t iv_kbits; /* af_qkey(0, 0, iv_k) */
 	int pending;       /* rule + 1 whose draw fired in quick() */
 	/* probability draws: this thread's own stream of each rule */
 	struct af_stream *draws; /* this thread's stream of each rule, on first use */
@@ -137,6 +138,8 @@ struct af_thread {
 	struct af_walks *walks; /* its caches: by the first slow-path call with
 				   the quick path on, or the first walk; NULL
 				   before, and past the exit destructor */
+	struct af_walks *qwalks; /* walks when quick, else NULL: quick_hit()'s
+				    first test */
 	unsigned long since_injection; /* allocations since the last injection */
 	int altstack;                  /* the crash handler's stack is set up */
 };
@@ -215,6 +218,7 @@ static inline void af_thread_update(struct af_thread *t)
 	t->quick = af_g.quick && ok;
 	t->qcount = af_g.quick && af_g.counting && ok_after;
 	t->free_plain = (af_g.fast || (af_g.quick && !af_g.sampling)) && ok_after;
+	t->qwalks = t->quick ? t->walks : NULL;
 }
 extern _Atomic int af_state; /* 0 new, 1 initializing, 2 ready */
 

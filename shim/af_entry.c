@@ -123,8 +123,8 @@ static __attribute__((noinline)) void *slow_after_quick(int fn, size_t n, size_t
 static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, void *ra, void *old)
 {
 	struct af_thread *t = &af_t;
-	struct af_walks *w = t->walks;
-	if (!t->quick || AF_UNLIKELY(!w))
+	struct af_walks *w = t->qwalks;
+	if (!w)
 		return 0;
 	int qcount = t->qcount; /* once: the stream's store may alias it */
 	if (qcount && ((uint64_t)t->sample_left < n || (old && af_maybe_sampled(old))))
@@ -132,7 +132,7 @@ static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, voi
 	if (AF_UNLIKELY(n < t->iv_lo || n >= t->iv_hi))
 		return 0;
 	struct af_qsite *q = af_qslot(w, (uintptr_t)ra);
-	if (AF_UNLIKELY(q->key != af_qkey((uintptr_t)ra, fn, t->iv_k) ||
+	if (AF_UNLIKELY(q->key != ((uintptr_t)ra | t->iv_kbits | af_qkey(0, fn, 0)) ||
 			q->gen != atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed)))
 		return 0;
 	if (AF_UNLIKELY(q->verdict != AF_Q_PLAIN)) {
@@ -280,29 +280,20 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 	return alloc_entry(AF_FN_CALLOC, n);
 }
 
-/* The quick path with the sampler (the census, the summary, as qcount
-   says; no limit, free_plain says the rest): only the sampler's filter to
-   test */
-static __attribute__((noinline)) void free_other(void *p)
-{
-	if (AF_LIKELY(af_t.qcount) && AF_LIKELY(!af_maybe_sampled(p))) {
-		afje_free(p);
-		return;
-	}
-	af_free_slow(p);
-}
-
 AF_EXPORT void free(void *p)
 {
 	if (AF_UNLIKELY(p == NULL))
 		return;
 	/* jemalloc never changes the program's errno (af_jeglue.c), so the
-	   plain free is a tail call */
-	if (AF_LIKELY(af_t.free_plain)) {
+	   plain free is a tail call; so is the quick path's with the sampler
+	   (the census, the summary, as qcount says; no limit, free_plain says
+	   the rest), with the sampler's filter to test first */
+	struct af_thread *t = &af_t;
+	if (AF_LIKELY(t->free_plain) || (AF_LIKELY(t->qcount) && AF_LIKELY(!af_maybe_sampled(p)))) {
 		afje_free(p);
 		return;
 	}
-	free_other(p);
+	af_free_slow(p);
 }
 
 AF_EXPORT void cfree(void *p)

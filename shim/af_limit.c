@@ -176,7 +176,8 @@ static void private_exit(void *p)
 	af_ifree(t->draws);
 	t->draws = NULL;
 	struct af_walks *w = t->walks;
-	t->walks = NULL; /* before it is freed: a signal handler may walk */
+	t->qwalks = NULL; /* before it is freed: a signal handler may use it */
+	t->walks = NULL;
 	af_ifree(w);
 	af_sites_thread_exit(t);
 	t->private_gone = 1; /* later draws use the rules' shared streams, and

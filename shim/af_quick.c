@@ -104,6 +104,7 @@ int af_quick_size_interval(struct af_thread *t, size_t size)
 	const struct af_match *m = &af_g.match;
 	int lo = af_match_interval(m, size);
 	t->iv_k = lo;
+	t->iv_kbits = af_qkey(0, 0, lo);
 	t->iv_lo = m->bounds[lo];
 	t->iv_hi = lo + 1 < m->nbounds ? m->bounds[lo + 1] : UINT64_MAX;
 	return lo;

@@ -25,6 +25,7 @@ __attribute__((noinline)) struct af_walks *af_thread_walks(struct af_thread *t)
 		return NULL;
 	memset(w, 0, sizeof *w);
 	t->walks = w;
+	af_thread_update(t); /* qwalks */
 	af_thread_register_exit(t);
 	return w;
 }
