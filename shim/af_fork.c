@@ -407,15 +407,19 @@ struct saved {
 	off_t off;
 };
 
-/* af_fork_at's buffers, on the heap: it runs on the thread that hit the
-   site, whose stack may be a small thread's */
-struct scratch {
+/* af_fork_at's buffers, static: it runs on the thread that hit the site,
+   whose stack may be a small thread's, and with the process's only thread
+   (no other can be in it). Not on the heap: a block of this size is a
+   large one for jemalloc, whose allocation and free wrote a dozen pages of
+   its metadata at every fork, each a page fault in the worker (its pages
+   are write-protected after each fork) and in the child (a copy). */
+static struct scratch {
 	struct saved saved[256];
 	char key[512];
 	char path[2100];
 	char line[1024];
 	char buf[16384];
-};
+} scratch;
 
 static int save_offsets(struct saved *v, int max, char *buf, size_t cap)
 {
@@ -547,9 +551,7 @@ static int wait_child(pid_t pid, int *status)
 
 int af_fork_at(const char *key, struct af_site *site, const struct af_fork_group *g, int ctx)
 {
-	struct scratch *x = af_imalloc(sizeof *x);
-	if (!x)
-		return 0; /* not forked: the site's run is the program's own */
+	struct scratch *x = &scratch;
 	af_fmt(x->key, sizeof x->key, "%s", key);
 	int nsaved = save_offsets(x->saved, 256, x->buf, sizeof x->buf);
 	int n = ++nforks;
@@ -562,10 +564,8 @@ int af_fork_at(const char *key, struct af_site *site, const struct af_fork_group
 	   lock the handlers would protect is held by anyone else, and the
 	   child is the copy of the process at this call that it should be. */
 	pid_t pid = _Fork ? _Fork() : fork();
-	if (pid < 0) {
-		af_ifree(x);
+	if (pid < 0)
 		return 0;
-	}
 	if (pid == 0) {
 		/* the child's files by its pid: the command may exec, and the new
 		   image count its forks from 1 again */
@@ -579,7 +579,6 @@ int af_fork_at(const char *key, struct af_site *site, const struct af_fork_group
 		int ok = take_copy(1, path) == 0;
 		af_fmt(path, sizeof x->path, "%s/%d.err", dir, n);
 		ok = ok && take_copy(2, path) == 0;
-		af_ifree(x);
 		af_fmt(out_paths[AF_OUT_LOG], sizeof out_paths[0], "%s/%d.log", dir, n);
 		af_fmt(out_paths[AF_OUT_CENSUS], sizeof out_paths[1], "%s/%d.census", dir, n);
 		const char *why;
@@ -608,6 +607,5 @@ int af_fork_at(const char *key, struct af_site *site, const struct af_fork_group
 	for (int i = 0; i < nsaved; i++)
 		lseek(x->saved[i].fd, x->saved[i].off, SEEK_SET);
 	record(x, n, pid, status, timed_out, af_now_ns() - start);
-	af_ifree(x);
 	return 0;
 }
