@@ -40,13 +40,23 @@ static uint64_t stream_gap(const struct af_rule *r, uint64_t k, uint64_t salt)
 	return g >= 1e18 ? (uint64_t)1e18 : (uint64_t)g + 1;
 }
 
-int af_stream_step(const struct af_rule *r, struct af_stream *st, uint64_t salt)
+void af_stream_prime(const struct af_rule *r, struct af_stream *st, uint64_t salt)
 {
-	if (!r->prob || af_stream_skip(st))
-		return 0;
 	if (st->left == 0)
 		st->left = stream_gap(r, st->k++, salt);
-	return --st->left == 0;
+}
+
+int af_stream_step(const struct af_rule *r, struct af_stream *st, uint64_t salt)
+{
+	if (!r->prob)
+		return 0;
+	af_stream_prime(r, st, salt); /* its first call */
+	if (--st->left != 0)
+		return 0;
+	/* the next gap now, not at the next call: the same gaps at the same
+	   calls, and a stream that never holds 0 for the quick path's skip */
+	st->left = stream_gap(r, st->k++, salt);
+	return 1;
 }
 
 int af_rule_spent(const struct af_rule *r, const struct af_rule_state *s)

@@ -32,7 +32,8 @@ int af_rule_should_fail(const struct af_rule *r, struct af_rule_state *s, uint64
    streams apart (salt 0 is the rule's documented stream). The shim gives
    each thread one, so that a draw writes no shared memory. */
 struct af_stream {
-	uint64_t left; /* calls until the next failure, that one included; 0: draw */
+	uint64_t left; /* calls until the next failure, that one included; 0
+			  only before the first gap is drawn */
 	uint64_t k;    /* gaps drawn so far */
 };
 int af_rule_should_fail_stream(const struct af_rule *r, struct af_rule_state *s, uint64_t size,
@@ -53,14 +54,18 @@ int af_rule_probability_only(const struct af_rule *r);
    decrement. The k-th gap of stream salt is a function of the rule's seed
    alone: the same seed, the same failures. */
 int af_stream_step(const struct af_rule *r, struct af_stream *st, uint64_t salt);
+/* The first gap of a stream not stepped yet, drawn as its first step would
+   draw it: the quick path's skip wants a stream that holds one. */
+void af_stream_prime(const struct af_rule *r, struct af_stream *st, uint64_t salt);
 /* The part of af_stream_step that most calls take, inlined on the quick
-   path: 1 when this call neither fails nor needs the next gap, counted. */
+   path, for a stream that holds a gap (stepped or primed: it never holds
+   0 again): 1 when this call does not fail, counted; 0 when it is the
+   failing one, left to af_stream_step. One decrement and its flags. */
 static inline int af_stream_skip(struct af_stream *st)
 {
-	if (st->left > 1) {
-		st->left--;
+	if (__builtin_expect(--st->left != 0, 1))
 		return 1;
-	}
+	st->left = 1; /* as it was: the step takes this call */
 	return 0;
 }
 

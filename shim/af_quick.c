@@ -145,10 +145,12 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 		v = AF_Q_SLOW; /* no masks for this address */
 	if (v == AF_Q_DRAW) { /* quick_hit() steps the stream without a test */
 		struct af_stream *d = af_thread_draws(t);
-		if (d)
+		if (d) {
 			q->stream = &d[rule];
-		else
+			af_stream_prime(af_g.pol.rules[rule], q->stream, t->salt);
+		} else {
 			v = AF_Q_SLOW;
+		}
 	}
 	int keep = 1;
 	if (af_g.counting && v != AF_Q_SLOW) {

@@ -404,6 +404,39 @@ static void test_stream(void)
 	CHECK(both * 100 > after * 28 && both * 100 < after * 32);
 }
 
+/* The quick path's way through a stream: a primed stream, skip() on
+   every call and step() on the calls skip() leaves, fails the same calls
+   as step() on every call from a stream never stepped; and skip() leaves
+   the stream as it was when it declines. */
+static void test_stream_skip(void)
+{
+	for (int p = 0; p < 3; p++) {
+		static const char *const rules[] = {"set seed=9\nfail probability=30%",
+						    "set seed=9\nfail probability=1%",
+						    "set seed=9\nfail probability=0.0001%"};
+		CHECK_EQ(parse(rules[p]), 0);
+		const struct af_rule *r = pol.rules[0];
+		struct af_stream a = {0, 0}, b = {0, 0};
+		af_stream_prime(r, &b, 3);
+		CHECK(b.left >= 1);
+		int same = 1, fails = 0;
+		for (int i = 0; i < 20000; i++) {
+			int fa = af_stream_step(r, &a, 3);
+			int fb;
+			if (af_stream_skip(&b)) {
+				fb = 0;
+			} else {
+				same &= b.left == 1;
+				fb = af_stream_step(r, &b, 3);
+			}
+			same &= fa == fb && a.left == b.left && a.k == b.k;
+			fails += fa;
+		}
+		CHECK(same);
+		CHECK(p == 2 || fails > 0);
+	}
+}
+
 /* The failures a seed gives are part of the interface (ALLOCFAIL_SEED
    repeats a run, across versions too): the first twelve calls that fail
    under seed 42 at 3%, from the process-wide stream and from the streams
@@ -635,7 +668,7 @@ int main(void)
 	    T(test_errors),   T(test_normalize), T(test_long_values), T(test_sizes), T(test_interval),
 	    T(test_times),    T(test_space),     T(test_nth),         T(test_probability),
 	    T(test_seed),     T(test_first_match), T(test_many_rules), T(test_module_paths),
-	    T(test_include),  T(test_set_kv),  T(test_stream),  T(test_seed_sequence), T(test_rules_read_only),
+	    T(test_include),  T(test_set_kv),  T(test_stream),  T(test_seed_sequence), T(test_stream_skip), T(test_rules_read_only),
 	    T(test_rules_spent),
 	};
 	return h_run(tests, (int)(sizeof tests / sizeof *tests));
