@@ -56,7 +56,8 @@ def signal_handler_that_allocates():
     for what, extra in [("nothing configured", {}),
                         ("an in= rule that never matches", {"ALLOCFAIL_RULE": "fail in=nothing_here"}),
                         ("a 1% probability rule", {"ALLOCFAIL_RULE": "fail probability=1%",
-                                                   "ALLOCFAIL_LOG": "/dev/null"})]:
+                                                   "ALLOCFAIL_LOG": "/dev/null"}),
+                        ("the census", {"ALLOCFAIL_CENSUS": "/dev/null"})]:
         outcomes = {}
         for i in range(20):
             try:
