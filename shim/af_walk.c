@@ -25,7 +25,10 @@ __attribute__((noinline)) struct af_walks *af_thread_walks(struct af_thread *t)
 		return NULL;
 	memset(w, 0, sizeof *w);
 	t->walks = w;
-	af_thread_update(t); /* qwalks */
+	/* quick_hit()'s pointer, where the quick path is on already; not
+	   af_thread_update(): a new thread's gates open on its first trip
+	   through af_alloc_slow, which sets up its crash handling first */
+	t->qwalks = t->quick ? w : NULL;
 	af_thread_register_exit(t);
 	return w;
 }
