@@ -297,8 +297,8 @@ int af_quick_stack(int fn, size_t n, uintptr_t ra, uintptr_t cfa);
 int af_quick_size_interval(struct af_thread *t, size_t size);
 int af_quick_draw(struct af_thread *t, struct af_qsite *q);
 int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t ra, size_t n);
-/* The thread's memo entries that count in slot e (all with e NULL) forget
-   it: it is another site's now. */
+/* The thread's memo entries that count in its table's slot e forget it:
+   it is another site's now. */
 struct af_tc_slot;
 void af_quick_forget(struct af_thread *t, const struct af_tc_slot *e);
 extern _Atomic uint64_t af_early_bytes;

@@ -181,7 +181,7 @@ void af_quick_forget(struct af_thread *t, const struct af_tc_slot *e)
 		return;
 	for (int i = 0; i < AF_QSITES; i++) {
 		struct af_tc_ctr *c = w->qsite[i].ctr;
-		if (c && (!e || (c >= e->c && c < e->c + 2)))
+		if (c >= e->c && c < e->c + 2)
 			w->qsite[i].ctr = NULL;
 	}
 }
