@@ -179,9 +179,10 @@ void af_quick_forget(struct af_thread *t, const struct af_tc_slot *e)
 	struct af_walks *w = t->walks;
 	if (!w)
 		return;
+	uintptr_t lo = (uintptr_t)e->c, hi = (uintptr_t)(e->c + 2);
 	for (int i = 0; i < AF_QSITES; i++) {
-		struct af_tc_ctr *c = w->qsite[i].ctr;
-		if (c >= e->c && c < e->c + 2)
+		uintptr_t c = (uintptr_t)w->qsite[i].ctr;
+		if (c >= lo && c < hi)
 			w->qsite[i].ctr = NULL;
 	}
 }
