@@ -1,5 +1,7 @@
 """Each matcher and trigger of the rule language on a program with known
 call sites; exactly the expected allocations fail."""
+import atexit
+import shutil
 import tempfile
 from aftest import *
 
@@ -190,6 +192,30 @@ def probability_seed():
     a = trig("fail caller=one probability=30%", 40, ALLOCFAIL_SEED="11")
     eq(trig("fail caller=one probability=30%", 40, ALLOCFAIL_SEED="11"), a, "trig: the same seed, the same calls")
     check(a != trig("fail caller=one probability=30%", 40, ALLOCFAIL_SEED="12"), "trig: another seed, other calls")
+
+
+# the quick path's draw (a decrement in the memo's entry, most calls) and
+# the slow path's (ALLOCFAIL_CONTEXT sends every allocation there) fail
+# the same calls under the same seed: rare failures, so that the calls
+# between them are the quick path's own, not the 1000 counted after each
+# injection; and frequent ones, where they are those
+@case
+def probability_quick_equals_slow():
+    d = tempfile.mkdtemp(prefix="af-rules-")
+    atexit.register(shutil.rmtree, d, True)
+    for prob, n in (("0.05%", 40000), ("3%", 3000)):
+        for seed in ("1", "2", "3"):
+            rule = f"fail caller=one probability={prob}"
+            def at(**env):
+                r = run([prog("trig"), str(n), "100", "list"], preload=True, ALLOCFAIL_RULE=rule,
+                        ALLOCFAIL_LOG="/dev/null", ALLOCFAIL_SEED=seed, **env)
+                return r.stdout.decode().split()
+            quick = at()
+            check(len(quick) >= 3, f"trig {n} at {prob}, seed {seed}: some calls fail", len(quick))
+            eq(at(ALLOCFAIL_CENSUS=os.path.join(d, "c1")), quick,
+               f"trig {n} at {prob}, seed {seed}: the same calls with the census")
+            eq(at(ALLOCFAIL_CENSUS=os.path.join(d, "c2"), ALLOCFAIL_CONTEXT="1"), quick,
+               f"trig {n} at {prob}, seed {seed}: the same calls on the slow path")
 
 
 # a fail rule that can never fire again (nth= past its count, times= used
