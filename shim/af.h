@@ -69,6 +69,12 @@ struct af_walks {
 		struct af_site *site; /* af_g.counting: its call site (ra), or
 					 for AF_Q_STACK the last call's */
 		int rule;           /* AF_Q_DRAW: the rule that draws */
+		/* quick_hit()'s one step for every verdict: a decrement of
+		   *cnt that reaches 0 leaves for the verdict's own case. The
+		   stream's countdown for AF_Q_DRAW; else own, far from 0 for
+		   AF_Q_PLAIN, 1 for the others */
+		uint64_t *cnt;
+		uint64_t own;
 	} __attribute__((aligned(64))) qsite[AF_QSITES]; /* an index is a shift */
 	/* frame addresses seen lately */
 	struct af_qframe {
@@ -290,6 +296,7 @@ static inline uint64_t af_qkey(uintptr_t ra, int fn, int k)
 	return (uint64_t)ra | ((uint64_t)fn << 60) | ((uint64_t)k << 47);
 }
 enum { AF_Q_SLOW, AF_Q_PLAIN, AF_Q_DRAW, AF_Q_STACK };
+#define AF_QOWN_PLAIN (1ull << 62) /* an AF_Q_PLAIN entry's countdown */
 /* AF_Q_STACK: the return address lies in the C runtime and the verdict
    (or the census's count) depends on the call site further up: a few
    frames are unwound and it decides; NULL: the slow path's turn */

@@ -135,13 +135,14 @@ static inline __attribute__((always_inline)) int quick_hit(int fn, size_t n, voi
 	if (AF_UNLIKELY(q->key != ((uintptr_t)ra | t->iv_kbits | af_qkey(0, fn, 0)) ||
 			q->gen != atomic_load_explicit(&af_g.mod_gen, memory_order_relaxed)))
 		return 0;
-	if (AF_UNLIKELY(q->verdict != AF_Q_PLAIN)) {
-		if (q->verdict != AF_Q_DRAW)
+	/* one decrement for a plain verdict and a probability rule's alike
+	   (see struct af_qsite); 0 is the verdict's own case */
+	if (AF_UNLIKELY(--*q->cnt == 0)) {
+		if (q->verdict != AF_Q_PLAIN) {
+			*q->cnt = 1; /* as it was: the stream's step, or the verdict's case */
 			return q->verdict == AF_Q_SLOW ? -1 : 0;
-		/* a probability rule: most calls are a decrement of the stream
-		   (af_quick_verdict() gives an AF_Q_DRAW entry its stream) */
-		if (!af_stream_skip(q->stream))
-			return 0;
+		}
+		q->own = AF_QOWN_PLAIN;
 	}
 	if (!qcount)
 		return 1;

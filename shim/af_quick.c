@@ -166,6 +166,12 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	}
 	q->rule = rule;
 	q->verdict = v;
+	if (v == AF_Q_DRAW) {
+		q->cnt = &q->stream->left;
+	} else {
+		q->own = v == AF_Q_PLAIN ? AF_QOWN_PLAIN : 1;
+		q->cnt = &q->own;
+	}
 	if (keep) {
 		atomic_signal_fence(memory_order_seq_cst);
 		q->key = key;
