@@ -311,8 +311,6 @@ void af_quick_forget(struct af_thread *t, const struct af_tc_slot *e);
 extern _Atomic uint64_t af_early_bytes;
 void af_free_slow(void *p);
 void af_sample_free(void *p);
-/* The sampler's lock, taken around fork (af_init.c's handlers). */
-void af_sample_lock(int lock);
 /* The shim's lock for its tables (sites, modules, the limit): only off the
    allocation path of an allocation that is not injected. */
 extern pthread_mutex_t af_lock;

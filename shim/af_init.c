@@ -153,12 +153,10 @@ static void check_env_names(void)
 static void atfork_prepare(void)
 {
 	pthread_mutex_lock(&af_lock);
-	af_sample_lock(1);
 }
 
 static void atfork_parent(void)
 {
-	af_sample_lock(0);
 	pthread_mutex_unlock(&af_lock);
 }
 
@@ -175,7 +173,6 @@ void af_fork_child_reset(void)
 
 static void atfork_child(void)
 {
-	af_sample_lock(0);
 	pthread_mutex_unlock(&af_lock);
 	af_fork_child_reset();
 }
