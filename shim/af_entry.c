@@ -283,14 +283,19 @@ AF_EXPORT void *calloc(size_t nmemb, size_t size)
 
 AF_EXPORT void free(void *p)
 {
+	/* jemalloc never changes the program's errno (af_jeglue.c), so the
+	   plain free is a tail call, NULL included (jemalloc's free does
+	   nothing with it); so is the quick path's with the sampler (the
+	   census, the summary, as qcount says; no limit, free_plain says the
+	   rest), with the sampler's filter to test first */
+	struct af_thread *t = &af_t;
+	if (AF_LIKELY(t->free_plain)) {
+		afje_free(p);
+		return;
+	}
 	if (AF_UNLIKELY(p == NULL))
 		return;
-	/* jemalloc never changes the program's errno (af_jeglue.c), so the
-	   plain free is a tail call; so is the quick path's with the sampler
-	   (the census, the summary, as qcount says; no limit, free_plain says
-	   the rest), with the sampler's filter to test first */
-	struct af_thread *t = &af_t;
-	if (AF_LIKELY(t->free_plain) || (AF_LIKELY(t->qcount) && AF_LIKELY(!af_maybe_sampled(p)))) {
+	if (AF_LIKELY(t->qcount) && AF_LIKELY(!af_maybe_sampled(p))) {
 		afje_free(p);
 		return;
 	}
