@@ -15,6 +15,11 @@
             the same command; sites explored per minute on a real program.
   nth       explore --mode nth on sqlite3: forking against runs of their
             own (not in the default list: it takes about half a minute).
+  instr     instructions per malloc/free pair for alloc's configurations,
+            counted by valgrind's cachegrind (the difference of two run
+            lengths, so start-up cancels out): the same on every run and
+            every VM of a CPU kind, where times drift by 10% (not in the
+            default list: it needs valgrind, about a minute).
 
 Timing belongs here, never in pass/fail tests.
 """
@@ -78,8 +83,9 @@ def header():
     print()
 
 
-def alloc():
-    d = tempfile.mkdtemp()
+def alloc_configs(d):
+    """(name, environment, command prefix) of each configuration, with its
+    files under d."""
     hundred = os.path.join(d, "100.rules")
     with open(hundred, "w") as f:
         for i in range(40):
@@ -103,6 +109,12 @@ def alloc():
     if FIU:
         configs.append(("libfiu, malloc at 0.001%", env(),
                         [FIU, "-x", "-c", "enable_random name=libc/mm/malloc,probability=0.00001"]))
+    return configs
+
+
+def alloc():
+    d = tempfile.mkdtemp()
+    configs = alloc_configs(d)
     threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, 2, NCPU})
     titles = {"pair": "malloc/free pairs, sizes 8 B to 4 KiB", "mix": "realloc/calloc mix",
               "dup": "strdup/free pairs, 8 to 263 bytes (allocated inside libc)"}
@@ -133,6 +145,41 @@ def alloc():
                 cells.append(f"{v:.1f} ({v / base:.2f}x)")
             print(f"| {name} | " + " | ".join(cells) + " |")
         print()
+    shutil.rmtree(d)
+
+
+def instr():
+    vg = shutil.which("valgrind")
+    if not vg:
+        print("(instr: valgrind is not installed)\n")
+        return
+    d = tempfile.mkdtemp()
+    n1, n2 = 1_000_000, 3_000_000
+
+    def count(e, prefix, n):
+        r = subprocess.run(prefix + [vg, "--tool=cachegrind", "--cache-sim=no",
+                                     "--cachegrind-out-file=/dev/null", MB, "pair", "1", str(n)],
+                           env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for line in r.stderr.decode().splitlines():
+            if "I" in line and "refs:" in line:
+                return int(line.split(":")[1].replace(",", "").strip())
+        return None
+
+    print("### instructions per malloc/free pair (cachegrind, one thread)\n")
+    print("| configuration | instructions | ratio to jemalloc |")
+    print("|---|---|---|")
+    rows = []
+    for name, e, prefix in alloc_configs(d):
+        if prefix:  # libfiu's runner under valgrind counts the runner too
+            continue
+        a, b = count(e, prefix, n1), count(e, prefix, n2)
+        rows.append((name, None if a is None or b is None else (b - a) / (n2 - n1)))
+    base = dict(rows).get("jemalloc alone")
+    for name, v in rows:
+        cell = "?" if v is None else f"{v:.0f}"
+        ratio = f"{v / base:.2f}x" if v is not None and base else "?"
+        print(f"| {name} | {cell} | {ratio} |")
+    print()
     shutil.rmtree(d)
 
 
@@ -290,4 +337,4 @@ def nth():
 
 header()
 for w in args.what.split(","):
-    {"alloc": alloc, "programs": programs, "explore": explore, "nth": nth}[w]()
+    {"alloc": alloc, "programs": programs, "explore": explore, "nth": nth, "instr": instr}[w]()
