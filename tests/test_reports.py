@@ -349,13 +349,17 @@ def census_quick_path():
 
 # and the live-memory sampler keeps up with it: after a real out-of-memory
 # (RLIMIT_AS), the blocks made and freed (by free and by realloc) are gone
-# from the report, the blocks held are there, the largest first
+# from the report, the blocks held are there, the largest first; also when
+# four threads make them and free each other's (the sampler has no lock)
 @case
 def sampler_after_oom():
     named = {s["site"]: s["function"] for s in livesample_census()["sites"]}
-    for label, kw in [("the summary", {"ALLOCFAIL_SUMMARY": "1"}),
-                      ("the census", {"ALLOCFAIL_CENSUS": os.devnull})]:
-        r = run([prog("livesample")], preload=True, ALLOCFAIL_RULE="set small=retry retry_timeout=200ms", **kw)
+    for label, args, kw in [("the summary", [], {"ALLOCFAIL_SUMMARY": "1"}),
+                            ("the census", [], {"ALLOCFAIL_CENSUS": os.devnull}),
+                            ("the census, 4 threads making and freeing", ["threads"],
+                             {"ALLOCFAIL_CENSUS": os.devnull})]:
+        r = run([prog("livesample")] + args, preload=True,
+                ALLOCFAIL_RULE="set small=retry retry_timeout=200ms", **kw)
         eq(r.returncode, -signal.SIGABRT, f"{label}: a real out-of-memory ends in oom=abort")
         err = stderr_lines(r)
         i = next((k for k, l in enumerate(err) if "call sites holding the most live memory" in l), None)

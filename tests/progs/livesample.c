@@ -4,8 +4,12 @@
    held must stay. RLIMIT_AS makes a real out-of-memory: its report lists
    the call sites holding the most live memory. With "sites", also
    allocations made inside libc (strdup, asprintf): counted at the
-   program's call site through libc's frames (af_cfi.c's rules). */
+   program's call site through libc's frames (af_cfi.c's rules), and no
+   out-of-memory. With "threads", the blocks made and freed are made by
+   four threads at once, and each frees its neighbour's: the sampler's
+   adds and removes race. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,23 +62,53 @@ NOINLINE char *site_print_once(int i)
 
 static void *blocks[N];
 
+#define THREADS 4
+static pthread_barrier_t made;
+
+/* thread k makes blocks k, k+4, ... of each kind, then frees those of
+   thread k+1 */
+static void *churn(void *arg)
+{
+	int k = (int)(long)arg, next = (k + 1) % THREADS;
+	for (int round = 0; round < 2; round++) {
+		for (int i = k; i < N; i += THREADS)
+			blocks[i] = round ? site_grow(site_grow(NULL, 64), 4096) : site_tmp(4096);
+		pthread_barrier_wait(&made);
+		for (int i = next; i < N; i += THREADS)
+			free(round ? site_grow(blocks[i], 8192) : blocks[i]);
+		pthread_barrier_wait(&made);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	(void)argv;
-	int fill = argc < 2;
+	int threads = argc > 1 && strcmp(argv[1], "threads") == 0;
+	int fill = argc < 2 || threads;
 	struct rlimit r = {(rlim_t)768 << 20, (rlim_t)768 << 20};
+	if (threads) {
+		/* the threads first, their stacks within the limit */
+		pthread_t t[THREADS];
+		pthread_barrier_init(&made, NULL, THREADS);
+		for (long k = 0; k < THREADS; k++)
+			if (pthread_create(&t[k], NULL, churn, (void *)k) != 0)
+				return 2;
+		for (int k = 0; k < THREADS; k++)
+			pthread_join(t[k], NULL);
+	}
 	if (setrlimit(RLIMIT_AS, &r) != 0)
 		return 2;
 	/* 32 MiB made and freed */
-	for (int i = 0; i < N; i++)
+	for (int i = 0; !threads && i < N; i++)
 		blocks[i] = site_tmp(4096);
-	for (int i = 0; i < N; i++)
+	for (int i = 0; !threads && i < N; i++)
 		free(blocks[i]);
 	/* 32 MiB grown by realloc, then moved by realloc to site_hold's size
 	   class and freed */
-	for (int i = 0; i < N; i++)
+	for (int i = 0; !threads && i < N; i++)
 		blocks[i] = site_grow(site_grow(NULL, 64), 4096);
-	for (int i = 0; i < N; i++)
+	for (int i = 0; !threads && i < N; i++)
 		free(site_grow(blocks[i], 8192));
 	/* 64 MiB held */
 	for (int i = 0; i < N; i++)
