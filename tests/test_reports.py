@@ -29,20 +29,22 @@ def deref_logged():
     return r, log
 
 
+def crashy_crashes(args, rule, label, **extra):
+    """crashy ARGS under RULE, logged, checked to die of SIGSEGV: the run
+    and the log's crash records."""
+    r, log = run_logged([prog("crashy")] + args, ALLOCFAIL_RULE=rule, **extra)
+    eq(r.returncode, -11, f"{label}: SIGSEGV")
+    return r, [e for e in log if e["ev"] == "crash"]
+
+
 # the allocations between an injection and a crash are counted exactly up
 # to 1000 (the crash record's "after"), on the quick path too: malloc,
 # calloc and realloc from one call site, which the memo serves
 @case
 def crash_counts_allocations_after():
-    d = tempfile.mkdtemp(prefix="af-reports-")
-    atexit.register(shutil.rmtree, d, True)
     for n, census in ((0, False), (5, False), (700, False), (999, True), (700, True), (1500, False)):
-        log = os.path.join(d, f"log{n}{census}")
-        extra = {"ALLOCFAIL_CENSUS": os.path.join(d, "census")} if census else {}
-        r = run([prog("crashy"), "late", str(n)], preload=True, ALLOCFAIL_LOG=log,
-                ALLOCFAIL_RULE="fail caller=late_alloc", **extra)
-        eq(r.returncode, -11, f"late {n}: SIGSEGV")
-        crash = [e for e in json_lines(log) if e["ev"] == "crash"]
+        extra = {"ALLOCFAIL_CENSUS": os.devnull} if census else {}
+        r, crash = crashy_crashes(["late", str(n)], "fail caller=late_alloc", f"late {n}", **extra)
         eq([c["after"] for c in crash], [min(n, 1000)], f"late {n} (census {census}): allocations after")
         err = r.stderr.decode()
         want = ("more than 1000 allocations after" if n >= 1000 else
@@ -134,9 +136,7 @@ def stack_overflow():
 # still the program's frame, libunwind's and the shim's frames skipped
 @case
 def stack_overflow_in_walk():
-    r, log = run_logged([prog("crashy"), "deepalloc"], ALLOCFAIL_RULE="fail caller=deep_alloc")
-    eq(r.returncode, -11, "deepalloc: SIGSEGV")
-    crash = [e for e in log if e["ev"] == "crash"]
+    r, crash = crashy_crashes(["deepalloc"], "fail caller=deep_alloc", "deepalloc")
     eq(len(crash), 1, "deepalloc: one crash record")
     cs = crash[0]["stack"][crash[0]["crash_site"]] if crash else {}
     eq((crash[0].get("overflow") if crash else None, cs.get("func"), os.path.basename(cs.get("module", ""))),
@@ -301,9 +301,7 @@ badfree_line = next(i + 1 for i, l in enumerate(src) if "free(p ? p : not_heap +
 
 @case
 def crash_inside_allocator():
-    r, log = run_logged([prog("crashy"), "badfree"], ALLOCFAIL_RULE="fail nth=4")
-    eq(r.returncode, -11, "badfree: SIGSEGV inside the allocator")
-    crash = [e for e in log if e["ev"] == "crash"]
+    r, crash = crashy_crashes(["badfree"], "fail nth=4", "badfree: inside the allocator")
     eq(len(crash), 1, "badfree: one crash record")
     if crash:
         st, cs = crash[0]["stack"], crash[0]["crash_site"]
