@@ -63,18 +63,21 @@ NOINLINE char *site_print_once(int i)
 static void *blocks[N];
 
 #define THREADS 4
+static int nthreads = 1;
 static pthread_barrier_t made;
 
-/* thread k makes blocks k, k+4, ... of each kind, then frees those of
-   thread k+1 */
+/* thread k of nthreads makes blocks k, k + nthreads, ... of each kind,
+   then frees those of thread k + 1 (alone, its own): 32 MiB made and
+   freed; then 32 MiB grown by realloc, moved by realloc to site_hold's
+   size class and freed */
 static void *churn(void *arg)
 {
-	int k = (int)(long)arg, next = (k + 1) % THREADS;
+	int k = (int)(long)arg, next = (k + 1) % nthreads;
 	for (int round = 0; round < 2; round++) {
-		for (int i = k; i < N; i += THREADS)
+		for (int i = k; i < N; i += nthreads)
 			blocks[i] = round ? site_grow(site_grow(NULL, 64), 4096) : site_tmp(4096);
 		pthread_barrier_wait(&made);
-		for (int i = next; i < N; i += THREADS)
+		for (int i = next; i < N; i += nthreads)
 			free(round ? site_grow(blocks[i], 8192) : blocks[i]);
 		pthread_barrier_wait(&made);
 	}
@@ -83,33 +86,22 @@ static void *churn(void *arg)
 
 int main(int argc, char **argv)
 {
-	(void)argv;
 	int threads = argc > 1 && strcmp(argv[1], "threads") == 0;
 	int fill = argc < 2 || threads;
+	/* main is thread 0; the churn comes before the limit, which is the
+	   fill's alone */
+	pthread_t t[THREADS];
+	nthreads = threads ? THREADS : 1;
+	pthread_barrier_init(&made, NULL, (unsigned)nthreads);
+	for (long k = 1; k < nthreads; k++)
+		if (pthread_create(&t[k], NULL, churn, (void *)k) != 0)
+			return 2;
+	churn(NULL);
+	for (int k = 1; k < nthreads; k++)
+		pthread_join(t[k], NULL);
 	struct rlimit r = {(rlim_t)768 << 20, (rlim_t)768 << 20};
-	if (threads) {
-		/* the threads first, their stacks within the limit */
-		pthread_t t[THREADS];
-		pthread_barrier_init(&made, NULL, THREADS);
-		for (long k = 0; k < THREADS; k++)
-			if (pthread_create(&t[k], NULL, churn, (void *)k) != 0)
-				return 2;
-		for (int k = 0; k < THREADS; k++)
-			pthread_join(t[k], NULL);
-	}
 	if (setrlimit(RLIMIT_AS, &r) != 0)
 		return 2;
-	/* 32 MiB made and freed */
-	for (int i = 0; !threads && i < N; i++)
-		blocks[i] = site_tmp(4096);
-	for (int i = 0; !threads && i < N; i++)
-		free(blocks[i]);
-	/* 32 MiB grown by realloc, then moved by realloc to site_hold's size
-	   class and freed */
-	for (int i = 0; !threads && i < N; i++)
-		blocks[i] = site_grow(site_grow(NULL, 64), 4096);
-	for (int i = 0; !threads && i < N; i++)
-		free(site_grow(blocks[i], 8192));
 	/* 64 MiB held */
 	for (int i = 0; i < N; i++)
 		blocks[i] = site_hold(8192);
