@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -156,14 +157,12 @@ def instr():
     d = tempfile.mkdtemp()
     n1, n2 = 1_000_000, 3_000_000
 
-    def count(e, prefix, n):
-        r = subprocess.run(prefix + [vg, "--tool=cachegrind", "--cache-sim=no",
-                                     "--cachegrind-out-file=/dev/null", MB, "pair", "1", str(n)],
+    def count(e, n):
+        r = subprocess.run([vg, "--tool=cachegrind", "--cache-sim=no",
+                            "--cachegrind-out-file=/dev/null", MB, "pair", "1", str(n)],
                            env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for line in r.stderr.decode().splitlines():
-            if "I" in line and "refs:" in line:
-                return int(line.split(":")[1].replace(",", "").strip())
-        return None
+        m = re.search(r"I\s+refs:\s+([\d,]+)", r.stderr.decode())
+        return int(m.group(1).replace(",", "")) if m else None
 
     print("### instructions per malloc/free pair (cachegrind, one thread)\n")
     print("| configuration | instructions | ratio to jemalloc |")
@@ -172,7 +171,7 @@ def instr():
     for name, e, prefix in alloc_configs(d):
         if prefix:  # libfiu's runner under valgrind counts the runner too
             continue
-        a, b = count(e, prefix, n1), count(e, prefix, n2)
+        a, b = count(e, n1), count(e, n2)
         rows.append((name, None if a is None or b is None else (b - a) / (n2 - n1)))
     base = dict(rows).get("jemalloc alone")
     for name, v in rows:
