@@ -173,15 +173,20 @@ static pthread_once_t private_once = PTHREAD_ONCE_INIT;
 static void private_exit(void *p)
 {
 	struct af_thread *t = p;
-	af_ifree(t->draws);
-	t->draws = NULL;
+	/* the pointers first, then what they point to: a signal handler's
+	   allocation on this thread reaches the memo by qwalks (quick_hit()
+	   tests no guard), and the memo's entries point into the streams */
 	struct af_walks *w = t->walks;
-	t->qwalks = NULL; /* before it is freed: a signal handler may use it */
+	struct af_stream *d = t->draws;
+	t->qwalks = NULL;
 	t->walks = NULL;
-	af_ifree(w);
-	af_sites_thread_exit(t);
+	t->draws = NULL;
 	t->private_gone = 1; /* later draws use the rules' shared streams, and
 				counts the sites' own counters */
+	atomic_signal_fence(memory_order_seq_cst);
+	af_ifree(w);
+	af_ifree(d);
+	af_sites_thread_exit(t);
 }
 
 static void private_init(void)

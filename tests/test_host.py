@@ -1,6 +1,7 @@
 """The host process comes first: the shim takes none of the program's
 descriptors, reports one crash once, and leaves signal handlers that
 allocate no worse off than the allocator alone."""
+import re
 import subprocess
 import tempfile
 from aftest import *
@@ -68,6 +69,45 @@ def signal_handler_that_allocates():
                 key = "hang"
             outcomes[key] = outcomes.get(key, 0) + 1
         eq(outcomes, {0: 20}, f"a signal handler that allocates: 20 of 20 runs end well ({what})")
+
+
+# A signal handler's allocation while the thread-exit destructor frees the
+# thread's caches: gdb stops the exiting thread when the destructor's first
+# af_ifree() has returned and delivers SIGUSR1 there; the handler allocates
+# at the call site the thread used under a probability rule, whose memo
+# entry holds a pointer to the thread's stream. Before the fix the streams
+# were freed while the memo was still reachable, and the handler's
+# allocation decremented the freed stream's countdown (delta -1).
+@case
+def signal_handler_at_thread_exit():
+    gdb = need("gdb")
+    with tempfile.TemporaryDirectory() as d:
+        script = os.path.join(d, "g.gdb")
+        with open(script, "w") as f:
+            f.write(f"""set pagination off
+set confirm off
+set startup-with-shell off
+set breakpoint pending on
+set environment LD_PRELOAD={SHIM}
+handle SIGUSR1 nostop noprint pass
+break private_exit
+run
+set $a = &af_t.draws[0].left
+tbreak af_ifree
+continue
+finish
+set $v = *$a
+break handled
+signal SIGUSR1
+printf "delta=%ld\\n", (long)(*$a - $v)
+delete
+continue
+""")
+        r = run([gdb, "-batch", "-nx", "-x", script, prog("sigexit")], timeout=60,
+                ALLOCFAIL_RULE="fail size=40 probability=0.0001%", ALLOCFAIL_SEED="1")
+        out = r.stdout.decode()
+        eq((re.findall(r"^delta=(-?\d+)$", out, re.M), "ok" in out.splitlines()), (["0"], True),
+           "a signal handler's allocation during the exit destructor touches no freed stream")
 
 
 # One crash, one report. Four threads have failures injected without pause
