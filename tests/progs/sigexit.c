@@ -1,5 +1,6 @@
 /* sigexit.c - a thread that allocates at one call site and exits, with a
-   SIGUSR1 handler that allocates at the same call site. The test runs it
+   SIGUSR1 handler that allocates at the same call site and at one of its
+   own. The test runs it
    under gdb, which delivers the signal at chosen points of the shim's
    thread-exit destructor; handled() is where gdb stops after the handler's
    allocation. Prints "ok" and exits 0. */
@@ -25,6 +26,7 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	free(alloc_here(40));
+	free(malloc(24)); /* a call site of its own, new to the census */
 	handled();
 }
 
