@@ -63,15 +63,13 @@ struct af_walks {
 					  small or costly calls (the interval
 					  decides which), where quick_hit()
 					  counts; NULL: count_quick()'s turn */
-		struct af_stream *stream; /* AF_Q_DRAW: this thread's stream of
-					     the rule (a decrement without
-					     finding it again) */
 		struct af_site *site; /* af_g.counting: its call site (ra), or
 					 for AF_Q_STACK the last call's */
 		int rule;           /* AF_Q_DRAW: the rule that draws */
 		/* quick_hit()'s one step for every verdict: a decrement of
 		   *cnt that reaches 0 leaves for the verdict's own case. The
-		   stream's countdown for AF_Q_DRAW; else own, far from 0 for
+		   countdown of this thread's stream of the rule for AF_Q_DRAW
+		   (t->draws[rule].left); else own, far from 0 for
 		   AF_Q_PLAIN, 1 for the others */
 		uint64_t *cnt;
 		uint64_t own;

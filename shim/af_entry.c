@@ -61,9 +61,9 @@ static inline __attribute__((always_inline)) int quick_memo(int fn, size_t n, vo
 		return af_quick_stack(fn, n, (uintptr_t)ra, (uintptr_t)cfa);
 	if (v != AF_Q_DRAW)
 		return 0;
-	/* a probability rule: most calls are a decrement of the stream */
-	struct af_stream *st = q->stream;
-	if (AF_LIKELY(st != NULL) && AF_LIKELY(af_stream_skip(st)))
+	/* a probability rule: most calls are a decrement of the thread's
+	   stream, which the verdict found (t->draws is set) */
+	if (AF_LIKELY(af_stream_skip(&t->draws[q->rule])))
 		return 1;
 	return af_quick_draw(t, q);
 }

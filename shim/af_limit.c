@@ -173,15 +173,23 @@ static pthread_once_t private_once = PTHREAD_ONCE_INIT;
 static void private_exit(void *p)
 {
 	struct af_thread *t = p;
-	af_ifree(t->draws);
-	t->draws = NULL;
+	t->guard++; /* a signal handler's allocation meanwhile is the backend's:
+		       its slow path would wait for af_lock, held below */
+	/* the pointers first, then what they point to: a signal handler's
+	   allocation on this thread reaches the memo by qwalks (quick_hit()
+	   tests no guard), and the memo's entries point into the streams */
 	struct af_walks *w = t->walks;
-	t->qwalks = NULL; /* before it is freed: a signal handler may use it */
+	struct af_stream *d = t->draws;
+	t->qwalks = NULL;
 	t->walks = NULL;
-	af_ifree(w);
-	af_sites_thread_exit(t);
+	t->draws = NULL;
 	t->private_gone = 1; /* later draws use the rules' shared streams, and
 				counts the sites' own counters */
+	atomic_signal_fence(memory_order_seq_cst);
+	af_ifree(w);
+	af_ifree(d);
+	af_sites_thread_exit(t);
+	t->guard--;
 }
 
 static void private_init(void)
@@ -198,6 +206,8 @@ void af_thread_register_exit(struct af_thread *t)
 static void thread_exit(void *p)
 {
 	struct af_thread *t = p;
+	t->guard++; /* a signal handler's allocation meanwhile is the backend's:
+		       its slow path would wait for af_lock, held below */
 	af_limit_thread_exit(t);
 	pthread_mutex_lock(&af_lock);
 	for (struct af_thread **pp = &threads; *pp; pp = &(*pp)->next)
@@ -207,6 +217,7 @@ static void thread_exit(void *p)
 		}
 	pthread_mutex_unlock(&af_lock);
 	t->registered = -1;
+	t->guard--;
 }
 
 /* In a forked child only the forking thread exists. */

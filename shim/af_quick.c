@@ -136,8 +136,8 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	struct af_addr *a = af_addr_get(ra);
 	int outside = passes_up(a); /* the call site is further up */
 	int rule = 0, v;
+	struct af_stream *st = NULL;
 	q->ctr = NULL;
-	q->stream = NULL;
 	q->site = NULL;
 	t->walks->qchain[q - t->walks->qsite].n = 0; /* quick() found the caches */
 	v = quick_decide(fn, k, outside || !a->site ? NULL : a, &rule);
@@ -146,8 +146,8 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	if (v == AF_Q_DRAW) { /* quick_hit() steps the stream without a test */
 		struct af_stream *d = af_thread_draws(t);
 		if (d) {
-			q->stream = &d[rule];
-			af_stream_prime(af_g.pol.rules[rule], q->stream, t->salt);
+			st = &d[rule];
+			af_stream_prime(af_g.pol.rules[rule], st, t->salt);
 		} else {
 			v = AF_Q_SLOW;
 		}
@@ -167,7 +167,7 @@ int af_quick_verdict(struct af_qsite *q, uint64_t key, int fn, int k, uintptr_t 
 	q->rule = rule;
 	q->verdict = v;
 	if (v == AF_Q_DRAW) {
-		q->cnt = &q->stream->left;
+		q->cnt = &st->left;
 	} else {
 		q->own = v == AF_Q_PLAIN ? AF_QOWN_PLAIN : 1;
 		q->cnt = &q->own;
@@ -257,7 +257,6 @@ int af_quick_draw(struct af_thread *t, struct af_qsite *q)
 	if (!d)
 		return 0;
 	int rule = q->rule;
-	q->stream = &d[rule]; /* the next calls' decrement */
 	if (!af_stream_step(af_g.pol.rules[rule], &d[rule], t->salt))
 		return 1;
 	t->pending = rule + 1;

@@ -70,6 +70,75 @@ def signal_handler_that_allocates():
         eq(outcomes, {0: 20}, f"a signal handler that allocates: 20 of 20 runs end well ({what})")
 
 
+def sigexit_under_gdb(gdb, steps, after_signal="", **extra):
+    """sigexit under gdb, the shim preloaded into it alone: steps (gdb
+    commands) stop the exiting thread, SIGUSR1 is sent to it, and at
+    handled(), after the handler's allocations, after_signal runs. The
+    lines of gdb's and the program's stdout, or "hang"."""
+    with tempfile.TemporaryDirectory() as d:
+        script = os.path.join(d, "g.gdb")
+        with open(script, "w") as f:
+            f.write(f"""set pagination off
+set confirm off
+set startup-with-shell off
+set breakpoint pending on
+set environment LD_PRELOAD={SHIM}
+handle SIGUSR1 nostop noprint pass
+{steps}
+break handled
+signal SIGUSR1
+printf "handled\\n"
+{after_signal}
+delete
+continue
+""")
+        try:
+            r = run([gdb, "-batch", "-nx", "-x", script, prog("sigexit")], timeout=60, **extra)
+        except subprocess.TimeoutExpired:
+            return "hang"
+        return r.stdout.decode().splitlines()
+
+
+# A signal handler's allocation while the thread-exit destructor frees the
+# thread's caches: gdb stops the exiting thread when the destructor's first
+# af_ifree() has returned and delivers SIGUSR1 there; the handler allocates
+# at the call site the thread used under a probability rule, whose memo
+# entry holds a pointer to the thread's stream. Before the fix the streams
+# were freed while the memo was still reachable, and the handler's
+# allocation decremented the freed stream's countdown (delta -1).
+@case
+def signal_handler_at_thread_exit():
+    gdb = need("gdb")
+    out = sigexit_under_gdb(gdb, """break private_exit
+run
+set $a = &af_t.draws[0].left
+tbreak af_ifree
+continue
+finish
+set $v = *$a""", after_signal='printf "delta=%ld\\n", (long)(*$a - $v)',
+                            ALLOCFAIL_RULE="fail size=40 probability=0.0001%", ALLOCFAIL_SEED="1")
+    eq(out if out == "hang" else ([l for l in out if l.startswith("delta=")], "ok" in out),
+       (["delta=0"], True),
+       "a signal handler's allocation during the exit destructor touches no freed stream")
+
+
+# A signal handler that allocates at a call site new to the census while an
+# exit destructor of the shim holds its lock (the census's, or the limit's
+# with one): gdb stops the exiting thread at the lock's release and
+# delivers SIGUSR1 there. Before the fix the handler's slow path waited for
+# the lock its own thread held: a hang.
+@case
+def signal_handler_in_exit_destructor_lock():
+    gdb = need("gdb")
+    for where, extra in (("af_sites_thread_exit", {}), ("thread_exit", {"ALLOCFAIL_RULE": "set limit=1G"})):
+        with tempfile.TemporaryDirectory() as d:
+            out = sigexit_under_gdb(gdb, f"""break {where}
+run
+tbreak pthread_mutex_unlock
+continue""", ALLOCFAIL_CENSUS=os.path.join(d, "census"), **extra)
+        eq(out if out == "hang" else ("handled" in out, "ok" in out), (True, True),
+           f"a signal handler allocates while {where} holds the shim's lock")
+
 # One crash, one report. Four threads have failures injected without pause
 # while the main thread (or two threads at once) dereference NULL. Before
 # the fix the crash was reported 2 to 5 times: the handler handed the
